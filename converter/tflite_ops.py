@@ -1,0 +1,53 @@
+"""Read the operator list of a `.tflite` flatbuffer (builtin and LCE custom ops)."""
+
+from dataclasses import dataclass
+from typing import List, Tuple
+
+from tensorflow.lite.python import schema_py_generated as schema
+
+_BUILTIN_NAMES = {
+    code: name for name, code in vars(schema.BuiltinOperator).items() if name.isupper()
+}
+
+
+@dataclass(frozen=True)
+class TfliteOperator:
+    """One operator of the main subgraph, in execution order."""
+
+    index: int
+    op_type: str
+    inputs: Tuple[int, ...]
+    outputs: Tuple[int, ...]
+
+
+def read_operators(flatbuffer: bytes) -> List[TfliteOperator]:
+    """The main subgraph's operators with their input/output tensor indices.
+
+    Raises:
+        ValueError: if `flatbuffer` is not a TFLite model.
+    """
+    if not isinstance(flatbuffer, (bytes, bytearray)) or len(flatbuffer) < 8 or \
+            bytes(flatbuffer[4:8]) != b"TFL3":
+        head = bytes(flatbuffer[:8]) if isinstance(flatbuffer, (bytes, bytearray)) else flatbuffer
+        raise ValueError(
+            f"expected TFLite flatbuffer bytes (file identifier 'TFL3' at offset 4); "
+            f"received {type(flatbuffer).__name__} starting {head!r}"
+        )
+    model = schema.Model.GetRootAsModel(flatbuffer, 0)
+    graph = model.Subgraphs(0)
+    operators = []
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        if code.CustomCode():
+            op_type = code.CustomCode().decode()
+        else:
+            # Newer schemas keep small codes in the deprecated field as well.
+            op_type = _BUILTIN_NAMES[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())]
+        operators.append(TfliteOperator(
+            index=i,
+            op_type=op_type,
+            inputs=tuple(int(t) for t in op.InputsAsNumpy()) if op.InputsLength() else (),
+            outputs=tuple(int(t) for t in op.OutputsAsNumpy()) if op.OutputsLength() else (),
+        ))
+    return operators

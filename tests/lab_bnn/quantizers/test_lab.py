@@ -1,0 +1,97 @@
+"""LAB: forward and soft-argmax gradient against the NumPy transcription; training."""
+
+import larq as lq
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import numpy_reference as ref
+from conftest import assert_signs_match, forward_and_gradients
+from lab_bnn.quantizers import LAB
+
+TOL = dict(rtol=1e-5, atol=1e-5)
+
+
+def built_lab(rng, channels=3, beta=1.0, trainable_beta=True):
+    layer = LAB(beta=beta, trainable_beta=trainable_beta)
+    layer.build((None, 6, 5, channels))
+    layer.depthwise_kernel.assign(rng.randn(3, 3, channels, 2) * 0.5)
+    layer.bias.assign(rng.randn(2 * channels) * 0.1)
+    return layer
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.7, -1.3])
+def test_forward_and_gradient_match_numpy(rng, beta):
+    layer = built_lab(rng, beta=beta)
+    x = rng.randn(2, 6, 5, 3)
+    upstream = rng.randn(2, 6, 5, 3)
+    out, (dx, dkernel, dbias, dbeta) = forward_and_gradients(layer, x, upstream)
+    kernel, bias = layer.depthwise_kernel.numpy(), layer.bias.numpy()
+    ref_out, d, ref_dx, ref_dk, ref_db, ref_dbeta = ref.lab(x, kernel, bias, beta, upstream)
+    assert_signs_match(out, ref_out, d)
+    np.testing.assert_allclose(dx, ref_dx, **TOL)
+    np.testing.assert_allclose(dkernel, ref_dk, **TOL)
+    np.testing.assert_allclose(dbias, ref_db, **TOL)
+    np.testing.assert_allclose(dbeta, ref_dbeta, **TOL)
+
+
+def test_fixed_beta_is_a_constant_not_a_weight(rng):
+    layer = built_lab(rng, beta=2.0, trainable_beta=False)
+    assert len(layer.trainable_weights) == 2
+    x, upstream = rng.randn(2, 6, 5, 3), rng.randn(2, 6, 5, 3)
+    out, (dx, _, _) = forward_and_gradients(layer, x, upstream)
+    ref_out, d, ref_dx, *_ = ref.lab(
+        x, layer.depthwise_kernel.numpy(), layer.bias.numpy(), 2.0, upstream)
+    assert_signs_match(out, ref_out, d)
+    np.testing.assert_allclose(dx, ref_dx, **TOL)
+
+
+def test_tie_gives_minus_one():
+    layer = LAB(depthwise_initializer="zeros")  # every pair equal: a tie everywhere
+    out = layer(tf.ones((1, 4, 4, 2)))
+    np.testing.assert_array_equal(out.numpy(), -np.ones((1, 4, 4, 2)))
+
+
+@pytest.mark.parametrize("beta", [1.5, -0.5, 0.0])
+def test_inference_form_equals_lab(rng, beta):
+    layer = built_lab(rng, channels=4, beta=beta)
+    x = rng.randn(3, 6, 5, 4).astype(np.float32)
+    fused = layer.inference_form()
+    assert fused.depthwise_kernel.shape == (3, 3, 4, 1)
+    d = layer.difference(x).numpy()
+    if beta == 0.0:
+        np.testing.assert_array_equal(fused(x).numpy(), -np.ones_like(x))
+    else:
+        assert_signs_match(fused(x).numpy(), layer(x).numpy(), d)
+
+
+def test_quant_conv_with_lab_trains_kernel_bias_and_beta(rng):
+    model = tf.keras.Sequential([
+        tf.keras.Input((8, 8, 4)),
+        lq.layers.QuantConv2D(8, 3, padding="same", input_quantizer="lab",
+                              kernel_quantizer="ste_sign", kernel_constraint="weight_clip"),
+        tf.keras.layers.GlobalAveragePooling2D(),
+        tf.keras.layers.Dense(2),
+    ])
+    lab = model.layers[0].input_quantizer
+    assert isinstance(lab, LAB)
+    before = {w.name: w.numpy().copy() for w in lab.weights}
+    assert len(before) == 3
+    model.compile(tf.keras.optimizers.Adam(0.05),
+                  tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = rng.randn(16, 8, 8, 4), rng.randint(0, 2, 16)
+    for _ in range(2):
+        model.train_on_batch(x, y)
+    for w in lab.weights:
+        assert not np.allclose(w.numpy(), before[w.name]), f"{w.name} did not change"
+
+
+@pytest.mark.parametrize("shape", [(None, 8), (None, 4, 4), (None, 2, 4, 4, 3)])
+def test_non_4d_input_is_one_clear_error(shape):
+    with pytest.raises(ValueError, match=r"LAB binarizes 4-D NHWC.*received input shape"):
+        LAB().build(shape)
+
+
+def test_non_positive_kernel_size_is_rejected():
+    with pytest.raises(ValueError, match=r"kernel_size must be a positive integer; received 0"):
+        LAB(kernel_size=0)

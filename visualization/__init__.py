@@ -1,0 +1,1 @@
+"""Interactive altair charts of tidy benchmark and accuracy tables."""

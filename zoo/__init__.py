@@ -1,0 +1,3 @@
+"""Models, datasets and training experiments behind the `lqz` command."""
+
+import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow; registers binarizers)

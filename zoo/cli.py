@@ -1,0 +1,36 @@
+"""`lqz`: lab-bnn's experiments plus larq-zoo's, run as `lqz TaskName key=value ...`."""
+
+import importlib
+import os
+import sys
+from importlib.metadata import entry_points
+
+# larq-zoo's experiment modules; importing one registers its @task classes.
+LARQ_ZOO_EXPERIMENTS = (
+    "larq_zoo.training.basic_experiments",
+    "larq_zoo.training.multi_stage_experiments",
+    "larq_zoo.training.sota_experiments",
+)
+# Packages above zoo in the dependency flow add tasks through this entry-point group.
+TASK_ENTRY_POINTS = "lab_bnn.tasks"
+
+
+def load_tasks() -> None:
+    """Import every experiment module so its @task classes register with zookeeper."""
+    for module in LARQ_ZOO_EXPERIMENTS:
+        importlib.import_module(module)
+    for entry_point in entry_points(group=TASK_ENTRY_POINTS):
+        entry_point.load()
+
+
+def main() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import lab_bnn  # noqa: F401  (selects legacy Keras before TensorFlow loads)
+    from zookeeper import cli
+
+    load_tasks()
+    cli(prog_name="lqz")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
