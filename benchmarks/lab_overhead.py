@@ -9,7 +9,6 @@ Training: one optimizer step of a small BNN on 28×28 inputs (batch 128, CPU), S
 """
 
 import argparse
-import platform
 import statistics
 import time
 from typing import Callable, Dict, List
@@ -21,6 +20,7 @@ from larq_compute_engine.tflite.python.interpreter import Interpreter
 from larq_zoo.literature.birealnet import BiRealNetFactory
 from zookeeper import factory
 
+from benchmarks.host import host_description
 from converter import convert
 from zoo.models import SmallBNN
 
@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--train-steps", type=int, default=30, help="timed training steps")
     args = parser.parse_args()
 
-    host = f"{platform.node()} ({platform.machine()}, {platform.processor() or 'cpu'})"
+    host = host_description()
     path = "+".join(k for k, v in KERNEL_PATH.items() if v)
     print(f"host: {host}; LCE interpreter kernel path: {path}; threads: {args.threads}")
 

@@ -34,3 +34,16 @@ def assert_signs_match(actual, expected, pre_sign, margin=1e-4):
     assert decided.mean() > 0.99, "too many near-ties to compare"
     np.testing.assert_array_equal(actual[decided], expected[decided])
     assert set(np.unique(actual)) <= {-1.0, 1.0}
+
+
+def perturb_weights(model, rng, scale):
+    """Move every weight (β, BN statistics, biases included) off its initial value."""
+    for w in model.weights:
+        w.assign(w + np.asarray(rng.randn(*w.shape) * scale, np.float32))
+
+
+def calibrate_batchnorm(model, x, passes=80):
+    """Run training-mode forward passes so BN moving statistics match the data,
+    as in a trained model, keeping activations and logits at their natural scale."""
+    for _ in range(passes):
+        model(x, training=True)

@@ -23,13 +23,29 @@ def load_tasks() -> None:
         entry_point.load()
 
 
-def main() -> None:
+def main() -> int:
+    """Run `lqz`. A user mistake (ValueError, FileNotFoundError) prints one line and
+    exits 2; set LQZ_DEBUG=1 to see the traceback instead."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import click
+
     import lab_bnn  # noqa: F401  (selects legacy Keras before TensorFlow loads)
     from zookeeper import cli
 
     load_tasks()
-    cli(prog_name="lqz")
+    try:
+        cli.main(prog_name="lqz", standalone_mode=False)
+    except (ValueError, FileNotFoundError) as error:
+        if os.environ.get("LQZ_DEBUG"):
+            raise
+        print(f"lqz: error: {error}", file=sys.stderr)
+        return 2
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.exceptions.Abort:
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
