@@ -76,10 +76,11 @@ def test_save_and_load_without_custom_objects(alias, fmt, rng, tmp_path):
 @pytest.mark.parametrize("alias", ALIASES)
 def test_converts_to_binary_conv_matching_keras(alias, rng):
     model = quant_conv_model(alias)
-    ops = [op.op_type for op in read_operators(convert(model))]
+    flatbuffer = convert(model)
+    ops = [op.op_type for op in read_operators(flatbuffer)]
     assert ops.count("LceQuantize") == 1 and ops.count("LceBconv2d") == 1, ops
     x = rng.randn(4, 8, 8, 32).astype(np.float32)
-    lce = Interpreter(convert(model)).predict(x)
+    lce = Interpreter(flatbuffer).predict(x)
     np.testing.assert_allclose(lce, model(x, training=False).numpy(), atol=1e-4)
 
 
