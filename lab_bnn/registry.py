@@ -1,12 +1,33 @@
 """Alias registries for lab-bnn's Keras objects (binarizers, layers)."""
 
 import re
-from typing import Callable, Dict, List, Type, TypeVar
+from dataclasses import dataclass
+from typing import Callable, Dict, FrozenSet, List, Optional, Type, TypeVar
 
 import tensorflow as tf
 
 T = TypeVar("T", bound=type)
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Card:
+    """What a registered object is, for users and for the generated docs table.
+
+    `binary_conv` and `float_ops` are claims about the LCE conversion of one
+    QuantConv2D using it (in its `role`); a test converts and checks them.
+    """
+
+    paper: str
+    role: str  # "activation" (input_quantizer), "weight" (kernel_quantizer) or "layer"
+    learnable: str = "-"
+    binary_conv: bool = True  # the conv converts to LceBconv2d
+    float_ops: FrozenSet[str] = frozenset()  # other TFLite ops left in that graph
+    stays_float: str = "-"  # in words: what is not binary after conversion, and why
+
+    def __post_init__(self):
+        if self.role not in ("activation", "weight", "layer"):
+            raise ValueError(f"Card role must be activation, weight or layer; received {self.role!r}")
 
 
 class Registry:
@@ -20,9 +41,10 @@ class Registry:
     def __init__(self, kind: str):
         self.kind = kind
         self._classes: Dict[str, type] = {}
+        self._cards: Dict[str, Optional[Card]] = {}
 
-    def register(self, alias: str) -> Callable[[T], T]:
-        """Class decorator registering `cls` under `alias`.
+    def register(self, alias: str, card: Optional[Card] = None) -> Callable[[T], T]:
+        """Class decorator registering `cls` under `alias`, described by `card`.
 
         Raises:
             ValueError: if the alias is not snake_case or a name is already taken.
@@ -43,6 +65,7 @@ class Registry:
             custom_objects[alias] = cls
             custom_objects[cls.__name__] = cls
             self._classes[alias] = cls
+            self._cards[alias] = card
             return cls
 
         return decorator
@@ -54,6 +77,11 @@ class Registry:
     def classes(self) -> Dict[str, Type]:
         """Alias → class, sorted by alias."""
         return dict(sorted(self._classes.items()))
+
+    def card(self, alias: str) -> Optional[Card]:
+        """The card registered with `alias` (None if it has none)."""
+        self.lookup(alias)
+        return self._cards[alias]
 
     def lookup(self, alias: str) -> type:
         """The class registered under `alias`.

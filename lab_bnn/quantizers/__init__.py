@@ -9,11 +9,17 @@ from typing import Any, List
 
 import larq as lq
 
+from lab_bnn.quantizers import bi_real, bnn  # noqa: F401  (larq's classes, our aliases)
 from lab_bnn.quantizers.base import BINARIZERS, BinarizerBase, register_binarizer
 from lab_bnn.quantizers.depthwise_sign import DepthwiseSign
+from lab_bnn.quantizers.fda import FdaSign, FdaWeight
 from lab_bnn.quantizers.lab import LAB, lab_binarize
 from lab_bnn.quantizers.niblack import Niblack
+from lab_bnn.quantizers.react_net import RSign
+from lab_bnn.quantizers.recu import ReCUActivation, ReCUWeight
 from lab_bnn.quantizers.sauvola import Sauvola
+from lab_bnn.quantizers.scaled_sign import ScaledSign
+from lab_bnn.quantizers.xnor_net import XnorActivation
 
 # larq's own aliases stay usable through `get`.
 LARQ_ALIASES = (
@@ -43,6 +49,7 @@ def get(identifier: Any):
 
 
 __all__ = [
-    "BINARIZERS", "BinarizerBase", "DepthwiseSign", "LAB", "LARQ_ALIASES", "Niblack",
-    "Sauvola", "available", "get", "lab_binarize", "register_binarizer",
+    "BINARIZERS", "BinarizerBase", "DepthwiseSign", "FdaSign", "FdaWeight", "LAB",
+    "LARQ_ALIASES", "Niblack", "RSign", "ReCUActivation", "ReCUWeight", "Sauvola",
+    "ScaledSign", "XnorActivation", "available", "get", "lab_binarize", "register_binarizer",
 ]

@@ -30,6 +30,16 @@ def require_nhwc(binarizer: str, input_shape: Sequence) -> int:
     return int(shape[-1])
 
 
+def require_rank_at_least_2(binarizer: str, input_shape: Sequence, what: str) -> None:
+    """Raises ValueError unless the shape has a leading and a channel axis.
+
+    `what` names the expected tensor, e.g. "a kernel (..., inputs, outputs)".
+    """
+    shape = tf.TensorShape(input_shape)
+    if shape.rank is None or shape.rank < 2:
+        raise ValueError(f"{binarizer} binarizes {what} of rank 2 or more; received shape {shape}")
+
+
 def require_positive_int(binarizer: str, argument: str, value, odd: bool = False) -> int:
     """Validate an integer size argument (a window or kernel size).
 

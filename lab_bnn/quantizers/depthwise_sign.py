@@ -9,9 +9,16 @@ from lab_bnn.quantizers.base import (
     require_nhwc,
     require_positive_int,
 )
+from lab_bnn.registry import Card
 
 
-@register_binarizer("depthwise_sign")
+@register_binarizer("depthwise_sign", Card(
+    paper="LAB's deploy form (Falkena et al., WACV 2023)",
+    role="activation",
+    learnable="depthwise kernel (k×k×C×1), bias",
+    float_ops=frozenset({"DEPTHWISE_CONV_2D"}),
+    stays_float="one depthwise k×k conv per binarized input",
+))
 class DepthwiseSign(BinarizerBase):
     """sign(depthwise_conv(x) + b) with one kernel per channel (multiplier 1).
 

@@ -10,6 +10,7 @@ from lab_bnn.quantizers.base import (
     require_positive_int,
 )
 from lab_bnn.quantizers.depthwise_sign import DepthwiseSign
+from lab_bnn.registry import Card
 
 
 def lab_binarize(difference: tf.Tensor) -> tf.Tensor:
@@ -30,7 +31,13 @@ def lab_binarize(difference: tf.Tensor) -> tf.Tensor:
     return _binarize(difference)
 
 
-@register_binarizer("lab")
+@register_binarizer("lab", Card(
+    paper="Falkena et al., WACV 2023, arXiv 2210.13858",
+    role="activation",
+    learnable="depthwise kernel (k×k×C×2), bias, β",
+    float_ops=frozenset({"DEPTHWISE_CONV_2D"}),
+    stays_float="one depthwise k×k conv (multiplier 1) per binarized input, after fusion",
+))
 class LAB(BinarizerBase):
     """Learnable activation binarizer: a per-channel learned 3×3 binarization kernel.
 

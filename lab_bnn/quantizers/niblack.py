@@ -3,10 +3,16 @@
 import tensorflow as tf
 
 from lab_bnn.quantizers.base import register_binarizer
+from lab_bnn.registry import Card
 from lab_bnn.quantizers.local_statistics import LocalThresholdBinarizer, local_mean_std
 
 
-@register_binarizer("niblack")
+@register_binarizer("niblack", Card(
+    paper="Niblack 1986; LAB paper baseline",
+    role="activation",
+    float_ops=frozenset({"ADD", "AVERAGE_POOL_2D", "MUL", "SQRT", "SUB"}),
+    stays_float="the window statistics (average pools, square root) and the threshold",
+))
 class Niblack(LocalThresholdBinarizer):
     """sign(x − t) with the local threshold t = m + k·s over an n×n window.
 

@@ -3,10 +3,16 @@
 import tensorflow as tf
 
 from lab_bnn.quantizers.base import register_binarizer
+from lab_bnn.registry import Card
 from lab_bnn.quantizers.local_statistics import LocalThresholdBinarizer, local_mean_std
 
 
-@register_binarizer("sauvola")
+@register_binarizer("sauvola", Card(
+    paper="Sauvola & Pietikäinen 2000; LAB paper baseline",
+    role="activation",
+    float_ops=frozenset({"ADD", "AVERAGE_POOL_2D", "DIV", "MUL", "REDUCE_MAX", "SQRT", "SUB"}),
+    stays_float="the window statistics (average pools, square root) and the threshold",
+))
 class Sauvola(LocalThresholdBinarizer):
     """sign(x − t) with t = m·(1 + k·(s/R − 1)) over an n×n window.
 

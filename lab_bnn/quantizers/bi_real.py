@@ -1,0 +1,13 @@
+"""Bi-Real Net's ApproxSign (Liu et al., ECCV 2018): larq's `ApproxSign` under `bi_real`.
+
+Forward sign(x); backward 2 − 2|x| for |x| < 1, else 0.
+"""
+
+import larq as lq
+
+from lab_bnn.quantizers.base import register_binarizer
+from lab_bnn.registry import Card
+
+register_binarizer(
+    "bi_real", Card(paper="Liu et al., ECCV 2018, arXiv 1808.00278", role="activation")
+)(lq.quantizers.ApproxSign)

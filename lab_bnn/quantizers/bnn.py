@@ -1,0 +1,11 @@
+"""BNN (Courbariaux et al. 2016): sign with clip-STE, larq's `SteSign` under `bnn`."""
+
+import larq as lq
+
+from lab_bnn.quantizers.base import register_binarizer
+from lab_bnn.registry import Card
+
+BNN_PAPER = "Courbariaux et al. 2016, arXiv 1602.02830"
+
+# larq already implements it exactly; register the alias rather than rewrite it.
+register_binarizer("bnn", Card(paper=BNN_PAPER, role="activation"))(lq.quantizers.SteSign)
