@@ -34,7 +34,7 @@ class Recipe:
 RECIPES: Dict[str, Recipe] = {
     "bnn": Recipe("BNN", "bnn", "bnn"),
     "xnor_net": Recipe("XNOR-Net", "xnor_activation", "scaled_sign"),
-    "dorefa": Recipe("DoReFa (1-bit)", "bnn", "scaled_sign"),
+    "dorefa": Recipe("DoReFa (1-bit)", "bnn", "scaled_sign"),  # BiBench: per-channel α
     "bi_real": Recipe("Bi-Real Net", "bi_real", "scaled_sign"),
     "xnor_plus_plus": Recipe("XNOR-Net++", "bnn", "bnn", conv_layer="xnor_plus_plus_conv2d"),
     "react_net": Recipe("ReActNet", "rsign", "scaled_sign", activation_layer="rprelu"),

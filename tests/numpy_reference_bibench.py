@@ -20,9 +20,9 @@ def approx_sign_grad(x, upstream):
     return upstream * np.maximum(0.0, 2.0 - 2.0 * np.abs(x))
 
 
-def scaled_sign(w, upstream):
-    """α_w·sign(W), α_w = mean|W| per output channel, clip-STE gradient (unscaled)."""
-    alpha = np.abs(w).reshape(-1, w.shape[-1]).mean(0)
+def scaled_sign(w, upstream, per_channel=True):
+    """α_w·sign(W), α_w = mean|W| per output channel (or per layer), clip-STE (unscaled)."""
+    alpha = np.abs(w).reshape(-1, w.shape[-1]).mean(0) if per_channel else np.abs(w).mean()
     return alpha * sign(w), clip_ste(w, upstream)
 
 

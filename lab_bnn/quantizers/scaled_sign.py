@@ -33,7 +33,8 @@ def scaled_sign_ste(x: tf.Tensor, scale: tf.Tensor, clip_value: float) -> tf.Ten
     role="weight",
 ))
 class ScaledSign(BinarizerBase):
-    """α_w·sign(W), α_w = mean|W| per output channel (no gradient through α_w).
+    """α_w·sign(W), α_w = mean|W| per output channel (no gradient through α_w);
+    `per_channel=False` gives original DoReFa's one per-layer α = E|W|.
 
     The gradient is the clip-STE 1{|W| ≤ clip_value}, not scaled by α_w (BiBench's
     `binary_weights_no_grad.detach() - clipped.detach() + clipped`); larq's
@@ -42,6 +43,7 @@ class ScaledSign(BinarizerBase):
 
     Arguments:
         clip_value: clip-STE threshold.
+        per_channel: one α per output channel (BiBench) or one for the layer.
 
     Example:
         >>> larq.layers.QuantConv2D(64, 3, kernel_quantizer="scaled_sign")
@@ -49,8 +51,9 @@ class ScaledSign(BinarizerBase):
 
     precision = 1
 
-    def __init__(self, clip_value: float = 1.0, **kwargs):
+    def __init__(self, clip_value: float = 1.0, per_channel: bool = True, **kwargs):
         self.clip_value = clip_value
+        self.per_channel = bool(per_channel)
         super().__init__(**kwargs)
 
     def build(self, input_shape):
@@ -58,8 +61,9 @@ class ScaledSign(BinarizerBase):
         super().build(input_shape)
 
     def call(self, inputs):
-        scale = tf.stop_gradient(channel_mean_abs(inputs))
-        return super().call(scaled_sign_ste(inputs, scale, self.clip_value))
+        scale = channel_mean_abs(inputs) if self.per_channel else tf.reduce_mean(tf.abs(inputs))
+        return super().call(scaled_sign_ste(inputs, tf.stop_gradient(scale), self.clip_value))
 
     def get_config(self):
-        return {**super().get_config(), "clip_value": self.clip_value}
+        return {**super().get_config(), "clip_value": self.clip_value,
+                "per_channel": self.per_channel}

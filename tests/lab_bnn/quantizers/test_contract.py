@@ -120,6 +120,21 @@ def test_flip_ratio_metric(alias, rng):
     assert flips and all(0.0 <= v <= 1.0 for k in flips for v in history.history[k])
 
 
+NHWC_ONLY = {"lab", "depthwise_sign", "niblack", "sauvola"}  # spatial binarizers
+
+
+@pytest.mark.parametrize("alias", ALIASES)
+def test_plugs_into_quant_dense(alias, rng):
+    attribute = "input_quantizer" if role(alias) == "activation" else "kernel_quantizer"
+    layer = lq.layers.QuantDense(8, **{attribute: alias})
+    x = rng.randn(4, 16).astype(np.float32)
+    if alias in NHWC_ONLY:
+        with pytest.raises(ValueError, match=r"binarizes 4-D NHWC feature maps"):
+            layer(x)
+    else:
+        assert np.isfinite(layer(x).numpy()).all()
+
+
 OWN_ALIASES = [a for a in ALIASES if BINARIZERS.lookup(a).__module__.startswith("lab_bnn.")]
 
 

@@ -11,10 +11,11 @@ from lab_bnn.quantizers import ScaledSign, XnorActivation, get
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 
-def test_scaled_sign(rng):
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_scaled_sign(rng, per_channel):
     w, upstream = rng.randn(3, 3, 4, 5) * 0.8, rng.randn(3, 3, 4, 5)
-    out, (dw,) = forward_and_gradients(ScaledSign(), w, upstream)
-    ref_out, ref_dw = ref.scaled_sign(w, upstream)
+    out, (dw,) = forward_and_gradients(ScaledSign(per_channel=per_channel), w, upstream)
+    ref_out, ref_dw = ref.scaled_sign(w, upstream, per_channel)
     np.testing.assert_allclose(out, ref_out, **TOL)
     np.testing.assert_allclose(dw, ref_dw, **TOL)
 
