@@ -10,8 +10,7 @@ Training: one optimizer step of a small BNN on 28×28 inputs (batch 128, CPU), S
 
 import argparse
 import statistics
-import time
-from typing import Callable, Dict, List
+from typing import Dict, List
 
 import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
 import numpy as np
@@ -21,11 +20,9 @@ from larq_zoo.literature.birealnet import BiRealNetFactory
 from zookeeper import factory
 
 from benchmarks.host import host_description
+from benchmarks.timing import HOST_KERNEL_PATH, interleaved_times, kernel_path_name
 from converter import convert
 from zoo.models import SmallBNN
-
-KERNEL_PATH = dict(use_indirect_bgemm=True, use_xnnpack=True)
-
 
 def birealnet18(input_quantizer: str) -> tf.keras.Model:
     """larq-zoo's Bi-RealNet-18 with `input_quantizer` on every binary conv."""
@@ -36,20 +33,6 @@ def birealnet18(input_quantizer: str) -> tf.keras.Model:
 
     Variant.input_quantizer = input_quantizer
     return Variant(input_shape=(224, 224, 3), weights=None, num_classes=1000).build()
-
-
-def interleaved_medians(runners: Dict[str, Callable[[], None]], runs: int, warmup: int) -> Dict[str, List[float]]:
-    """Time each runner `runs` times, round-robin so drift hits all of them alike."""
-    for run in runners.values():
-        for _ in range(warmup):
-            run()
-    times = {name: [] for name in runners}
-    for _ in range(runs):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def deployed_latency(runs: int, threads: int) -> Dict[str, List[float]]:
@@ -63,9 +46,9 @@ def deployed_latency(runs: int, threads: int) -> Dict[str, List[float]]:
     image = np.random.RandomState(0).rand(1, 224, 224, 3).astype(np.float32)
     runners = {}
     for name, flatbuffer in flatbuffers.items():
-        interpreter = Interpreter(flatbuffer, num_threads=threads, **KERNEL_PATH)
+        interpreter = Interpreter(flatbuffer, num_threads=threads, **HOST_KERNEL_PATH)
         runners[name] = lambda it=interpreter: it.predict(image)
-    return interleaved_medians(runners, runs=runs, warmup=3)
+    return interleaved_times(runners, runs=runs, warmup=3)
 
 
 def training_step_time(steps: int) -> Dict[str, List[float]]:
@@ -80,7 +63,7 @@ def training_step_time(steps: int) -> Dict[str, List[float]]:
             loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         )
         runners[name] = lambda m=model: m.train_on_batch(images, labels)
-    return interleaved_medians(runners, runs=steps, warmup=3)
+    return interleaved_times(runners, runs=steps, warmup=3)
 
 
 def main() -> None:
@@ -91,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
 
     host = host_description()
-    path = "+".join(k for k, v in KERNEL_PATH.items() if v)
+    path = kernel_path_name(HOST_KERNEL_PATH)
     print(f"host: {host}; LCE interpreter kernel path: {path}; threads: {args.threads}")
 
     latency = {k: statistics.median(v) * 1e3 for k, v in deployed_latency(args.runs, args.threads).items()}

@@ -4,6 +4,10 @@ import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow; registers binariz
 
 from converter.convert import convert
 from converter.fuse import fuse_for_inference
+from converter.op_costs import BINARY_OPS, float_ops, is_binary, multiply_accumulates
 from converter.tflite_ops import TfliteOperator, read_operators
 
-__all__ = ["convert", "fuse_for_inference", "read_operators", "TfliteOperator"]
+__all__ = [
+    "BINARY_OPS", "TfliteOperator", "convert", "float_ops", "fuse_for_inference", "is_binary",
+    "multiply_accumulates", "read_operators",
+]

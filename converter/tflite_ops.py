@@ -1,8 +1,9 @@
 """Read the operator list of a `.tflite` flatbuffer (builtin and LCE custom ops)."""
 
-from dataclasses import dataclass
-from typing import List, Tuple
+from dataclasses import dataclass, field
+from typing import Dict, List, Tuple
 
+from flatbuffers import flexbuffers
 from tensorflow.lite.python import schema_py_generated as schema
 
 _BUILTIN_NAMES = {
@@ -18,6 +19,9 @@ class TfliteOperator:
     op_type: str
     inputs: Tuple[int, ...]
     outputs: Tuple[int, ...]
+    input_shapes: Tuple[Tuple[int, ...], ...] = ()
+    output_shapes: Tuple[Tuple[int, ...], ...] = ()
+    options: Dict[str, object] = field(default_factory=dict)  # an LCE op's custom options
 
 
 def read_operators(flatbuffer: bytes) -> List[TfliteOperator]:
@@ -35,6 +39,10 @@ def read_operators(flatbuffer: bytes) -> List[TfliteOperator]:
         )
     model = schema.Model.GetRootAsModel(flatbuffer, 0)
     graph = model.Subgraphs(0)
+    def shapes(indices):
+        return tuple(tuple(int(d) for d in graph.Tensors(t).ShapeAsNumpy()) if t >= 0 else ()
+                     for t in indices)
+
     operators = []
     for i in range(graph.OperatorsLength()):
         op = graph.Operators(i)
@@ -44,10 +52,12 @@ def read_operators(flatbuffer: bytes) -> List[TfliteOperator]:
         else:
             # Newer schemas keep small codes in the deprecated field as well.
             op_type = _BUILTIN_NAMES[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())]
+        inputs = tuple(int(t) for t in op.InputsAsNumpy()) if op.InputsLength() else ()
+        outputs = tuple(int(t) for t in op.OutputsAsNumpy()) if op.OutputsLength() else ()
+        options = (flexbuffers.Loads(op.CustomOptionsAsNumpy().tobytes())
+                   if code.CustomCode() and op.CustomOptionsLength() else {})
         operators.append(TfliteOperator(
-            index=i,
-            op_type=op_type,
-            inputs=tuple(int(t) for t in op.InputsAsNumpy()) if op.InputsLength() else (),
-            outputs=tuple(int(t) for t in op.OutputsAsNumpy()) if op.OutputsLength() else (),
+            index=i, op_type=op_type, inputs=inputs, outputs=outputs,
+            input_shapes=shapes(inputs), output_shapes=shapes(outputs), options=options,
         ))
     return operators

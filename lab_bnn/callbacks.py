@@ -38,3 +38,35 @@ class BinarizerSchedule(tf.keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         for binarizer in scheduled_objects(self.model):
             binarizer.update_schedule(epoch, self.epochs)
+
+
+class TemperatureSchedule(tf.keras.callbacks.Callback):
+    """Progressive weight binarization: after every `every_n_steps` training steps,
+    T ← factor·T for every ProgressiveSign in the model, so after n steps
+    T = T0·factor^⌊n/N⌋ (BoolNet: factor 0.965, N = 1000 on ImageNet).
+
+    Arguments:
+        every_n_steps: N, a positive integer.
+        factor: the multiplier, in (0, 1].
+
+    Raises:
+        ValueError: for a non-positive N or a factor outside (0, 1].
+    """
+
+    def __init__(self, every_n_steps: int = 1000, factor: float = 0.965):
+        super().__init__()
+        if not isinstance(every_n_steps, int) or isinstance(every_n_steps, bool) or every_n_steps < 1:
+            raise ValueError(f"TemperatureSchedule every_n_steps must be a positive integer; "
+                             f"received {every_n_steps!r}")
+        if not 0 < factor <= 1:
+            raise ValueError(f"TemperatureSchedule factor must be in (0, 1]; received {factor!r}")
+        self.every_n_steps, self.factor = every_n_steps, float(factor)
+        self.steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        if self.steps % self.every_n_steps == 0:
+            for module in self.model.submodules:
+                temperature = getattr(module, "current_temperature", None)
+                if temperature is not None:
+                    temperature.assign(temperature * self.factor)

@@ -15,6 +15,7 @@ from lab_bnn.quantizers.depthwise_sign import DepthwiseSign
 from lab_bnn.quantizers.fda import FdaSign, FdaWeight
 from lab_bnn.quantizers.lab import LAB, lab_binarize
 from lab_bnn.quantizers.niblack import Niblack
+from lab_bnn.quantizers.progressive_sign import ProgressiveSign
 from lab_bnn.quantizers.react_net import RSign
 from lab_bnn.quantizers.recu import ReCUActivation, ReCUWeight
 from lab_bnn.quantizers.sauvola import Sauvola
@@ -50,6 +51,6 @@ def get(identifier: Any):
 
 __all__ = [
     "BINARIZERS", "BinarizerBase", "DepthwiseSign", "FdaSign", "FdaWeight", "LAB",
-    "LARQ_ALIASES", "Niblack", "RSign", "ReCUActivation", "ReCUWeight", "Sauvola",
+    "LARQ_ALIASES", "Niblack", "ProgressiveSign", "RSign", "ReCUActivation", "ReCUWeight", "Sauvola",
     "ScaledSign", "XnorActivation", "available", "get", "lab_binarize", "register_binarizer",
 ]

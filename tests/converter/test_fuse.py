@@ -6,6 +6,7 @@ import tensorflow as tf
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 
 from conftest import calibrate_batchnorm, perturb_weights
+from sign_margins import tie_free_samples
 from converter import convert, fuse_for_inference, read_operators
 from lab_bnn.quantizers import LAB, DepthwiseSign
 from zoo.models import SmallBNN
@@ -57,22 +58,6 @@ def test_each_lab_is_one_depthwise_conv_feeding_lce_quantize_then_bconv(lab_mode
         (quantize,) = consumers[op.outputs[0]]
         assert quantize.op_type == "LceQuantize"
         assert [c.op_type for c in consumers[quantize.outputs[0]]] == ["LceBconv2d"]
-
-
-def tie_free_samples(model, candidates, margin=1e-5):
-    """The candidates whose every LAB pre-sign value is farther than `margin` from 0.
-
-    Keras and LCE round floats differently (~1e-7 relative), so a value within that
-    of a tie may flip sign; with ~10^5 such values per image that happens, and is
-    reported as a sign-flip rate, not hidden in a tolerance.
-    """
-    lab_layers = [l for l in model.layers if isinstance(getattr(l, "input_quantizer", None), LAB)]
-    probe = tf.keras.Model(model.inputs, [l.input for l in lab_layers])
-    closest = np.full(len(candidates), np.inf)
-    for layer, features in zip(lab_layers, probe(candidates)):
-        d = np.abs(layer.input_quantizer.difference(features).numpy())
-        closest = np.minimum(closest, d.min(axis=(1, 2, 3)))
-    return candidates[closest > margin]
 
 
 @pytest.mark.parametrize("kernel", [{}, {"use_indirect_bgemm": True}, {"use_reference_bconv": True}])

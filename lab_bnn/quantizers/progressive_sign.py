@@ -1,0 +1,50 @@
+"""Progressive weight binarization (BoolNet, Guo et al., arXiv 2106.06991)."""
+
+import tensorflow as tf
+
+from lab_bnn.quantizers.base import BinarizerBase, register_binarizer, require_rank_at_least_2
+from lab_bnn.quantizers.scaled_sign import channel_mean_abs
+from lab_bnn.registry import Card
+
+
+@register_binarizer("progressive_sign", Card(
+    paper="BoolNet, Guo et al., arXiv 2106.06991", role="weight",
+    learnable="- (temperature T follows TemperatureSchedule)",
+))
+class ProgressiveSign(BinarizerBase):
+    """Training: hardtanh(W/T)·mean|W|; inference: sign(W)·mean|W| (per output channel).
+
+    As BoolNet's code: the forward value carries no gradient of its own; the gradient
+    is the clip-STE of clamp(W, −1, 1) times mean|W|, plus the path through mean|W|.
+    T starts at `temperature` and `lab_bnn.callbacks.TemperatureSchedule` shrinks it
+    (T ← 0.965·T every N steps), so training slides from hardtanh to sign.
+
+    Arguments:
+        temperature: the initial T.
+    """
+
+    precision = 1
+
+    def __init__(self, temperature: float = 1.0, **kwargs):
+        self.temperature = float(temperature)
+        super().__init__(**kwargs)
+
+    def build(self, input_shape):
+        require_rank_at_least_2("ProgressiveSign", input_shape, "a kernel (..., inputs, outputs)")
+        self.current_temperature = self.add_weight(
+            "temperature", shape=(), trainable=False,
+            initializer=tf.keras.initializers.Constant(self.temperature))
+        super().build(input_shape)
+
+    def call(self, inputs, training=None):
+        if training is None:
+            training = tf.keras.backend.learning_phase()
+        soft = tf.clip_by_value(inputs / self.current_temperature, -1.0, 1.0)
+        hard = tf.where(inputs >= 0, tf.ones_like(inputs), -tf.ones_like(inputs))
+        value = tf.__internal__.smart_cond.smart_cond(training, lambda: soft, lambda: hard)
+        clipped = tf.clip_by_value(inputs, -1.0, 1.0)
+        straight_through = tf.stop_gradient(value - clipped) + clipped
+        return super().call(straight_through * channel_mean_abs(inputs))
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.temperature}

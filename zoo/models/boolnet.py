@@ -1,0 +1,163 @@
+"""BoolNet and BaseNet (Guo et al., arXiv 2106.06991): ResNet-18 layout with a binary
+data path — multi-slice signs, grouped binary convs, XNOR/OR logic shortcuts."""
+
+from typing import Optional, Sequence
+
+import larq as lq
+import tensorflow as tf
+from zookeeper import Field, factory
+
+from lab_bnn.layers import (
+    BatchNormSign, LocalAdaptiveShift, LogicOr, LogicXnor, MultiSliceBinaryConv2D, MultiSliceSign,
+)
+from zoo.models.factory import ZooModelFactory
+
+WIDTHS = (64, 128, 256, 512)
+BLOCKS_PER_STAGE = (2, 2, 2, 2)
+
+
+class _Slices(tf.keras.layers.Layer):
+    """Reshape (N, H, W, k·C) ↔ (N, H, W, k, C): the slice structure as its own axis."""
+
+    def __init__(self, slices: int, split: bool, **kwargs):
+        super().__init__(**kwargs)
+        self.slices, self.split = slices, split
+
+    def call(self, x):
+        shape = tf.shape(x)
+        if self.split:
+            return tf.reshape(x, tf.concat([shape[:3], [self.slices, x.shape[-1] // self.slices]], 0))
+        return tf.reshape(x, tf.concat([shape[:3], [x.shape[-2] * x.shape[-1]]], 0))
+
+    def get_config(self):
+        return {**super().get_config(), "slices": self.slices, "split": self.split}
+
+
+@factory
+class BoolNetFactory(ZooModelFactory):
+    """BoolNet: ResNet-18 stages [2, 2, 2, 2], widths 64/128/256/512, k slices."""
+
+    model_name = "BoolNet"
+
+    k: int = Field(4)
+    feature_reuse: bool = Field(True)
+    local_adaptive_shift: bool = Field(True)
+    dilated_last_stage: bool = Field(False)
+    padding_mode: str = Field("replicate")
+
+    def sign(self, binarizer: str):
+        """BN + multi-slice sign; BN-fused (threshold) form when the sign is plain."""
+        if binarizer == "ste_sign":
+            return BatchNormSign(self.k, momentum=0.9)
+        return lambda x: MultiSliceSign(self.k, binarizer)(tf.keras.layers.BatchNormalization(momentum=0.9)(x))
+
+    def conv(self, filters, kernel_size=3, strides=1, dilation=1, slices=None):
+        return MultiSliceBinaryConv2D(filters, kernel_size, slices=slices or self.k, strides=strides,
+                                      dilation_rate=dilation, padding_mode=self.padding_mode)
+
+    def downsample(self, x, filters, stride, binarizer):
+        """Binary 1×1 conv (one group) → MaxPool 2 → BN → multi-slice sign."""
+        x = lq.layers.QuantConv2D(filters, 1, input_quantizer="ste_sign", kernel_quantizer="progressive_sign",
+                                  kernel_constraint="weight_clip", use_bias=False)(x)
+        if stride > 1:
+            x = tf.keras.layers.MaxPool2D(stride)(x)
+        return self.sign(binarizer)(x)
+
+    def body(self, x, filters, stride, dilation, binarizer):
+        residual = x
+        if stride > 1 or x.shape[-1] != self.k * filters:
+            residual = self.downsample(x, filters, stride, binarizer)
+        y = self.sign(binarizer)(self.conv(filters, strides=stride, dilation=dilation)(x))
+        y = LogicXnor()([y, residual])
+        z = self.sign(binarizer)(self.conv(filters, dilation=dilation)(y))
+        return LogicOr()([z, residual])
+
+    def block(self, x, filters, stride, dilation, binarizer):
+        if not (self.feature_reuse and stride == 1 and x.shape[-1] == self.k * filters):
+            return self.body(x, filters, stride, dilation, binarizer)
+        # Feature reuse: half of every slice goes through the block, half is concatenated
+        # back, and the channels are shuffled (interleaved) so the halves mix next time.
+        half = filters // 2
+        sliced = _Slices(self.k, split=True)(x)
+        kept = _Slices(self.k, split=False)(sliced[..., half:])
+        y = _Slices(self.k, split=True)(self.body(_Slices(self.k, split=False)(sliced[..., :half]),
+                                                  half, 1, dilation, binarizer))
+        kept = _Slices(self.k, split=True)(kept)
+        mixed = tf.reshape(tf.stack([y, kept], axis=-1), tf.concat([tf.shape(y)[:4], [filters]], 0))
+        return _Slices(self.k, split=False)(mixed)
+
+    def build(self) -> tf.keras.Model:
+        binarizers = self.stage_binarizers(default="ste_sign")
+        inputs = self.image_input()
+        x = tf.keras.layers.Conv2D(64, 7, strides=2, padding="same", use_bias=False)(inputs)
+        x = tf.keras.layers.BatchNormalization(momentum=0.9)(x)
+        x = tf.keras.layers.MaxPool2D(3, strides=2, padding="same")(x)
+        x = LocalAdaptiveShift()(x) if self.local_adaptive_shift else tf.keras.layers.BatchNormalization()(x)
+        x = MultiSliceSign(self.k)(x)
+        for stage, (width, blocks) in enumerate(zip(WIDTHS, BLOCKS_PER_STAGE)):
+            last = stage == len(WIDTHS) - 1
+            dilation = 2 if last and self.dilated_last_stage else 1
+            for block in range(blocks):
+                stride = 2 if block == 0 and stage > 0 and dilation == 1 else 1
+                x = self.block(x, width, stride, dilation, binarizers[stage])
+        if self.include_top:
+            # Leave the binary path: average the k slices, then BN, PReLU (as the paper).
+            x = tf.reduce_mean(_Slices(self.k, split=True)(x), axis=-2)
+            x = tf.keras.layers.BatchNormalization(momentum=0.9)(x)
+            x = tf.keras.layers.PReLU(shared_axes=[1, 2])(x)
+            x = tf.keras.layers.GlobalAveragePooling2D()(x)
+            x = tf.keras.layers.Dense(self.num_classes)(x)
+            x = tf.keras.layers.Activation("softmax", dtype="float32")(x)
+        return tf.keras.Model(inputs, x, name=self.model_name.lower().replace("*", "_star"))
+
+
+@factory
+class BaseNetFactory(BoolNetFactory):
+    """BaseNet: BoolNet without feature reuse/shuffle and local adaptive shifting."""
+
+    model_name = "BaseNet"
+    k: int = Field(1)
+    feature_reuse: bool = Field(False)
+    local_adaptive_shift: bool = Field(False)
+
+
+@factory
+class BoolNetStarFactory(BoolNetFactory):
+    """BoolNet*: BoolNet with a dilated (stride-1, dilation-2) last stage."""
+
+    model_name = "BoolNet*"
+    dilated_last_stage: bool = Field(True)
+
+
+def _build(factory_class, input_shape, num_classes, include_top, k, lab_blocks, padding_mode):
+    config = dict(num_classes=num_classes, include_top=include_top, padding_mode=padding_mode)
+    for name, value in (("input_shape", input_shape), ("k", k), ("lab_blocks", lab_blocks)):
+        if value is not None:
+            config[name] = tuple(value) if name != "k" else value
+    return factory_class(**config).build()
+
+
+def BoolNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1000,
+            include_top: bool = True, k: int = 4, lab_blocks: Optional[Sequence[bool]] = None,
+            padding_mode: str = "replicate") -> tf.keras.Model:
+    """BoolNet (k slices, feature reuse, local adaptive shifting).
+
+    Example:
+        >>> model = BoolNet(input_shape=(64, 64, 3), num_classes=10, k=4)
+
+    Raises:
+        ValueError: bad k, lab_blocks or input_shape, each named with what is allowed.
+    """
+    return _build(BoolNetFactory, input_shape, num_classes, include_top, k, lab_blocks, padding_mode)
+
+
+def BoolNetStar(*, input_shape=None, num_classes: int = 1000, include_top: bool = True, k: int = 4,
+                lab_blocks=None, padding_mode: str = "replicate") -> tf.keras.Model:
+    """BoolNet* : BoolNet with a dilated last stage."""
+    return _build(BoolNetStarFactory, input_shape, num_classes, include_top, k, lab_blocks, padding_mode)
+
+
+def BaseNet(*, input_shape=None, num_classes: int = 1000, include_top: bool = True, k: int = 1,
+            lab_blocks=None, padding_mode: str = "replicate") -> tf.keras.Model:
+    """BaseNet: the logic-shortcut ResNet-18 without BoolNet's feature reuse."""
+    return _build(BaseNetFactory, input_shape, num_classes, include_top, k, lab_blocks, padding_mode)
