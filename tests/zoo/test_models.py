@@ -1,0 +1,60 @@
+"""Every registered zoo model × {sign, LAB in every stage}: builds at 224² and its
+small input, trains 2 steps, converts with every binary conv as LceBconv2d."""
+
+import larq as lq
+import numpy as np
+import pytest
+import tensorflow as tf
+from larq_zoo.literature import BiRealNet as LarqZooBiRealNet
+
+from converter import convert, read_operators
+from lab_bnn.quantizers import LAB
+from zoo.models import BiRealNet, available, get_model
+
+VARIANTS = {"sign": (False,) * 4, "lab": (True,) * 4}
+CASES = [(name, variant) for name in available() for variant in VARIANTS]
+
+
+def binary_convs(model):
+    return [l for l in model.layers if isinstance(l, lq.layers.QuantConv2D)]
+
+
+@pytest.mark.parametrize("name,variant", CASES)
+def test_builds_trains_and_converts_binary(name, variant):
+    tf.keras.utils.set_random_seed(0)
+    zoo_model = get_model(name)
+    lab_blocks = VARIANTS[variant]
+    assert zoo_model.build(lab_blocks=lab_blocks).output_shape == (None, 1000)
+
+    model = zoo_model.build(input_shape=zoo_model.small_input, num_classes=10, lab_blocks=lab_blocks)
+    model.compile(tf.keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    rng = np.random.RandomState(0)
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    for _ in range(2):
+        loss = model.train_on_batch(rng.rand(8, *zoo_model.small_input), rng.randint(0, 10, 8))
+    assert np.isfinite(loss)
+    assert any(not np.array_equal(w.numpy(), b) for w, b in zip(model.trainable_weights, before))
+
+    ops = [op.op_type for op in read_operators(convert(model))]
+    assert ops.count("LceBconv2d") == len(binary_convs(model))
+    labs = sum(isinstance(m, LAB) for m in model.submodules)
+    assert (labs > 0) == (variant == "lab")
+    if labs:  # each fused LAB is one depthwise conv
+        assert ops.count("DEPTHWISE_CONV_2D") >= labs
+
+
+def test_birealnet_has_larq_zoos_architecture():
+    ours, reference = BiRealNet(), LarqZooBiRealNet(weights=None)
+    assert ours.count_params() == reference.count_params()
+    kinds = lambda m: [type(l).__name__ for l in m.layers if l.weights]  # noqa: E731
+    assert kinds(ours) == kinds(reference)
+
+
+def test_wrong_lab_blocks_length_is_one_clear_error():
+    with pytest.raises(ValueError, match=r"lab_blocks has 3 entries \(True, True, False\), BiRealNet has 4 stages"):
+        BiRealNet(lab_blocks=(True, True, False))
+
+
+def test_unknown_model_is_one_clear_error():
+    with pytest.raises(ValueError, match=r"unknown zoo model 'ResNet'; available: BaseNet, BiRealNet"):
+        get_model("ResNet")
