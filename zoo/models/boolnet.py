@@ -79,10 +79,9 @@ class BoolNetFactory(ZooModelFactory):
         # back, and the channels are shuffled (interleaved) so the halves mix next time.
         half = filters // 2
         sliced = _Slices(self.k, split=True)(x)
-        kept = _Slices(self.k, split=False)(sliced[..., half:])
+        kept = sliced[..., half:]
         y = _Slices(self.k, split=True)(self.body(_Slices(self.k, split=False)(sliced[..., :half]),
                                                   half, 1, dilation, binarizer))
-        kept = _Slices(self.k, split=True)(kept)
         mixed = tf.reshape(tf.stack([y, kept], axis=-1), tf.concat([tf.shape(y)[:4], [filters]], 0))
         return _Slices(self.k, split=False)(mixed)
 
