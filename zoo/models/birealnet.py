@@ -7,7 +7,7 @@ import larq as lq
 import tensorflow as tf
 from zookeeper import Field, factory
 
-from zoo.models.factory import ZooModelFactory
+from zoo.models.factory import ZooModelFactory, build_model
 
 BLOCKS_PER_STAGE = 4  # every 3×3 binary conv has its own real-valued shortcut
 
@@ -84,17 +84,6 @@ class LabBNNFactory(BiRealNetFactory):
         return tf.keras.layers.PReLU(shared_axes=[1, 2])(x)
 
 
-def _build(factory_class, input_shape, num_classes, include_top, lab_blocks, input_quantizer):
-    config = dict(num_classes=num_classes, include_top=include_top)
-    if input_shape is not None:
-        config["input_shape"] = tuple(input_shape)
-    if lab_blocks is not None:
-        config["lab_blocks"] = tuple(lab_blocks)
-    if input_quantizer is not None:
-        config["input_quantizer"] = input_quantizer
-    return factory_class(**config).build()
-
-
 def BiRealNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1000,
               include_top: bool = True, lab_blocks: Optional[Sequence[bool]] = None,
               input_quantizer: Optional[str] = None) -> tf.keras.Model:
@@ -103,11 +92,15 @@ def BiRealNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int =
     Example:
         >>> BiRealNet(input_shape=(32, 32, 3), num_classes=10, lab_blocks=(True,) * 4)
     """
-    return _build(BiRealNetFactory, input_shape, num_classes, include_top, lab_blocks, input_quantizer)
+    return build_model(BiRealNetFactory, input_shape=input_shape, num_classes=num_classes,
+                       include_top=include_top, lab_blocks=lab_blocks,
+                       input_quantizer=input_quantizer)
 
 
 def LabBNN(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1000,
            include_top: bool = True, lab_blocks: Optional[Sequence[bool]] = None,
            input_quantizer: Optional[str] = None) -> tf.keras.Model:
     """LabBNN (ImageNet 62.4 % top-1 in the LAB paper); LAB in every stage by default."""
-    return _build(LabBNNFactory, input_shape, num_classes, include_top, lab_blocks, input_quantizer)
+    return build_model(LabBNNFactory, input_shape=input_shape, num_classes=num_classes,
+                       include_top=include_top, lab_blocks=lab_blocks,
+                       input_quantizer=input_quantizer)

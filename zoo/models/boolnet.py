@@ -10,7 +10,7 @@ from zookeeper import Field, factory
 from lab_bnn.layers import (
     BatchNormSign, LocalAdaptiveShift, LogicOr, LogicXnor, MultiSliceBinaryConv2D, MultiSliceSign,
 )
-from zoo.models.factory import ZooModelFactory
+from zoo.models.factory import ZooModelFactory, build_model
 
 WIDTHS = (64, 128, 256, 512)
 BLOCKS_PER_STAGE = (2, 2, 2, 2)
@@ -128,14 +128,6 @@ class BoolNetStarFactory(BoolNetFactory):
     dilated_last_stage: bool = Field(True)
 
 
-def _build(factory_class, input_shape, num_classes, include_top, k, lab_blocks, padding_mode):
-    config = dict(num_classes=num_classes, include_top=include_top, padding_mode=padding_mode)
-    for name, value in (("input_shape", input_shape), ("k", k), ("lab_blocks", lab_blocks)):
-        if value is not None:
-            config[name] = tuple(value) if name != "k" else value
-    return factory_class(**config).build()
-
-
 def BoolNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1000,
             include_top: bool = True, k: int = 4, lab_blocks: Optional[Sequence[bool]] = None,
             padding_mode: str = "replicate") -> tf.keras.Model:
@@ -147,16 +139,19 @@ def BoolNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1
     Raises:
         ValueError: bad k, lab_blocks or input_shape, each named with what is allowed.
     """
-    return _build(BoolNetFactory, input_shape, num_classes, include_top, k, lab_blocks, padding_mode)
+    return build_model(BoolNetFactory, input_shape=input_shape, num_classes=num_classes,
+                       include_top=include_top, k=k, lab_blocks=lab_blocks, padding_mode=padding_mode)
 
 
 def BoolNetStar(*, input_shape=None, num_classes: int = 1000, include_top: bool = True, k: int = 4,
                 lab_blocks=None, padding_mode: str = "replicate") -> tf.keras.Model:
     """BoolNet* : BoolNet with a dilated last stage."""
-    return _build(BoolNetStarFactory, input_shape, num_classes, include_top, k, lab_blocks, padding_mode)
+    return build_model(BoolNetStarFactory, input_shape=input_shape, num_classes=num_classes,
+                       include_top=include_top, k=k, lab_blocks=lab_blocks, padding_mode=padding_mode)
 
 
 def BaseNet(*, input_shape=None, num_classes: int = 1000, include_top: bool = True, k: int = 1,
             lab_blocks=None, padding_mode: str = "replicate") -> tf.keras.Model:
     """BaseNet: the logic-shortcut ResNet-18 without BoolNet's feature reuse."""
-    return _build(BaseNetFactory, input_shape, num_classes, include_top, k, lab_blocks, padding_mode)
+    return build_model(BaseNetFactory, input_shape=input_shape, num_classes=num_classes,
+                       include_top=include_top, k=k, lab_blocks=lab_blocks, padding_mode=padding_mode)

@@ -6,6 +6,14 @@ import tensorflow as tf
 from zookeeper import Field
 
 
+def build_model(factory_class, **fields) -> tf.keras.Model:
+    """Build `factory_class` with the given Fields; a None value keeps the Field's
+    default, and sequences become tuples (zookeeper's Field types)."""
+    config = {name: tuple(value) if isinstance(value, (list, tuple)) else value
+              for name, value in fields.items() if value is not None}
+    return factory_class(**config).build()
+
+
 class ZooModelFactory:
     """Base of the zoo's zookeeper factories (subclasses add `@factory` and `build`).
 
