@@ -2,21 +2,24 @@
 small input, trains 2 steps, converts with every binary conv as LceBconv2d."""
 
 import larq as lq
+import larq_zoo
 import numpy as np
 import pytest
 import tensorflow as tf
-from larq_zoo.literature import BiRealNet as LarqZooBiRealNet
 
 from converter import convert, read_operators
 from lab_bnn.quantizers import LAB
-from zoo.models import BiRealNet, available, get_model
+from zoo.experiments.train import ends_in_softmax
+from zoo.models import BiRealNet, QuickNet, XNORNet, available, get_model
 
 VARIANTS = {"sign": (False,) * 4, "lab": (True,) * 4}
 CASES = [(name, variant) for name in available() for variant in VARIANTS]
 
 
 def binary_convs(model):
-    return [l for l in model.layers if isinstance(l, lq.layers.QuantConv2D)]
+    """QuantConv2D layers with both binarizers (larq-zoo also builds float ones)."""
+    return [l for l in model.layers if isinstance(l, lq.layers.QuantConv2D)
+            and l.input_quantizer is not None and l.kernel_quantizer is not None]
 
 
 @pytest.mark.parametrize("name,variant", CASES)
@@ -24,10 +27,13 @@ def test_builds_trains_and_converts_binary(name, variant):
     tf.keras.utils.set_random_seed(0)
     zoo_model = get_model(name)
     lab_blocks = VARIANTS[variant]
-    assert zoo_model.build(lab_blocks=lab_blocks).output_shape == (None, 1000)
+    full_size = zoo_model.build(input_shape=(224, 224, 3), num_classes=1000, lab_blocks=lab_blocks)
+    assert full_size.output_shape == (None, 1000)
 
     model = zoo_model.build(input_shape=zoo_model.small_input, num_classes=10, lab_blocks=lab_blocks)
-    model.compile(tf.keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    # Eager steps: tracing the training graph would cost more than the 2 steps themselves.
+    model.compile(tf.keras.optimizers.Adam(1e-3), tf.keras.losses.SparseCategoricalCrossentropy(
+        from_logits=not ends_in_softmax(model)), run_eagerly=True)
     rng = np.random.RandomState(0)
     before = [w.numpy().copy() for w in model.trainable_weights]
     for _ in range(2):
@@ -43,16 +49,26 @@ def test_builds_trains_and_converts_binary(name, variant):
         assert ops.count("DEPTHWISE_CONV_2D") >= labs
 
 
-def test_birealnet_has_larq_zoos_architecture():
-    ours, reference = BiRealNet(), LarqZooBiRealNet(weights=None)
+LARQ_ZOO_TWINS = {
+    "BiRealNet": (BiRealNet, larq_zoo.literature.BiRealNet),
+    "QuickNet": (QuickNet, larq_zoo.sota.QuickNet),
+    "XNORNet": (XNORNet, larq_zoo.literature.XNORNet),
+}
+
+
+@pytest.mark.parametrize("name", LARQ_ZOO_TWINS)
+def test_has_larq_zoos_architecture(name):
+    build, build_reference = LARQ_ZOO_TWINS[name]
+    ours, reference = build(), build_reference(weights=None)
     assert ours.count_params() == reference.count_params()
     kinds = lambda m: [type(l).__name__ for l in m.layers if l.weights]  # noqa: E731
     assert kinds(ours) == kinds(reference)
 
 
-def test_wrong_lab_blocks_length_is_one_clear_error():
-    with pytest.raises(ValueError, match=r"lab_blocks has 3 entries \(True, True, False\), BiRealNet has 4 stages"):
-        BiRealNet(lab_blocks=(True, True, False))
+@pytest.mark.parametrize("build", [BiRealNet, QuickNet], ids=lambda build: build.__name__)
+def test_wrong_lab_blocks_length_is_one_clear_error(build):
+    with pytest.raises(ValueError, match=rf"lab_blocks has 3 entries \(True, True, False\), {build.__name__} has 4 stages"):
+        build(lab_blocks=(True, True, False))
 
 
 def test_unknown_model_is_one_clear_error():

@@ -8,6 +8,10 @@ import tensorflow as tf
 
 from zoo.models.birealnet import BiRealNet, LabBNN
 from zoo.models.boolnet import BaseNet, BoolNet
+from zoo.models.quicknet import QuickNet
+from zoo.models.reactnet import ReActNet
+from zoo.models.small_bnn import SmallBNN
+from zoo.models.xnornet import XNORNet
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,10 @@ MODELS: Dict[str, ZooModel] = {
     "LabBNN": ZooModel(LabBNN, (32, 32, 3)),
     "BoolNet": ZooModel(BoolNet, (64, 64, 3)),
     "BaseNet": ZooModel(BaseNet, (64, 64, 3)),
+    "QuickNet": ZooModel(QuickNet, (32, 32, 3)),
+    "XNORNet": ZooModel(XNORNet, (64, 64, 3)),  # the smallest power of two it runs on
+    "ReActNet": ZooModel(ReActNet, (32, 32, 3)),
+    "SmallBNN": ZooModel(SmallBNN, (28, 28, 1)),  # the demo's and leaderboard's network
 }
 
 
