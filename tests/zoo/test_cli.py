@@ -1,17 +1,6 @@
 """`lqz`: our tasks beside larq-zoo's, and the LabDemo main job end to end."""
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
-LQZ = shutil.which("lqz", path=str(Path(sys.executable).parent))
-
-
-def lqz(*args, cwd=None):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([LQZ, *args], capture_output=True, text=True, env=env, cwd=cwd)
+from lqz_process import lqz
 
 
 def test_help_lists_our_tasks_and_larq_zoos():
