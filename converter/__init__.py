@@ -2,12 +2,15 @@
 
 import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow; registers binarizers)
 
+from converter.audit import AuditReport, audit
 from converter.convert import convert
 from converter.fuse import fuse_for_inference
+from converter.parity import ParityReport, check_parity
 from converter.op_costs import BINARY_OPS, float_ops, is_binary, multiply_accumulates
 from converter.tflite_ops import TfliteOperator, read_operators
 
 __all__ = [
+    "AuditReport", "ParityReport", "audit", "check_parity",
     "BINARY_OPS", "TfliteOperator", "convert", "float_ops", "fuse_for_inference", "is_binary",
     "multiply_accumulates", "read_operators",
 ]

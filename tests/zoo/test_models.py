@@ -1,5 +1,7 @@
 """Every registered zoo model × {sign, LAB in every stage}: builds at 224² and its
-small input, trains 2 steps, converts with every binary conv as LceBconv2d."""
+small input, trains 2 steps, converts with every binary conv as LceBconv2d, and the
+conversion agrees with Keras (1e-4; 1e-3 with grouped convs) on samples where no sign
+flipped."""
 
 import larq as lq
 import larq_zoo
@@ -7,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from converter import convert, read_operators
+from converter import check_parity, convert, read_operators
 from lab_bnn.quantizers import LAB
 from zoo.experiments.train import ends_in_softmax
 from zoo.models import BiRealNet, QuickNet, XNORNet, available, get_model
@@ -41,8 +43,14 @@ def test_builds_trains_and_converts_binary(name, variant):
     assert np.isfinite(loss)
     assert any(not np.array_equal(w.numpy(), b) for w, b in zip(model.trainable_weights, before))
 
-    ops = [op.op_type for op in read_operators(convert(model))]
+    flatbuffer = convert(model)
+    ops = [op.op_type for op in read_operators(flatbuffer)]
     assert ops.count("LceBconv2d") == len(binary_convs(model))
+
+    parity = check_parity(model, flatbuffer, rng.rand(16, *zoo_model.small_input))
+    assert parity.flip_free_samples >= 4, parity  # flips: values within rounding of a tie
+    grouped = any(l.groups > 1 for l in binary_convs(model))
+    assert parity.max_abs_diff_flip_free <= (1e-3 if grouped else 1e-4), parity
     labs = sum(isinstance(m, LAB) for m in model.submodules)
     assert (labs > 0) == (variant == "lab")
     if labs:  # each fused LAB is one depthwise conv

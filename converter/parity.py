@@ -1,0 +1,113 @@
+"""Does the converted flatbuffer compute what the Keras model computes?"""
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import lab_bnn  # noqa: F401
+import numpy as np
+import tensorflow as tf
+
+from converter.convert import convert
+from converter.fuse import fuse_for_inference
+from converter.interpreter import run_flatbuffer
+
+
+@dataclass
+class ParityReport:
+    """Keras vs LCE on the same samples.
+
+    `sign_flip_rates` maps each binary conv's layer name to the fraction of its
+    binarized input values whose sign differs between Keras and LCE: values within
+    float rounding of a threshold flip, and this says how often that happens.
+    """
+
+    samples: int
+    max_abs_diff: float
+    top1_agreement: float
+    sign_flip_rates: Dict[str, float] = field(default_factory=dict)
+    # Samples in which no binarized value flipped, and max |Δ| over those: where the
+    # two agree on every sign, only float rounding separates them.
+    flip_free_samples: Optional[int] = None
+    max_abs_diff_flip_free: Optional[float] = None
+
+    @property
+    def max_sign_flip_rate(self) -> float:
+        return max(self.sign_flip_rates.values(), default=0.0)
+
+    def as_dict(self) -> dict:
+        return {"samples": self.samples, "max_abs_diff": self.max_abs_diff,
+                "top1_agreement": self.top1_agreement,
+                "max_sign_flip_rate": self.max_sign_flip_rate,
+                "flip_free_samples": self.flip_free_samples,
+                "max_abs_diff_flip_free": self.max_abs_diff_flip_free}
+
+
+def binarized_inputs(model: tf.keras.Model) -> List[tf.keras.layers.Layer]:
+    """Layers whose input quantizer binarizes (larq precision 1)."""
+    layers = []
+    for layer in model.layers:
+        quantizer = getattr(layer, "input_quantizer", None)
+        if quantizer is not None and getattr(quantizer, "precision", None) == 1:
+            layers.append(layer)
+    return layers
+
+
+def check_parity(model: tf.keras.Model, flatbuffer: bytes, samples: np.ndarray, *,
+                 sign_flips: bool = True,
+                 kernel_path: Optional[Dict[str, bool]] = None) -> ParityReport:
+    """Compare `model` and its conversion `flatbuffer` on `samples` (a batch).
+
+    With `sign_flips`, a probe copy of the (fused) model that also outputs every
+    binary conv's binarized input is converted and run, and each sign compared: one
+    extra conversion.
+
+    Raises:
+        ValueError: for bytes that are not a TFLite model, or samples whose shape
+            does not fit the model.
+    """
+    samples = np.asarray(samples, np.float32)
+    expected_shape = tuple(model.input_shape[1:])
+    if samples.ndim != len(expected_shape) + 1 or samples.shape[1:] != expected_shape:
+        raise ValueError(f"samples must have shape (N, {', '.join(map(str, expected_shape))}); "
+                         f"received {samples.shape}")
+    keras_out = model.predict(samples, verbose=0)
+    lce_out = run_flatbuffer(flatbuffer, samples, kernel_path)[0]
+    report = ParityReport(
+        samples=len(samples),
+        max_abs_diff=float(np.abs(keras_out - lce_out).max()),
+        top1_agreement=float(np.mean(keras_out.argmax(-1) == lce_out.argmax(-1))))
+    if sign_flips:
+        report.sign_flip_rates, flipped = _sign_flips(model, samples, kernel_path)
+        report.flip_free_samples = int((~flipped).sum())
+        if report.flip_free_samples:
+            report.max_abs_diff_flip_free = float(
+                np.abs(keras_out - lce_out)[~flipped].max())
+    return report
+
+
+def _sign_flips(model, samples, kernel_path):
+    """(flip rate per binarized layer, per-sample mask of samples with any flip)."""
+    fused = fuse_for_inference(model)
+    layers = binarized_inputs(fused)
+    flipped = np.zeros(len(samples), bool)
+    if not layers:
+        return {}, flipped
+    probes = [tf.keras.layers.Lambda(tf.identity, name=f"probe_{l.name}")(
+        l.input_quantizer(l.input)) for l in layers]
+    probe_model = tf.keras.Model(fused.inputs, probes)
+    keras_signs = [np.sign(p) for p in _as_list(probe_model.predict(samples, verbose=0))]
+    lce_signs = [np.sign(p) for p in run_flatbuffer(convert(probe_model, fuse=False), samples,
+                                                    kernel_path)]
+    rates = {}
+    for layer, expected in zip(layers, keras_signs):
+        # TFLite may order outputs differently: take the same-shaped one agreeing most.
+        candidates = [s for s in lce_signs if s.shape == expected.shape]
+        best = max(candidates, key=lambda s: np.mean(s == expected))
+        differs = (best != expected).reshape(len(samples), -1)
+        rates[layer.name] = float(differs.mean())
+        flipped |= differs.any(axis=1)
+    return rates, flipped
+
+
+def _as_list(outputs):
+    return outputs if isinstance(outputs, list) else [outputs]
