@@ -59,6 +59,20 @@ else
   say "  or copy the four IDX .gz files into a folder and set LAB_BNN_FASHION_MNIST_DIR to it."
 fi
 
+# Headless Chromium renders the charts in tests/visualization.
+if command -v chromium >/dev/null 2>&1; then
+  say "chromium found: $(command -v chromium)"
+elif command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+  say "installing Debian package chromium"
+  $SUDO apt-get install -y -qq chromium >/dev/null 2>&1 \
+    || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null; } \
+    || die "apt-get could not install chromium"
+else
+  say "WARNING: chromium is not installed and apt-get is not usable here;"
+  say "  the chart rendering tests will be skipped. Install it with: sudo apt-get install chromium"
+fi
+
 say "pip check"
 "$VENV_PY" -m pip check || die "pip check found broken requirements in .venv"
 
