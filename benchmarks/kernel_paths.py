@@ -1,0 +1,128 @@
+"""LCE interpreter kernel paths by name, and running a flatbuffer on one of them.
+
+LCE's Python interpreter picks its binary-conv kernel with two flags and can hand float
+ops to XNNPACK with a third. On x86 the paths differ up to 6× in speed, and the default
+one refuses grouped binary convs, so every measurement names the path it used.
+"""
+
+from typing import Callable, Dict, List, Optional
+
+import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
+import numpy as np
+from larq_compute_engine.tflite.python.interpreter import Interpreter
+
+from benchmarks.timing import HOST_KERNEL_PATH
+
+_BCONV_KERNELS = {
+    "default": {"use_reference_bconv": False, "use_indirect_bgemm": False},
+    "indirect_bgemm": {"use_reference_bconv": False, "use_indirect_bgemm": True},
+    "reference_bconv": {"use_reference_bconv": True, "use_indirect_bgemm": False},
+}
+
+# The allowed kernel paths: each binary-conv kernel, with and without XNNPACK.
+KERNEL_PATHS: Dict[str, Dict[str, bool]] = {
+    name + suffix: {**flags, "use_xnnpack": xnnpack}
+    for suffix, xnnpack in (("", False), ("+xnnpack", True))
+    for name, flags in _BCONV_KERNELS.items()
+}
+
+# LCE's plain C++ kernels: the path every other one is checked against.
+REFERENCE_KERNEL = "reference_bconv"
+
+# benchmarks.timing's choice for this host, by name.
+HOST_KERNEL = next(name for name, flags in KERNEL_PATHS.items()
+                   if all(flags[k] == bool(HOST_KERNEL_PATH.get(k)) for k in flags))
+
+
+def interpreter_options(kernel: str) -> Dict[str, bool]:
+    """The `Interpreter` keyword arguments of a kernel path.
+
+    Raises:
+        ValueError: if `kernel` is not one of `KERNEL_PATHS`.
+
+    Example:
+        >>> interpreter_options("indirect_bgemm+xnnpack")
+        {'use_reference_bconv': False, 'use_indirect_bgemm': True, 'use_xnnpack': True}
+    """
+    if kernel not in KERNEL_PATHS:
+        raise ValueError(f"unknown kernel path {kernel!r}; allowed: {', '.join(KERNEL_PATHS)}")
+    return dict(KERNEL_PATHS[kernel])
+
+
+def make_interpreter(flatbuffer: bytes, kernel: str, threads: int = 1) -> Interpreter:
+    """LCE's interpreter for `flatbuffer` on the named kernel path.
+
+    Only hand it flatbuffers that `benchmarks.flatbuffer_model.load_model` accepted:
+    LCE's interpreter does not verify them and crashes the process on a truncated one.
+
+    Raises:
+        ValueError: for an unknown kernel path.
+        RuntimeError: if LCE cannot prepare the model on this path (e.g. the default
+            path and a grouped binary conv).
+    """
+    return Interpreter(flatbuffer, num_threads=threads, **interpreter_options(kernel))
+
+
+def random_inputs(interpreter: Interpreter, seed: int = 0) -> List[np.ndarray]:
+    """One random array per model input, of its dtype and shape.
+
+    Floats are standard normal; integer tensors (LCE's bitpacked int32 words, and
+    quantized inputs) take any value of their type, since every bit pattern is valid.
+
+    Raises:
+        ValueError: for an input dtype other than float or integer.
+    """
+    rng = np.random.RandomState(seed)
+    arrays = []
+    for shape, dtype in zip(interpreter.input_shapes, interpreter.input_types):
+        dtype = np.dtype(dtype)
+        if dtype.kind == "f":
+            arrays.append(rng.standard_normal(shape).astype(dtype))
+        elif dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            arrays.append(rng.randint(info.min, int(info.max) + 1, size=shape, dtype=dtype))
+        else:
+            raise ValueError(f"cannot make random inputs of dtype {dtype}; "
+                             f"supported: float and integer tensors")
+    return arrays
+
+
+def run(interpreter: Interpreter, inputs: List[np.ndarray]) -> List[np.ndarray]:
+    """The model's outputs on one batch of `inputs`, always as a list."""
+    outputs = interpreter.predict(list(inputs))
+    return list(outputs) if isinstance(outputs, list) else [outputs]
+
+
+def invoker(interpreter: Interpreter, inputs: List[np.ndarray]) -> Callable[[], object]:
+    """A no-argument call running one inference on `inputs`, for timing.
+
+    It calls LCE's C++ wrapper (`interpreter.interpreter.predict`: copy the inputs in,
+    invoke, copy the outputs out) without `Interpreter.predict`'s per-sample batching
+    helper, whose Python work and extra output copy would weigh on a one-op model.
+    """
+    wrapper, arrays = interpreter.interpreter, list(inputs)
+    return lambda: wrapper.predict(arrays)
+
+
+def max_difference(outputs: List[np.ndarray], reference: List[np.ndarray]) -> Optional[float]:
+    """How far `outputs` are from `reference`: the largest absolute difference of float
+    outputs relative to the reference's scale (max |reference|, at least 1), and inf
+    where integer outputs (bitpacked words) differ at all.
+
+    Returns:
+        That number, or None if the two lists' shapes or dtypes differ.
+    """
+    if len(outputs) != len(reference) or any(
+            a.shape != b.shape or a.dtype != b.dtype for a, b in zip(outputs, reference)):
+        return None
+    worst = 0.0
+    for a, b in zip(outputs, reference):
+        if not a.size:
+            continue
+        if a.dtype.kind != "f":
+            worst = max(worst, 0.0 if np.array_equal(a, b) else float("inf"))
+            continue
+        a64, b64 = a.astype(np.float64), b.astype(np.float64)
+        scale = max(1.0, float(np.max(np.abs(b64))))
+        worst = max(worst, float(np.max(np.abs(a64 - b64))) / scale)
+    return worst

@@ -1,0 +1,161 @@
+"""Whole-model latency of a `.tflite` flatbuffer on LCE's interpreter, with the kernel
+path named, or chosen as the fastest one that computes the same outputs.
+
+    record = measure_latency(convert(model), threads=1)
+    pandas.DataFrame([{"model": "QuickNet", **record.as_dict()}]).to_csv(...)
+"""
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Dict
+
+import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
+import numpy as np
+
+from benchmarks.flatbuffer_model import load_model
+from benchmarks.host import host_description
+from benchmarks.kernel_paths import (
+    KERNEL_PATHS, REFERENCE_KERNEL, invoker, make_interpreter, max_difference, random_inputs, run,
+)
+from benchmarks.timing import interleaved_times
+
+# How far a kernel path's outputs may be from the reference path's, relative to the
+# outputs' scale: float rounding (XNNPACK) passes, a wrong kernel does not.
+OUTPUT_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class LatencyRecord:
+    """One latency measurement: where, how, and the numbers (milliseconds).
+
+    Attributes:
+        host: `benchmarks.host.host_description()` of the measuring machine.
+        kernel: the kernel path timed (for "auto", the fastest that agreed).
+        threads, runs, warmup: interpreter threads, timed and untimed inferences.
+        min_ms, median_ms, p90_ms: of the `runs` timed inferences on `kernel`.
+        candidates: for "auto", every agreeing path's median ms (kernel's included),
+            timed interleaved in the same rounds; empty otherwise.
+        rejected: for "auto", each dropped path and why (failed to load, or outputs
+            differing from the reference path's).
+    """
+
+    host: str
+    kernel: str
+    threads: int
+    runs: int
+    warmup: int
+    min_ms: float
+    median_ms: float
+    p90_ms: float
+    candidates: Dict[str, float] = field(default_factory=dict)
+    rejected: Dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """A flat dict for one tidy pandas row; candidates become `median_ms[<path>]`
+        columns and rejections one `rejected` text column."""
+        row = {k: getattr(self, k) for k in (
+            "host", "kernel", "threads", "runs", "warmup", "min_ms", "median_ms", "p90_ms")}
+        row.update({f"median_ms[{path}]": ms for path, ms in self.candidates.items()})
+        row["rejected"] = "; ".join(f"{path}: {why}" for path, why in self.rejected.items())
+        return row
+
+
+def measure_latency(flatbuffer: bytes, threads: int = 1, runs: int = 50, warmup: int = 5,
+                    kernel: str = "auto") -> LatencyRecord:
+    """Time whole-model inference of `flatbuffer` with LCE's Python interpreter.
+
+    Arguments:
+        flatbuffer: a converted model (`converter.convert`).
+        threads: interpreter threads.
+        runs: timed inferences per kernel path; warmup: untimed ones before them.
+        kernel: a name from `benchmarks.kernel_paths.KERNEL_PATHS` ("default",
+            "indirect_bgemm", "reference_bconv", each optionally "+xnnpack"), or
+            "auto": run every path once on the same random input, drop those that fail
+            or whose outputs differ from the "reference_bconv" path's by more than
+            `OUTPUT_TOLERANCE`, time the rest interleaved and keep the fastest.
+            Each timed call is `kernel_paths.invoker`'s: inputs in, invoke, outputs out.
+
+    Returns:
+        A `LatencyRecord`.
+
+    Raises:
+        ValueError: for an unknown kernel name, a corrupt flatbuffer, a kernel path
+            that cannot run the model, or bad counts.
+
+    Example:
+        >>> measure_latency(convert(QuickNet()), kernel="auto").kernel  # on x86
+        'indirect_bgemm+xnnpack'
+    """
+    if kernel != "auto" and kernel not in KERNEL_PATHS:
+        raise ValueError(f"unknown kernel path {kernel!r}; allowed: 'auto', "
+                         + ", ".join(repr(k) for k in KERNEL_PATHS))
+    check_counts(threads=threads, runs=runs, warmup=warmup)
+    load_model(flatbuffer)  # LCE's interpreter would crash on a corrupt flatbuffer
+
+    if kernel == "auto":
+        runners, rejected = _agreeing_paths(flatbuffer, threads)
+    else:
+        runners, rejected = {kernel: _runner(flatbuffer, kernel, threads)}, {}
+
+    times_ms = {name: [t * 1e3 for t in times]
+                for name, times in interleaved_times(runners, runs=runs, warmup=warmup).items()}
+    medians = {name: statistics.median(times) for name, times in times_ms.items()}
+    fastest = min(medians, key=medians.get)
+    chosen = times_ms[fastest]
+    return LatencyRecord(
+        host=host_description(), kernel=fastest, threads=threads, runs=runs, warmup=warmup,
+        min_ms=min(chosen), median_ms=medians[fastest],
+        p90_ms=float(np.percentile(chosen, 90)),
+        candidates=medians if kernel == "auto" else {}, rejected=rejected,
+    )
+
+
+def check_counts(**counts: int) -> None:
+    """Raise ValueError naming any of threads (>= 1), runs (>= 1), warmup (>= 0) out of range."""
+    minimum = {"threads": 1, "runs": 1, "warmup": 0}
+    for name, value in counts.items():
+        if not isinstance(value, (int, np.integer)) or value < minimum[name]:
+            raise ValueError(f"{name} must be an integer >= {minimum[name]}; received {value!r}")
+
+
+def _runner(flatbuffer: bytes, kernel: str, threads: int):
+    """A no-argument inference on one kernel path, on random inputs."""
+    try:
+        interpreter = make_interpreter(flatbuffer, kernel, threads)
+    except RuntimeError as error:
+        raise ValueError(f"kernel path {kernel!r} cannot run this model: "
+                         f"{_load_failure(error)}") from None
+    return invoker(interpreter, random_inputs(interpreter))
+
+
+def _agreeing_paths(flatbuffer: bytes, threads: int):
+    """Runners of the kernel paths that load and agree with the reference path."""
+    try:
+        reference = make_interpreter(flatbuffer, REFERENCE_KERNEL, threads)
+        inputs = random_inputs(reference)
+        expected = run(reference, inputs)
+    except RuntimeError as error:
+        raise ValueError(f"LCE's reference path cannot run this model: "
+                         f"{_load_failure(error)}") from None
+    runners, rejected = {}, {}
+    for name in KERNEL_PATHS:
+        try:
+            interpreter = make_interpreter(flatbuffer, name, threads)
+            outputs = run(interpreter, inputs)
+        except RuntimeError as error:
+            rejected[name] = "failed: " + _load_failure(error)
+            continue
+        difference = max_difference(outputs, expected)
+        if difference is None or difference > OUTPUT_TOLERANCE:
+            rejected[name] = (f"outputs differ from {REFERENCE_KERNEL}'s by {difference:.3g} "
+                              f"(tolerance {OUTPUT_TOLERANCE:g})" if difference is not None
+                              else f"output shapes or dtypes differ from {REFERENCE_KERNEL}'s")
+            continue
+        runners[name] = invoker(interpreter, inputs)
+    return runners, rejected
+
+
+def _load_failure(error: Exception) -> str:
+    """LCE's exception names only the failed check; TFLite logs the reason to stderr."""
+    line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return line.split(" : ", 1)[-1] + " (the reason is in LCE's log on stderr)"
