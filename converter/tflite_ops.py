@@ -1,5 +1,6 @@
 """Read the operator list of a `.tflite` flatbuffer (builtin and LCE custom ops)."""
 
+import struct
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
@@ -37,6 +38,14 @@ def read_operators(flatbuffer: bytes) -> List[TfliteOperator]:
             f"expected TFLite flatbuffer bytes (file identifier 'TFL3' at offset 4); "
             f"received {type(flatbuffer).__name__} starting {head!r}"
         )
+    try:
+        return _read_operators(bytes(flatbuffer))
+    except (struct.error, IndexError, TypeError, UnicodeDecodeError) as error:
+        raise ValueError(f"corrupt TFLite flatbuffer ({len(flatbuffer)} bytes): the model "
+                         f"tables cannot be read ({error})") from None
+
+
+def _read_operators(flatbuffer: bytes) -> List[TfliteOperator]:
     model = schema.Model.GetRootAsModel(flatbuffer, 0)
     graph = model.Subgraphs(0)
     def shapes(indices):

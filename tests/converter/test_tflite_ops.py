@@ -19,3 +19,9 @@ def test_reads_builtin_ops_in_order():
 def test_rejects_what_is_not_a_flatbuffer(data):
     with pytest.raises(ValueError, match=r"expected TFLite flatbuffer bytes.*received"):
         read_operators(data)
+
+
+def test_a_truncated_flatbuffer_is_a_value_error_not_a_struct_error():
+    flatbuffer = convert(tf.keras.Sequential([tf.keras.Input((4, 4, 1)), tf.keras.layers.Conv2D(2, 3)]))
+    with pytest.raises(ValueError, match=r"corrupt TFLite flatbuffer \(200 bytes\)"):
+        read_operators(flatbuffer[:200])
