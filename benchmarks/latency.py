@@ -95,7 +95,7 @@ def measure_latency(flatbuffer: bytes, threads: int = 1, runs: int = 50, warmup:
     if kernel == "auto":
         runners, rejected = _agreeing_paths(flatbuffer, threads)
     else:
-        runners, rejected = {kernel: _runner(flatbuffer, kernel, threads)}, {}
+        runners, rejected = {kernel: runner(flatbuffer, kernel, threads)}, {}
 
     times_ms = {name: [t * 1e3 for t in times]
                 for name, times in interleaved_times(runners, runs=runs, warmup=warmup).items()}
@@ -118,12 +118,16 @@ def check_counts(**counts: int) -> None:
             raise ValueError(f"{name} must be an integer >= {minimum[name]}; received {value!r}")
 
 
-def _runner(flatbuffer: bytes, kernel: str, threads: int):
-    """A no-argument inference on one kernel path, on random inputs."""
+def runner(flatbuffer: bytes, kernel: str, threads: int, what: str = "this model"):
+    """A no-argument inference on one kernel path, on random inputs.
+
+    Raises:
+        ValueError: naming the kernel path and `what` it cannot run.
+    """
     try:
         interpreter = make_interpreter(flatbuffer, kernel, threads)
     except RuntimeError as error:
-        raise ValueError(f"kernel path {kernel!r} cannot run this model: "
+        raise ValueError(f"kernel path {kernel!r} cannot run {what}: "
                          f"{_load_failure(error)}") from None
     return invoker(interpreter, random_inputs(interpreter))
 

@@ -16,10 +16,8 @@ import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
 import pandas as pd
 
 from benchmarks.host import host_description
-from benchmarks.kernel_paths import (
-    HOST_KERNEL, interpreter_options, invoker, make_interpreter, random_inputs,
-)
-from benchmarks.latency import check_counts, measure_latency
+from benchmarks.kernel_paths import HOST_KERNEL, interpreter_options
+from benchmarks.latency import check_counts, measure_latency, runner
 from benchmarks.single_op_models import single_op_models
 from benchmarks.timing import interleaved_times
 from converter import BINARY_OPS
@@ -62,9 +60,9 @@ def profile_ops(flatbuffer: bytes, threads: int = 1, runs: int = 20, warmup: int
     if kernel == "auto":
         kernel = measure_latency(flatbuffer, threads=threads, runs=3, warmup=1).kernel
 
-    runners = {_MODEL: _runner(flatbuffer, kernel, threads, what="the whole model")}
+    runners = {_MODEL: runner(flatbuffer, kernel, threads, what="the whole model")}
     for cut in cuts:
-        runners[cut.index] = _runner(cut.flatbuffer, kernel, threads,
+        runners[cut.index] = runner(cut.flatbuffer, kernel, threads,
                                      what=f"operator {cut.index} ({cut.op_type}) alone")
     medians = {name: statistics.median(times) * 1e3
                for name, times in interleaved_times(runners, runs=runs, warmup=warmup).items()}
@@ -81,11 +79,3 @@ def profile_ops(flatbuffer: bytes, threads: int = 1, runs: int = 20, warmup: int
                     threads=threads, runs=runs, warmup=warmup, host=host_description())
     return df
 
-
-def _runner(flatbuffer: bytes, kernel: str, threads: int, what: str):
-    try:
-        interpreter = make_interpreter(flatbuffer, kernel, threads)
-    except RuntimeError as error:
-        raise ValueError(f"kernel path {kernel!r} cannot run {what}: "
-                         f"{str(error).strip().splitlines()[0]}") from None
-    return invoker(interpreter, random_inputs(interpreter))
