@@ -1,5 +1,6 @@
 """The `lqz Train<Model>` tasks: one per zoo model, all sharing TrainZooModel's fields."""
 
+from zookeeper import Field
 from zookeeper import task as zookeeper_task
 from zookeeper.core.cli import cli
 
@@ -67,3 +68,15 @@ class TrainSmallBNN(TrainZooModel):
     """The small Bi-Real-style BNN (4 binary blocks) that trains in minutes on a CPU."""
 
     model_name = "SmallBNN"
+
+
+@task
+class TrainCompactBNN(TrainZooModel):
+    """CompactBNN (the Quickstart's and Leaderboard's network) with any paper's
+    binarizer (binarizer=bnn|lab|react_net|...|boolnet_k4|float)."""
+
+    model_name = "CompactBNN"
+    binarizer: str = Field("lab")
+
+    def model_options(self) -> dict:
+        return {"binarizer": self.binarizer}

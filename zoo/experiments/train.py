@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 from zookeeper import ComponentField, Field
 
+from lab_bnn import BinarizerSchedule
 from zoo.datasets import FashionMnist, ZooDataset, dataset_names
 from zoo.experiments.checkpoints import LogOptimizerIterations, SaveEachEpoch, TrainingState
 from zoo.experiments.run_folder import new_run_dir, trim_metrics, write_json_atomic
@@ -38,6 +39,8 @@ FIELD_HELP = {
     "seed": "seed of weights, shuffling and augmentation",
     "strategy": "default | mirrored | multi_worker (cluster from TF_CONFIG)",
     "cache": "keep decoded training images in memory after the first epoch",
+    "binarizer": "how every binary block binarizes: a recipe of lab_bnn.recipes, "
+                 "boolnet_k4 or float",
 }
 
 # Settings that must match for `resume=True` to continue a run.
@@ -97,10 +100,16 @@ class TrainZooModel:
     def model_input_shape(self):
         return tuple(self.input_shape or self.dataset.default_input_shape)
 
+    def model_options(self) -> dict:
+        """Extra builder arguments of this task's model (fields of a subclass); they
+        are saved in config.json and must match on resume."""
+        return {}
+
     def build_model(self) -> tf.keras.Model:
         return get_model(self.model_name).build(
             input_shape=self.model_input_shape(), num_classes=self.dataset.num_classes,
-            lab_blocks=None if self.lab_blocks is None else tuple(self.lab_blocks))
+            lab_blocks=None if self.lab_blocks is None else tuple(self.lab_blocks),
+            **self.model_options())
 
     def learning_rate_schedule(self, steps_per_epoch: int):
         return tf.keras.optimizers.schedules.PolynomialDecay(
@@ -115,6 +124,7 @@ class TrainZooModel:
                         **{f: getattr(dataset, f) for f in dataset.__component_fields__}},
             "input_shape": list(self.model_input_shape()),
             "lab_blocks": None if self.lab_blocks is None else list(self.lab_blocks),
+            **self.model_options(),
             **{f: getattr(self, f) for f in ("epochs", "batch_size", "learning_rate",
                                               "final_learning_rate", "output_dir",
                                               "experiment_name", "seed", "strategy", "cache")},
@@ -134,7 +144,7 @@ class TrainZooModel:
     def check_resumable(self, folder: Path, config: dict) -> None:
         """Raises ValueError if the settings that shape the run differ from the saved ones."""
         saved = json.loads((folder / "config.json").read_text())
-        changed = [k for k in RESUME_MUST_MATCH if saved.get(k) != json.loads(json.dumps(config[k]))]
+        changed = [k for k in (*RESUME_MUST_MATCH, *self.model_options()) if saved.get(k) != json.loads(json.dumps(config[k]))]
         if changed:
             raise ValueError(
                 f"resume=True but {', '.join(f'{k}={config[k]!r}' for k in changed)} differ "
@@ -216,6 +226,7 @@ class TrainZooModel:
                 tf.keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False,
                                                profile_batch=0),
                 SaveEachEpoch(state),
+                BinarizerSchedule(epochs=self.epochs),  # ReCU, FDA, progressive sign
             ])
         final, partial = folder / "model.h5", folder / ".model.h5.partial"
         model.save(str(partial), save_format="h5")

@@ -4,13 +4,14 @@ from zoo.models.birealnet import BiRealNet, BiRealNetFactory, LabBNN, LabBNNFact
 from zoo.models.boolnet import (
     BaseNet, BaseNetFactory, BoolNet, BoolNetFactory, BoolNetStar, BoolNetStarFactory,
 )
+from zoo.models.compact_bnn import BINARIZER_CHOICES, CompactBNN
 from zoo.models.quicknet import QuickNet, QuickNetFactory
 from zoo.models.reactnet import ReActNet, ReActNetFactory
 from zoo.models.registry import MODELS, available, get_model
 from zoo.models.small_bnn import SmallBNN
 from zoo.models.xnornet import XNORNet, XNORNetFactory
 
-__all__ = ["MODELS", "BaseNet", "BaseNetFactory", "BiRealNet", "BiRealNetFactory", "BoolNet",
-           "BoolNetFactory", "BoolNetStar", "BoolNetStarFactory", "LabBNN", "LabBNNFactory",
+__all__ = ["BINARIZER_CHOICES", "MODELS", "BaseNet", "BaseNetFactory", "BiRealNet", "BiRealNetFactory", "BoolNet",
+           "BoolNetFactory", "BoolNetStar", "BoolNetStarFactory", "CompactBNN", "LabBNN", "LabBNNFactory",
            "QuickNet", "QuickNetFactory", "ReActNet", "ReActNetFactory", "SmallBNN",
            "XNORNet", "XNORNetFactory", "available", "get_model"]

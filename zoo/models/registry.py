@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from zoo.models.birealnet import BiRealNet, LabBNN
 from zoo.models.boolnet import BaseNet, BoolNet
+from zoo.models.compact_bnn import CompactBNN
 from zoo.models.quicknet import QuickNet
 from zoo.models.reactnet import ReActNet
 from zoo.models.small_bnn import SmallBNN
@@ -28,7 +29,8 @@ MODELS: Dict[str, ZooModel] = {
     "QuickNet": ZooModel(QuickNet, (32, 32, 3)),
     "XNORNet": ZooModel(XNORNet, (64, 64, 3)),  # the smallest power of two it runs on
     "ReActNet": ZooModel(ReActNet, (32, 32, 3)),
-    "SmallBNN": ZooModel(SmallBNN, (28, 28, 1)),  # the demo's and leaderboard's network
+    "SmallBNN": ZooModel(SmallBNN, (28, 28, 1)),  # the LabDemo's network
+    "CompactBNN": ZooModel(CompactBNN, (28, 28, 1)),  # the Quickstart's and Leaderboard's
 }
 
 
