@@ -19,7 +19,7 @@ from visualization.leaderboard_page import (
 )
 from visualization.op_profile import op_profile_chart
 
-QUICKSTART_ROWS = {"lab": "LAB", "bnn": "sign"}
+QUICKSTART_ROWS = ("lab", "bnn")  # LAB in every stage; plain sign (BNN)
 SUMMARY_COLUMNS = ["title", "status", "accuracy", "lce_accuracy", "size_bytes", "latency_ms",
                    "kernel", "conversion"]
 
@@ -99,12 +99,12 @@ class Quickstart(LeaderboardJob):
                                 budget=self.budget(), threads=self.threads, profile=True)
         sections = leaderboard_sections(table, self.dataset_title())
         done = table[table.status == "ok"]
-        profiles = {QUICKSTART_ROWS[b]: pd.read_csv(Path(d) / "op_profile.csv")
-                    for b, d in zip(done.binarizer, done.run_dir)}
+        profiles = {title: pd.read_csv(Path(d) / "op_profile.csv")
+                    for title, d in zip(done.title, done.run_dir)}
         if profiles:
             sections.append(("Latency per op type", op_profile_chart(op_profile_table(profiles))))
-        for binarizer, run_dir in zip(done.binarizer, done.run_dir):
-            sections.append((f"Audit: {QUICKSTART_ROWS[binarizer]} model, per TFLite operator",
+        for title, run_dir in zip(done.title, done.run_dir):
+            sections.append((f"Audit of the {title} model, per TFLite operator",
                              pd.read_csv(Path(run_dir) / "audit.csv")))
         page = save_report(output / "report.html", "lab-bnn quickstart", sections,
                            overwrite=True)

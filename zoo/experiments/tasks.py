@@ -76,7 +76,7 @@ class TrainCompactBNN(TrainZooModel):
     binarizer (binarizer=bnn|lab|react_net|...|boolnet_k4|float)."""
 
     model_name = "CompactBNN"
-    binarizer: str = Field("lab")
+    binarizer: str = Field("bnn")
 
     def model_options(self) -> dict:
         return {"binarizer": self.binarizer}

@@ -23,7 +23,7 @@ def CompactBNN(
     *,
     input_shape: Sequence[int] = (28, 28, 1),
     num_classes: int = 10,
-    binarizer: str = "lab",
+    binarizer: str = "bnn",
     lab_blocks: Optional[Sequence[bool]] = None,
     include_top: bool = True,
 ) -> tf.keras.Model:
