@@ -90,7 +90,6 @@ class Quickstart(LeaderboardJob):
     and with plain sign, evaluate both, convert them (LAB fused), check parity, measure
     host latency and per-op profiles, and write <output_dir>/report.html."""
 
-    epochs: int = Field(2)
     output_dir: str = Field("runs/quickstart")
 
     def run(self):
