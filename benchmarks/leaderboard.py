@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.latency import runner
-from benchmarks.leaderboard_row import Budget, run_row, training_task
+from benchmarks.leaderboard_row import RESULT_FILE, Budget, run_row, training_task
 from benchmarks.timing import interleaved_times
 from zoo.experiments.run_folder import write_json_atomic, write_text_atomic
 from zoo.models.compact_bnn import BINARIZER_CHOICES, FLOAT
@@ -125,7 +125,10 @@ def run_leaderboard(output_dir: Path, binarizers: Sequence[str] = LEADERBOARD_BI
 
     rows = []
     for number, name in enumerate(binarizers, 1):
-        log(f"[{number}/{len(binarizers)}] {name}: training, converting and measuring")
+        finished = (output_dir / RUNS / name / RESULT_FILE).exists()
+        log(f"[{number}/{len(binarizers)}] {name}: "
+            + ("finished by an earlier run, kept" if finished else
+               "training, converting and measuring"))
         row = run_row(name, dataset, budget, output_dir / RUNS, threads=threads, profile=profile)
         rows.append(row)
         accuracy = row.get("accuracy")

@@ -95,6 +95,7 @@ def test_killed_leaderboard_keeps_finished_rows_and_resumes_the_interrupted_one(
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert (first_result.read_bytes(), first_result.stat().st_mtime_ns) == finished
     assert (out / "runs" / "bnn" / "model.h5").stat().st_mtime_ns == model_time  # not retrained
+    assert "[1/2] bnn: finished by an earlier run, kept" in rerun.stdout
     assert "training CompactBNN" not in rerun.stdout.split("[2/2]")[0]
     assert "resumed from" in rerun.stdout and "epochs done" in rerun.stdout
     metrics = pd.read_csv(out / "runs" / "float" / "metrics.csv")
