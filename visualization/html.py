@@ -28,7 +28,7 @@ _ACTIONS = {"export": True, "source": False, "compiled": False, "editor": False}
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
-table.data { border-collapse: collapse; font-size: 0.9rem; }
+table.data { border-collapse: collapse; font-size: 0.9rem; display: block; overflow-x: auto; }
 table.data th, table.data td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right; }
 table.data th { background: #f4f4f4; }
 .chart-error { color: #b00020; white-space: pre-wrap; }

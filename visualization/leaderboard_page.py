@@ -40,6 +40,7 @@ def speedup_chart(table: pd.DataFrame) -> alt.Chart:
     validate_table(table, {"title": TEXT, "theoretical_speedup_vs_float": NON_NEGATIVE,
                            "measured_speedup_vs_float": NON_NEGATIVE}, chart="speedup_chart")
     points = table[["title", "theoretical_speedup_vs_float", "measured_speedup_vs_float"]]
+    titles = list(dict.fromkeys(points.title))
     values = points.iloc[:, 1:]
     lower, upper = float(values.min().min()) / 1.2, float(values.max().max()) * 1.2
     diagonal = alt.Chart(pd.DataFrame({"x": [lower, upper], "y": [lower, upper]})).mark_line(
@@ -49,7 +50,8 @@ def speedup_chart(table: pd.DataFrame) -> alt.Chart:
                 scale=alt.Scale(type="log")),
         y=alt.Y("measured_speedup_vs_float:Q", title="Measured speed-up over float (host)",
                 scale=alt.Scale(type="log")),
-        color=alt.Color("title:N", title="Binarizer", scale=alt.Scale(scheme="tableau20")),
+        color=alt.Color("title:N", title="Model", sort=titles,  # the scatter's colours
+                        scale=alt.Scale(scheme="tableau10" if len(titles) <= 10 else "tableau20")),
         tooltip=["title:N", alt.Tooltip("theoretical_speedup_vs_float:Q", format=".2f"),
                  alt.Tooltip("measured_speedup_vs_float:Q", format=".2f")],
     )

@@ -25,7 +25,14 @@ def write_text_atomic(path: Path, text: str) -> None:
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False,
                                      prefix=f".{path.name}.") as temporary:
         temporary.write(text)
+    os.chmod(temporary.name, 0o666 & ~_umask())  # as open() would; mkstemp makes it 0600
     os.replace(temporary.name, path)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json_atomic(path: Path, data: Dict[str, Any]) -> None:
