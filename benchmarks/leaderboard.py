@@ -30,8 +30,8 @@ COLUMNS = [
     "points_below_float", "size_bytes", "size_vs_float", "binary_mac_fraction",
     "theoretical_binary_macs", "theoretical_float_macs", "theoretical_ops",
     "theoretical_speedup_vs_float", "latency_ms", "latency_vs_float",
-    "measured_speedup_vs_float", "latency_ms_alone", "kernel", "threads", "host", "conversion", "binary_convs",
-    "parity_top1_agreement", "max_sign_flip_rate", "train_seconds", "epochs", "batch_size",
+    "measured_speedup_vs_float", "latency_ms_alone", "kernel", "threads", "host", "conversion",
+    "binary_convs", "parity_top1_agreement", "max_sign_flip_rate", "train_seconds", "epochs", "batch_size",
     "learning_rate", "seed", "test_examples", "model", "dataset", "run_dir",
 ]
 
