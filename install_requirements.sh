@@ -43,34 +43,41 @@ else
   echo "$stamp" >"$stamp_file"
 fi
 
-# Offline data for the demo, the quickstart and the tests.
+# apt_install PACKAGE CONSEQUENCE: install a Debian package, or say how, when apt-get
+# cannot be used here (CONSEQUENCE: what will not work without it).
+apt_install() {
+  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+    say "installing Debian package $1"
+    $SUDO apt-get install -y -qq "$1" >/dev/null 2>&1 \
+      || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "$1" >/dev/null; } \
+      || die "apt-get could not install $1"
+  else
+    say "WARNING: $1 is not installed and apt-get is not usable here; $2"
+    say "  Install it with: sudo apt-get install $1"
+  fi
+}
+
+# Offline data for the quickstart, the demo and the tests.
 fmnist_dir=/usr/share/datasets/fashion-mnist
 if [ -f "$fmnist_dir/train-images-idx3-ubyte.gz" ]; then
   say "Fashion-MNIST found in $fmnist_dir"
-elif command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
-  say "installing Debian package dataset-fashion-mnist"
-  $SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 \
-    || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null; } \
-    || die "apt-get could not install dataset-fashion-mnist"
 else
-  say "WARNING: Fashion-MNIST is not installed and apt-get is not usable here."
-  say "  Install it with: sudo apt-get install dataset-fashion-mnist"
-  say "  or copy the four IDX .gz files into a folder and set LAB_BNN_FASHION_MNIST_DIR to it."
+  apt_install dataset-fashion-mnist "or copy the four IDX .gz files into a folder and set LAB_BNN_FASHION_MNIST_DIR to it."
 fi
 
 # Headless Chromium renders the charts in tests/visualization.
 if command -v chromium >/dev/null 2>&1; then
   say "chromium found: $(command -v chromium)"
-elif command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
-  say "installing Debian package chromium"
-  $SUDO apt-get install -y -qq chromium >/dev/null 2>&1 \
-    || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null; } \
-    || die "apt-get could not install chromium"
 else
-  say "WARNING: chromium is not installed and apt-get is not usable here;"
-  say "  the chart rendering tests will be skipped. Install it with: sudo apt-get install chromium"
+  apt_install chromium "the chart rendering tests will fail."
+fi
+
+# An OpenSSH server on 127.0.0.1 stands in for an ARM board in tests/benchmarks.
+if [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null 2>&1; then
+  say "OpenSSH found: /usr/sbin/sshd"
+else
+  apt_install openssh-server "the on-device benchmark tests will fail."
 fi
 
 say "pip check"

@@ -6,11 +6,15 @@ from pathlib import Path
 import pandas as pd
 from zookeeper import Field, task
 
+from benchmarks.device import benchmark_on_device, store_device_result
 from benchmarks.device_profile import read_device_profile
+from benchmarks.device_target import parse_target
 from benchmarks.kernel_paths import HOST_KERNEL
 from benchmarks.latency import measure_latency
 from benchmarks.op_profile import profile_ops
+from converter import convert
 from converter.output_files import next_free_path
+from converter.tasks import Convert
 
 
 def read_tflite(path: str) -> bytes:
@@ -87,3 +91,50 @@ class ImportProfile:
         out = next_free_path(Path(self.path).with_suffix(".ops.csv"))
         table.rename(columns={"avg_ms": "ms", "node_type": "op_type"}).to_csv(out, index=False)
         print(f"{len(table)} operators, {table.avg_ms.sum():.3f} ms in total; written to {out}")
+
+
+@task
+class DeviceBenchmark(Convert):
+    """Run LCE's `lce_benchmark_model --enable_op_profiling` on an ARM board
+    (target=ssh://user@host[:port]) or Android phone (target=adb://serial) and store
+    its per-op profile and whole-model timings beside the model:
+    <model>.device-<device>.ops.csv (model, op_type, ms, …) and .json (device, CPU,
+    kernel options, threads). Give tflite=, or run_dir=/model= to convert first.
+    Files on the device are removed afterwards unless keep_files=True."""
+
+    tflite: str = Field("")
+    target: str = Field("")
+    binary: str = Field("")  # the path of lce_benchmark_model on the device
+    threads: int = Field(1)
+    runs: int = Field(50)
+    use_xnnpack: bool = Field(False)
+    use_indirect_bgemm: bool = Field(False)
+    keep_files: bool = Field(False)
+    timeout: float = Field(600.0)  # seconds per step
+    retries: int = Field(2)  # extra attempts after a dropped connection
+    identity_file: str = Field("")
+    known_hosts: str = Field("")
+
+    def run(self):
+        parse_target(self.target)  # a bad address fails before any conversion
+        if self.tflite:
+            tflite, flatbuffer = Path(self.tflite), read_tflite(self.tflite)
+        else:
+            model, default_dir, name = self.load()
+            out = Path(self.output_dir) if self.output_dir else default_dir
+            out.mkdir(parents=True, exist_ok=True)
+            tflite = next_free_path(out / f"{name}.tflite")
+            print(f"converting {model.name} with LCE (inference forms fused)…", flush=True)
+            flatbuffer = convert(model)
+            tflite.write_bytes(flatbuffer)
+        result = benchmark_on_device(
+            flatbuffer, self.target, self.binary, threads=self.threads,
+            runs=self.runs, use_xnnpack=self.use_xnnpack,
+            use_indirect_bgemm=self.use_indirect_bgemm, keep_files=self.keep_files,
+            timeout=self.timeout, retries=self.retries, identity_file=self.identity_file,
+            known_hosts=self.known_hosts, model_name=tflite.stem)
+        paths = store_device_result(result, tflite.with_suffix(""))
+        stats = {k: v for k, v in result.info.items() if k.startswith("model_")}
+        print(f"{result.info['device']} ({result.info['cpu']}): {len(result.ops)} operators; "
+              + ", ".join(f"{k}={v:.4g}" for k, v in stats.items() if isinstance(v, float)))
+        print(f"per-op table: {paths['ops']}\ndevice and options: {paths['info']}")

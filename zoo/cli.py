@@ -39,8 +39,9 @@ def load_tasks() -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run `lqz`. A user mistake (ValueError, FileNotFoundError) prints one line and
-    exits 2; set LQZ_DEBUG=1 to see the traceback instead."""
+    """Run `lqz`. A user mistake (ValueError, FileNotFoundError) or an unreachable or
+    failing device (ConnectionError, ChildProcessError, TimeoutError) prints one line
+    and exits 2; set LQZ_DEBUG=1 to see the traceback instead."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import click
 
@@ -50,7 +51,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     load_tasks()
     try:
         cli.main(args=argv, prog_name="lqz", standalone_mode=False)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, ConnectionError, ChildProcessError,
+            TimeoutError) as error:  # ConnectionError etc.: a device out of reach
         if os.environ.get("LQZ_DEBUG"):
             raise
         print(f"lqz: error: {error}", file=sys.stderr)
