@@ -16,6 +16,7 @@ from zookeeper import ComponentField, Field
 from lab_bnn import BinarizerSchedule
 from zoo.datasets import FashionMnist, ZooDataset, dataset_names
 from zoo.experiments.checkpoints import LogOptimizerIterations, SaveEachEpoch, TrainingState
+from zoo.experiments.fingerprint import write_fingerprint
 from zoo.experiments.run_folder import new_run_dir, trim_metrics, write_json_atomic
 from zoo.experiments.strategies import (
     check_batch_size, expected_replicas, is_chief, make_strategy,
@@ -231,6 +232,7 @@ class TrainZooModel:
         final, partial = folder / "model.h5", folder / ".model.h5.partial"
         model.save(str(partial), save_format="h5")
         partial.replace(final)  # a kill while saving never leaves half a model.h5
+        write_fingerprint(model, validation_batches, folder)
         print(f"final model: {final}")
         print(f"trainable weights sha256: {weights_fingerprint(model)}")
 
