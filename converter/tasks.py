@@ -12,7 +12,23 @@ from converter.audit import audit
 from converter.convert import convert
 from converter.output_files import next_free_path
 from converter.parity import check_parity
+from zoo.experiments.fingerprint import compare_to_fingerprint
 from zoo.models import available, get_model
+
+
+def report_reload(reload: dict) -> None:
+    """Say whether the reopened model.h5 gives the outputs its run stored."""
+    if not reload:
+        return
+    where = ("" if reload["fingerprint_host"] == reload["host"] else
+             f" (trained on {reload['fingerprint_host']}, reopened on {reload['host']})")
+    if reload["reproduced"]:
+        print(f"model.h5 reproduces the trained model's outputs: max |Δ| "
+              f"{reload['reload_max_abs_diff']:.2e}{where}", flush=True)
+    else:
+        print(f"WARNING: model.h5 does not reproduce the trained model's outputs: max |Δ| "
+              f"{reload['reload_max_abs_diff']:.3g}{where}; state may have been lost on save",
+              flush=True)
 
 
 @task
@@ -50,6 +66,8 @@ class Convert:
     def run(self):
         tf.keras.utils.set_random_seed(self.seed)
         model, default_dir, name = self.load()
+        reload = compare_to_fingerprint(model, Path(self.run_dir)) if self.run_dir else {}
+        report_reload(reload)
         out = Path(self.output_dir) if self.output_dir else default_dir
         out.mkdir(parents=True, exist_ok=True)
         print(f"converting {model.name} with LCE (inference forms fused)…", flush=True)
@@ -64,7 +82,7 @@ class Convert:
         report = audit(flatbuffer, model)
         report.operators.to_csv(tflite.with_suffix(".audit.csv"), index=False)
         tflite.with_suffix(".parity.json").write_text(json.dumps(
-            {**parity.as_dict(), "sign_flip_rates": parity.sign_flip_rates,
+            {**parity.as_dict(), **reload, "sign_flip_rates": parity.sign_flip_rates,
              "audit": report.summary, "stayed_float": report.stayed_float.to_dict("records")},
             indent=2) + "\n")
 
