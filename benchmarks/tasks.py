@@ -24,6 +24,13 @@ def read_tflite(path: str) -> bytes:
     return Path(path).read_bytes()
 
 
+def model_label(tflite: str) -> str:
+    """The name a measurement is labelled with: the file's stem, or for the
+    `model.tflite` that `lqz Convert run_dir=…` writes, the run folder's name."""
+    path = Path(tflite).resolve()
+    return path.parent.name if path.stem == "model" and path.parent.name else path.stem
+
+
 def append_row(path: Path, row: dict) -> None:
     """Append to a CSV (header on creation): earlier measurements are kept."""
     pd.DataFrame([row]).to_csv(path, mode="a", header=not path.exists(), index=False)
@@ -47,7 +54,7 @@ class Benchmark:
         print(f"timing {self.tflite} ({self.kernel} kernel path, {self.threads} thread(s), "
               f"{self.runs} runs)…", flush=True)
         record = measure_latency(flatbuffer, self.threads, self.runs, self.warmup, self.kernel)
-        row = {"model": Path(self.tflite).stem, **record.as_dict()}
+        row = {"model": model_label(self.tflite), **record.as_dict()}
         append_row(Path(self.tflite).with_suffix(".latency.csv"), row)
         for key, value in row.items():
             print(f"  {key}: {value}")
@@ -68,7 +75,7 @@ class Profile:
         flatbuffer = read_tflite(self.tflite)
         print(f"profiling every operator of {self.tflite} ({self.runs} rounds)…", flush=True)
         table = profile_ops(flatbuffer, self.threads, self.runs, self.warmup, self.kernel)
-        table.insert(0, "model", Path(self.tflite).stem)
+        table.insert(0, "model", model_label(self.tflite))
         path = next_free_path(Path(self.tflite).with_suffix(".op_profile.csv"))
         table.rename(columns={"median_ms": "ms"}).to_csv(path, index=False)
         print(table.groupby("op_type").median_ms.sum().sort_values(ascending=False).to_string())
