@@ -15,12 +15,12 @@ from benchmarks.op_profile import profile_ops
 from converter import convert
 from converter.output_files import next_free_path
 from converter.tasks import Convert
+from lab_bnn.errors import UserError
 
 
 def read_tflite(path: str) -> bytes:
     if not path or not Path(path).is_file():
-        raise FileNotFoundError(f"tflite={path!r} is not a file; give a .tflite from "
-                                f"`lqz Convert`")
+        raise UserError(f"tflite={path!r} is not a file; give a .tflite from `lqz Convert`")
     return Path(path).read_bytes()
 
 

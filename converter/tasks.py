@@ -12,6 +12,7 @@ from converter.audit import audit
 from converter.convert import convert
 from converter.output_files import next_free_path
 from converter.parity import check_parity
+from lab_bnn.errors import UserError
 from zoo.experiments.fingerprint import compare_to_fingerprint
 from zoo.models import available, get_model
 
@@ -49,14 +50,14 @@ class Convert:
 
     def load(self):
         if bool(self.run_dir) == bool(self.model):
-            raise ValueError("give exactly one of run_dir=<a lqz Train* run folder> or "
-                             f"model=<one of {', '.join(available())}>; received "
-                             f"run_dir={self.run_dir!r}, model={self.model!r}")
+            raise UserError("give exactly one of run_dir=<a lqz Train* run folder> or "
+                            f"model=<one of {', '.join(available())}>; received "
+                            f"run_dir={self.run_dir!r}, model={self.model!r}")
         if self.run_dir:
             path = Path(self.run_dir) / "model.h5"
             if not path.exists():
-                raise FileNotFoundError(f"{path} not found: run_dir must be a finished "
-                                        f"`lqz Train*` run folder")
+                raise UserError(f"{path} not found: run_dir must be a finished "
+                                f"`lqz Train*` run folder")
             return tf.keras.models.load_model(path), Path(self.run_dir), "model"
         lab_blocks = None if self.lab_blocks is None else tuple(self.lab_blocks)
         model = get_model(self.model).build(input_shape=tuple(self.input_shape),
