@@ -40,9 +40,7 @@ class _FourierTerms:
     """The scheduled number of Fourier terms n, shared by both FDA binarizers."""
 
     def _build_terms(self):
-        self.current_terms = self.add_weight(
-            "terms", shape=(), dtype=tf.int32, trainable=False,
-            initializer=tf.keras.initializers.Constant(self.terms))
+        self.current_terms = self.add_state("terms", self.terms, tf.int32)
 
     def _update_terms(self, epoch: int, epochs: int) -> None:
         self.current_terms.assign(fda_terms(epoch, epochs, self.terms_start, self.terms_end))
@@ -120,9 +118,7 @@ class FdaWeight(_FourierTerms, BinarizerBase):
         hidden = max(1, width // self.reduction if width >= self.reduction else width // 4)
         self.noise_in = self.add_weight("noise_in", (width, hidden), initializer="glorot_uniform")
         self.noise_out = self.add_weight("noise_out", (hidden, width), initializer="glorot_uniform")
-        self.current_noise_weight = self.add_weight(
-            "noise_weight", shape=(), trainable=False,
-            initializer=tf.keras.initializers.Constant(self.noise_weight))
+        self.current_noise_weight = self.add_state("noise_weight", self.noise_weight)
         self._build_terms()
         super().build(input_shape)
 

@@ -31,9 +31,7 @@ class ProgressiveSign(BinarizerBase):
 
     def build(self, input_shape):
         require_rank_at_least_2("ProgressiveSign", input_shape, "a kernel (..., inputs, outputs)")
-        self.current_temperature = self.add_weight(
-            "temperature", shape=(), trainable=False,
-            initializer=tf.keras.initializers.Constant(self.temperature))
+        self.current_temperature = self.add_state("temperature", self.temperature)
         super().build(input_shape)
 
     def call(self, inputs, training=None):

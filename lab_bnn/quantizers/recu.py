@@ -5,6 +5,7 @@ import larq as lq
 import numpy as np
 import tensorflow as tf
 
+from lab_bnn.errors import UserError
 from lab_bnn.quantizers.base import BinarizerBase, register_binarizer, require_rank_at_least_2
 from lab_bnn.registry import Card
 from lab_bnn.schedule import recu_tau
@@ -13,9 +14,9 @@ RECU_PAPER = "Xu et al., ICCV 2021, arXiv 2103.12369"
 
 
 def require_tau(argument: str, value: float) -> float:
-    """Raises ValueError unless 0.5 < value < 1 (Q_τ = −E|w|·ln(2 − 2τ) > 0, finite)."""
+    """Raises UserError unless 0.5 < value < 1 (Q_τ = −E|w|·ln(2 − 2τ) > 0, finite)."""
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.5 < value < 1:
-        raise ValueError(f"ReCU {argument} must be in the open interval (0.5, 1); received {value!r}")
+        raise UserError(f"ReCU {argument} must be in the open interval (0.5, 1); received {value!r}")
     return float(value)
 
 
@@ -40,7 +41,7 @@ class ReCUWeight(BinarizerBase):
         epsilon: added to the variance.
 
     Raises:
-        ValueError: if a τ is outside (0.5, 1).
+        UserError: if a τ is outside (0.5, 1).
     """
 
     precision = 1
@@ -55,9 +56,7 @@ class ReCUWeight(BinarizerBase):
 
     def build(self, input_shape):
         require_rank_at_least_2("ReCUWeight", input_shape, "a kernel (..., inputs, outputs)")
-        self.current_tau = self.add_weight(
-            "tau", shape=(), trainable=False,
-            initializer=tf.keras.initializers.Constant(self.tau))
+        self.current_tau = self.add_state("tau", self.tau)
         super().build(input_shape)
 
     def update_schedule(self, epoch: int, epochs: int) -> None:

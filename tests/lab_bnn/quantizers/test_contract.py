@@ -1,6 +1,8 @@
 """The contract every registered binarizer keeps (registry-driven, timm style)."""
 
 import inspect
+import json
+import re
 
 import larq as lq
 import numpy as np
@@ -8,8 +10,9 @@ import pytest
 import tensorflow as tf
 
 import lab_bnn
-from conftest import perturb_weights
-from contract_models import end_of_schedule, quant_conv_model
+from contract_models import (FORMATS, advance_trained_state, assert_same_function, classes_defined_in,
+                             end_of_schedule, perturb_learned_weights, quant_conv_model,
+                             quantizer_state, reload)
 from converter import convert, read_operators
 from lab_bnn.quantizers import BINARIZERS
 from lab_bnn.registry import Registry
@@ -30,6 +33,13 @@ def test_lab_bnn_registers_its_binarizers():
     assert all(BINARIZERS.card(alias) is not None for alias in ALIASES)
 
 
+def test_every_binarizer_class_is_registered():
+    registered = set(BINARIZERS.classes().values())
+    defined = classes_defined_in(lab_bnn.quantizers, lq.quantizers.Quantizer)
+    bases = {c for c in defined if any(issubclass(r, c) and r is not c for r in registered)}
+    assert defined - bases <= registered
+
+
 @pytest.mark.parametrize("alias", ALIASES)
 def test_config_keys_are_init_arguments_and_round_trip(alias):
     cls = BINARIZERS.lookup(alias)
@@ -37,7 +47,8 @@ def test_config_keys_are_init_arguments_and_round_trip(alias):
     # larq's base takes `*args, metrics=None` and, like larq, never serializes them.
     init_args = set(inspect.signature(cls.__init__).parameters) - {"self", "args", "kwargs", "metrics"}
     assert set(config) - LAYER_KWARGS == init_args
-    assert cls.from_config(config).get_config() == config
+    as_json = json.loads(json.dumps(config))
+    assert json.loads(json.dumps(cls.from_config(as_json).get_config())) == as_json
 
 
 @pytest.mark.parametrize("alias", ALIASES)
@@ -69,23 +80,59 @@ def test_outputs_are_binary_up_to_a_scale_and_gradients_finite(alias, rng):
         assert grad is not None and np.isfinite(grad.numpy()).all()
 
 
-@pytest.mark.parametrize("fmt", ["h5", "savedmodel"])
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("alias", ALIASES)
-def test_save_and_load_without_custom_objects(alias, fmt, rng, tmp_path):
-    model = quant_conv_model(alias, role(alias))
-    perturb_weights(model, rng, 0.1)
-    path = str(tmp_path / ("model.h5" if fmt == "h5" else "model"))
-    model.save(path, save_format="h5" if fmt == "h5" else "tf")
-    loaded = tf.keras.models.load_model(path)
+def test_trained_state_survives_every_format(alias, fmt, rng, tmp_path):
+    build = lambda: quant_conv_model(alias, role(alias))  # noqa: E731
+    model = build()
+    advance_trained_state(model)
+    perturb_learned_weights(model, rng, 0.1)
+    reloaded = reload(model, fmt, tmp_path, build)
+    x, upstream = (rng.randn(4, 8, 8, 32).astype(np.float32) for _ in range(2))
+    assert_same_function(model, reloaded, x, upstream)
+
+
+@pytest.mark.parametrize("fmt", ["h5", "json_config"])
+@pytest.mark.parametrize("alias", ALIASES)
+def test_a_frozen_layer_keeps_its_binarizer_weights(alias, fmt, rng, tmp_path):
+    build = lambda: quant_conv_model(alias, role(alias))  # noqa: E731
+    model = build()
+    advance_trained_state(model)
+    perturb_learned_weights(model, rng, 0.1)
+    model.trainable = False
+    reloaded = reload(model, fmt, tmp_path, build)
     x = rng.randn(4, 8, 8, 32).astype(np.float32)
-    np.testing.assert_array_equal(loaded(x, training=False), model(x, training=False))
+    np.testing.assert_array_equal(reloaded(x, training=False), model(x, training=False))
+
+
+def test_state_is_a_non_trainable_weight_of_the_layer_in_either_slot():
+    model = quant_conv_model("fda_sign", "activation", partner="fda_weight")
+    layer = model.layers[1]
+    for quantizer in (layer.input_quantizer, layer.kernel_quantizer):
+        assert quantizer.state_weights
+        for weight in quantizer.state_weights:
+            assert any(weight is w for w in layer.non_trainable_weights)
+            assert not any(weight is w for w in layer.trainable_weights)
+    assert len(quantizer_state(model)) == 3  # FdaSign's n; FdaWeight's λ and n
+
+
+@pytest.mark.parametrize("alias", ALIASES)
+def test_flip_ratio_metric_is_not_a_weight(alias):
+    plain = BINARIZERS.lookup(alias)()
+    measured = BINARIZERS.lookup(alias)(metrics=["flip_ratio"])
+    shape = (2, 8, 8, 32) if role(alias) == "activation" else (3, 3, 32, 16)
+    for quantizer in (plain, measured):
+        quantizer(tf.ones(shape))
+    assert hasattr(measured, "flip_ratio")
+    own_names = lambda q: [w.name.split("/")[-1] for w in q.weights]  # noqa: E731
+    assert own_names(measured) == own_names(plain)
 
 
 @pytest.mark.parametrize("alias", ALIASES)
 def test_conversion_matches_card_and_keras(alias, rng):
     card = BINARIZERS.card(alias)
     model = quant_conv_model(alias, role(alias))
-    perturb_weights(model, rng, 0.1)
+    perturb_learned_weights(model, rng, 0.1)
     end_of_schedule(model)
     flatbuffer = convert(model)
     ops = {op.op_type for op in read_operators(flatbuffer)}
@@ -97,17 +144,23 @@ def test_conversion_matches_card_and_keras(alias, rng):
 
 
 @pytest.mark.parametrize("alias", ALIASES)
-def test_summary_counts_binarizer_weights(alias):
+def test_summary_counts_binarizer_weights_and_state(alias):
     model = quant_conv_model(alias, role(alias))
+    layer = model.layers[1]
     lines = []
     lq.models.summary(model, print_fn=lines.append)
-    row = next(line for line in lines if model.layers[1].name in line)
-    assert str(3 * 3 * 32 * 32) in row  # the binary kernel, counted as 1-bit
-    trainable = sum(w.shape.num_elements() for q in (model.layers[1].input_quantizer,
-                                                     model.layers[1].kernel_quantizer)
-                    for w in q.trainable_weights)
-    if trainable:
-        assert str(trainable) in row
+    text = "\n".join(lines).splitlines()
+    header = next(line for line in text if "| Layer " in line)
+    row = next(line for line in text if f"| {layer.name} " in line)
+    # Columns after the output shape; larq leaves out a precision no weight has.
+    counts = dict(zip(re.findall(r"# \d+-bit|Memory|\d+-bit MACs", header),
+                      row.split(")")[-1].split()))
+    assert counts["# 1-bit"] == str(3 * 3 * 32 * 32)  # the binary kernel
+    quantizer_weights = sum(w.shape.num_elements() for q in (layer.input_quantizer, layer.kernel_quantizer)
+                            for w in q.weights)
+    assert counts.get("# 32-bit", "0") == str(quantizer_weights)
+    non_trainable = next(line for line in text if "Non-trainable params" in line).split()[-2]
+    assert non_trainable == str(len(quantizer_state(model)))
 
 
 @pytest.mark.parametrize("alias", ALIASES)
