@@ -7,6 +7,7 @@ from typing import Dict, Optional
 import larq as lq
 import tensorflow as tf
 
+from lab_bnn.errors import UserError
 from lab_bnn.layers import LAYERS
 
 
@@ -47,7 +48,7 @@ RECIPES: Dict[str, Recipe] = {
 
 
 def get_recipe(name: str) -> Recipe:
-    """Raises ValueError naming the recipe and the known ones."""
+    """Raises UserError naming the recipe and the known ones."""
     if name not in RECIPES:
-        raise ValueError(f"unknown binarization recipe {name!r}; known: {', '.join(RECIPES)}")
+        raise UserError(f"unknown binarization recipe {name!r}; known: {', '.join(RECIPES)}")
     return RECIPES[name]

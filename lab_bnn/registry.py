@@ -6,6 +6,8 @@ from typing import Callable, Dict, FrozenSet, List, Optional, Type, TypeVar
 
 import tensorflow as tf
 
+from lab_bnn.errors import UserError
+
 T = TypeVar("T", bound=type)
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -27,7 +29,7 @@ class Card:
 
     def __post_init__(self):
         if self.role not in ("activation", "weight", "layer"):
-            raise ValueError(f"Card role must be activation, weight or layer; received {self.role!r}")
+            raise UserError(f"Card role must be activation, weight or layer; received {self.role!r}")
 
 
 class Registry:
@@ -47,17 +49,17 @@ class Registry:
         """Class decorator registering `cls` under `alias`, described by `card`.
 
         Raises:
-            ValueError: if the alias is not snake_case or a name is already taken.
+            UserError: if the alias is not snake_case or a name is already taken.
         """
         if not SNAKE_CASE.match(alias):
-            raise ValueError(f"{self.kind} alias must be snake_case, received {alias!r}")
+            raise UserError(f"{self.kind} alias must be snake_case, received {alias!r}")
 
         def decorator(cls: T) -> T:
             custom_objects = tf.keras.utils.get_custom_objects()
             for key in (alias, cls.__name__):
                 taken = custom_objects.get(key)
                 if taken is not None and not _same_class(taken, cls):
-                    raise ValueError(
+                    raise UserError(
                         f"cannot register {self.kind} {cls.__qualname__} as {key!r}: "
                         f"that name already belongs to {taken.__module__}."
                         f"{taken.__qualname__}; choose another alias"
@@ -87,10 +89,10 @@ class Registry:
         """The class registered under `alias`.
 
         Raises:
-            ValueError: naming the alias and the registered ones.
+            UserError: naming the alias and the registered ones.
         """
         if alias not in self._classes:
-            raise ValueError(
+            raise UserError(
                 f"unknown {self.kind} alias {alias!r}; registered: "
                 f"{', '.join(self.available())}"
             )

@@ -5,6 +5,7 @@ from typing import List
 import larq as lq
 import tensorflow as tf
 
+from lab_bnn.errors import UserError
 from lab_bnn.layers.base import register_layer
 from lab_bnn.registry import Card
 
@@ -14,8 +15,8 @@ BOOLNET_PAPER = "BoolNet, Guo et al., arXiv 2106.06991"
 def require_slices(layer: str, slices) -> int:
     """k must be 1 or a positive even integer."""
     if not isinstance(slices, int) or isinstance(slices, bool) or slices < 1 or (slices > 1 and slices % 2):
-        raise ValueError(f"{layer} slices must be 1 or a positive even integer (1, 2, 4, ...); "
-                         f"received {slices!r}")
+        raise UserError(f"{layer} slices must be 1 or a positive even integer (1, 2, 4, ...); "
+                        f"received {slices!r}")
     return slices
 
 
@@ -40,7 +41,7 @@ class MultiSliceSign(tf.keras.layers.Layer):
             BoolNet's clip-STE sign, or "lab" to learn it).
 
     Raises:
-        ValueError: for k odd and > 1, or not positive.
+        UserError: for k odd and > 1, or not positive.
     """
 
     def __init__(self, slices: int = 1, binarizer="ste_sign", **kwargs):
@@ -81,19 +82,25 @@ class MultiSliceBinaryConv2D(lq.layers.QuantConv2D):
         slices: k, the number of groups.
         padding_mode: "replicate" (the paper: edges repeat, so padding stays ±1) or
             "one" (LCE's native pad value +1, fully binary after conversion).
-        **kwargs: other QuantConv2D arguments.
+        **kwargs: other QuantConv2D arguments, but not groups, padding or pad_values
+            (set by slices and padding_mode).
 
     Raises:
-        ValueError: for bad k or padding_mode, or fewer than 32 input channels per
-            group when k > 1 (LCE's grouped binary conv needs them).
+        UserError: for bad k or padding_mode, any of groups, padding or pad_values, or
+            fewer than 32 input channels per group when k > 1 (LCE's grouped binary
+            conv needs them).
     """
 
     def __init__(self, filters, kernel_size, slices: int = 1, padding_mode: str = "replicate",
                  input_quantizer="ste_sign", kernel_quantizer="progressive_sign", **kwargs):
         if padding_mode not in ("replicate", "one"):
-            raise ValueError(f"padding_mode must be 'replicate' or 'one'; received {padding_mode!r}")
-        kwargs.pop("groups", None)
-        kwargs.pop("pad_values", None)
+            raise UserError(f"padding_mode must be 'replicate' or 'one'; received {padding_mode!r}")
+        fixed = {key: kwargs[key] for key in ("groups", "padding", "pad_values") if key in kwargs}
+        if fixed:
+            raise UserError(
+                "MultiSliceBinaryConv2D sets groups from slices and padding and pad_values "
+                "from padding_mode ('replicate' or 'one'), so it takes none of them; received "
+                + ", ".join(f"{key}={value!r}" for key, value in fixed.items()))
         kwargs["padding"] = "valid" if padding_mode == "replicate" else "same"
         kwargs.setdefault("use_bias", False)
         kwargs.setdefault("kernel_constraint", "weight_clip")
@@ -112,7 +119,7 @@ class MultiSliceBinaryConv2D(lq.layers.QuantConv2D):
         channels = int(input_shape[-1])
         per_group = channels // self.slices
         if channels % self.slices or (self.slices > 1 and per_group < 32):
-            raise ValueError(
+            raise UserError(
                 f"MultiSliceBinaryConv2D with {self.slices} slices needs a channel count "
                 f"divisible by {self.slices} with at least 32 channels per group; received "
                 f"{channels} channels ({channels / self.slices:g} per group)")

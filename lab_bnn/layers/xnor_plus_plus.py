@@ -4,6 +4,7 @@ BMVC 2019, arXiv 1909.13863)."""
 import larq as lq
 import tensorflow as tf
 
+from lab_bnn.errors import UserError
 from lab_bnn.layers.base import register_layer
 from lab_bnn.registry import Card
 
@@ -25,7 +26,7 @@ class XnorPlusPlusConv2D(lq.layers.QuantConv2D):
         **kwargs: QuantConv2D arguments.
 
     Raises:
-        ValueError: if the input height or width is not static (Γ needs H_out, W_out).
+        UserError: if the input height or width is not static (Γ needs H_out, W_out).
     """
 
     def __init__(self, *args, input_quantizer="ste_sign", kernel_quantizer="ste_sign",
@@ -38,7 +39,7 @@ class XnorPlusPlusConv2D(lq.layers.QuantConv2D):
     def build(self, input_shape):
         shape = tf.TensorShape(input_shape)
         if shape.rank != 4 or shape[1] is None or shape[2] is None:
-            raise ValueError(
+            raise UserError(
                 "XnorPlusPlusConv2D needs a 4-D input with static height and width (Γ "
                 f"has one factor per output row and column); received input shape {shape}")
         super().build(input_shape)

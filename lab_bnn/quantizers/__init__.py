@@ -9,6 +9,7 @@ from typing import Any, List
 
 import larq as lq
 
+from lab_bnn.errors import UserError
 from lab_bnn.quantizers import bi_real, bnn  # noqa: F401  (larq's classes, our aliases)
 from lab_bnn.quantizers.base import BINARIZERS, BinarizerBase, register_binarizer
 from lab_bnn.quantizers.depthwise_sign import DepthwiseSign
@@ -38,11 +39,11 @@ def get(identifier: Any):
     """A binarizer instance from an alias, a config dict, an instance or a callable.
 
     Raises:
-        ValueError: for an alias that neither lab-bnn nor larq knows, naming both lists.
+        UserError: for an alias that neither lab-bnn nor larq knows, naming both lists.
     """
     if isinstance(identifier, str) and identifier not in BINARIZERS.classes():
         if identifier not in LARQ_ALIASES:
-            raise ValueError(
+            raise UserError(
                 f"unknown binarizer alias {identifier!r}; lab-bnn has "
                 f"{', '.join(available())} and larq has {', '.join(LARQ_ALIASES)}"
             )

@@ -32,7 +32,7 @@ class DepthwiseSign(BinarizerBase):
         bias_initializer: initializer of the C biases.
 
     Raises:
-        ValueError: on a non-4-D input or a non-positive kernel size.
+        UserError: on a non-4-D input or a non-positive kernel size.
     """
 
     precision = 1

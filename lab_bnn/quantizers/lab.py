@@ -60,7 +60,7 @@ class LAB(BinarizerBase):
         >>> larq.layers.QuantConv2D(64, 3, input_quantizer="lab")
 
     Raises:
-        ValueError: on a non-4-D input or a non-positive kernel size.
+        UserError: on a non-4-D input or a non-positive kernel size.
     """
 
     precision = 1

@@ -35,7 +35,7 @@ class LocalThresholdBinarizer(BinarizerBase):
         clip_value: clip-STE threshold.
 
     Raises:
-        ValueError: on a non-4-D input or an even or non-positive window.
+        UserError: on a non-4-D input or an even or non-positive window.
     """
 
     precision = 1

@@ -30,7 +30,7 @@ class Sauvola(LocalThresholdBinarizer):
         >>> larq.layers.QuantConv2D(64, 3, input_quantizer="sauvola")
 
     Raises:
-        ValueError: on a non-4-D input or an even or non-positive window.
+        UserError: on a non-4-D input or an even or non-positive window.
     """
 
     def __init__(self, window_size: int = 3, k: float = 0.5, epsilon: float = 1e-5,

@@ -8,6 +8,7 @@ import numpy_reference_bibench as ref
 from lab_bnn import BinarizerSchedule
 from lab_bnn.layers import ReCUConv2D
 from lab_bnn.recipes import RECIPES
+from lab_bnn.errors import UserError
 
 
 def test_schedule_reaches_binarizers_inside_layers(rng):
@@ -28,5 +29,5 @@ def test_schedule_reaches_binarizers_inside_layers(rng):
 
 @pytest.mark.parametrize("epochs", [0, -2, 2.5, "10"])
 def test_bad_epochs_is_one_clear_error(epochs):
-    with pytest.raises(ValueError, match=rf"epochs must be a positive integer; received {epochs!r}"):
+    with pytest.raises(UserError, match=rf"epochs must be a positive integer; received {epochs!r}"):
         BinarizerSchedule(epochs=epochs)

@@ -6,6 +6,7 @@ import pytest
 
 from lab_bnn import catalog
 from lab_bnn.recipes import RECIPES, get_recipe
+from lab_bnn.errors import UserError
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "binarizers.md"
 
@@ -20,5 +21,5 @@ def test_xnor_net_is_the_only_recipe_that_does_not_deploy_binary():
 
 
 def test_unknown_recipe_is_one_clear_error():
-    with pytest.raises(ValueError, match=r"unknown binarization recipe 'xnor'; known: bnn, xnor_net"):
+    with pytest.raises(UserError, match=r"unknown binarization recipe 'xnor'; known: bnn, xnor_net"):
         get_recipe("xnor")

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from conftest import forward_and_gradients
 from lab_bnn.layers import MultiSliceBinaryConv2D, MultiSliceSign, slice_offsets
+from lab_bnn.errors import UserError
 
 
 @pytest.mark.parametrize("k,offsets", [(1, [0.0]), (2, [-1 / 2, 1 / 2]), (4, [-2 / 3, -1 / 3, 1 / 3, 2 / 3])])
@@ -26,7 +27,7 @@ def test_slices_are_clip_ste_signs_slice_major(rng, k):
 
 @pytest.mark.parametrize("k", [3, 5, 0, -2, 2.0])
 def test_odd_or_non_positive_k_is_one_clear_error(k):
-    with pytest.raises(ValueError, match=rf"slices must be 1 or a positive even integer.*received {k!r}"):
+    with pytest.raises(UserError, match=rf"slices must be 1 or a positive even integer.*received {k!r}"):
         MultiSliceSign(k)
 
 
@@ -52,10 +53,21 @@ def test_grouped_conv_reads_slice_s_in_group_s(rng, padding_mode, pad, strides):
 
 
 def test_fewer_than_32_channels_per_group_is_one_clear_error():
-    with pytest.raises(ValueError, match=r"4 slices needs .* at least 32 channels per group; received 64 channels \(16 per group\)"):
+    with pytest.raises(UserError, match=r"4 slices needs .* at least 32 channels per group; received 64 channels \(16 per group\)"):
         MultiSliceBinaryConv2D(16, 3, slices=4)(tf.zeros((1, 6, 6, 64)))
 
 
 def test_unknown_padding_mode_is_one_clear_error():
-    with pytest.raises(ValueError, match=r"padding_mode must be 'replicate' or 'one'; received 'zero'"):
+    with pytest.raises(UserError, match=r"padding_mode must be 'replicate' or 'one'; received 'zero'"):
         MultiSliceBinaryConv2D(16, 3, padding_mode="zero")
+
+
+@pytest.mark.parametrize("arguments,received", [
+    ({"groups": 4}, "groups=4"),
+    ({"padding": "valid"}, "padding='valid'"),
+    ({"pad_values": 0.0}, "pad_values=0.0"),
+    ({"groups": 2, "padding": "same"}, "groups=2, padding='same'"),
+])
+def test_arguments_set_by_slices_and_padding_mode_are_refused(arguments, received):
+    with pytest.raises(UserError, match=rf"sets groups from slices .* takes none of them; received {received}$"):
+        MultiSliceBinaryConv2D(16, 3, slices=2, **arguments)

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 import numpy_reference_bibench as ref
 from lab_bnn.layers import XnorPlusPlusConv2D
+from lab_bnn.errors import UserError
 
 
 def test_output_is_float_conv_of_signs_times_gamma(rng):
@@ -40,5 +41,5 @@ def test_gamma_gradients(rng):
 
 
 def test_dynamic_spatial_size_is_one_clear_error():
-    with pytest.raises(ValueError, match=r"static height and width.*received input shape \(None, None, None, 3\)"):
+    with pytest.raises(UserError, match=r"static height and width.*received input shape \(None, None, None, 3\)"):
         XnorPlusPlusConv2D(4, 3).build((None, None, None, 3))

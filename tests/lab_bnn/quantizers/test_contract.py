@@ -17,6 +17,7 @@ from converter import convert, read_operators
 from lab_bnn.quantizers import BINARIZERS
 from lab_bnn.registry import Registry
 from larq_compute_engine.tflite.python.interpreter import Interpreter
+from lab_bnn.errors import UserError
 
 ALIASES = BINARIZERS.available()
 LAYER_KWARGS = {"name", "trainable", "dtype"}  # Keras Layer arguments passed via **kwargs
@@ -182,7 +183,7 @@ def test_plugs_into_quant_dense(alias, rng):
     layer = lq.layers.QuantDense(8, **{attribute: alias})
     x = rng.randn(4, 16).astype(np.float32)
     if alias in NHWC_ONLY:
-        with pytest.raises(ValueError, match=r"binarizes 4-D NHWC feature maps"):
+        with pytest.raises(UserError, match=r"binarizes 4-D NHWC feature maps"):
             layer(x)
     else:
         assert np.isfinite(layer(x).numpy()).all()
@@ -193,16 +194,16 @@ OWN_ALIASES = [a for a in ALIASES if BINARIZERS.lookup(a).__module__.startswith(
 
 @pytest.mark.parametrize("alias", OWN_ALIASES)
 def test_wrong_rank_input_is_one_clear_error(alias):
-    with pytest.raises(ValueError, match=r"binarizes .* received (input )?shape \(7,\)"):
+    with pytest.raises(UserError, match=r"binarizes .* received (input )?shape \(7,\)"):
         BINARIZERS.lookup(alias)().build((7,))
 
 
 def test_duplicate_alias_is_an_error():
     registry = Registry("binarizer")
-    with pytest.raises(ValueError, match=r"'lab'.*already belongs to lab_bnn.quantizers.lab.LAB"):
+    with pytest.raises(UserError, match=r"'lab'.*already belongs to lab_bnn.quantizers.lab.LAB"):
         registry.register("lab")(type("Impostor", (lq.quantizers.Quantizer,), {}))
 
 
 def test_unknown_alias_is_one_clear_error():
-    with pytest.raises(ValueError, match=r"unknown binarizer alias 'labb'; lab-bnn has .*lab.*larq has .*ste_sign"):
+    with pytest.raises(UserError, match=r"unknown binarizer alias 'labb'; lab-bnn has .*lab.*larq has .*ste_sign"):
         lab_bnn.quantizers.get("labb")

@@ -8,6 +8,7 @@ import tensorflow as tf
 import numpy_reference as ref
 from conftest import assert_signs_match, forward_and_gradients
 from lab_bnn.quantizers import LAB
+from lab_bnn.errors import UserError
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
@@ -88,10 +89,10 @@ def test_quant_conv_with_lab_trains_kernel_bias_and_beta(rng):
 
 @pytest.mark.parametrize("shape", [(None, 8), (None, 4, 4), (None, 2, 4, 4, 3)])
 def test_non_4d_input_is_one_clear_error(shape):
-    with pytest.raises(ValueError, match=r"LAB binarizes 4-D NHWC.*received input shape"):
+    with pytest.raises(UserError, match=r"LAB binarizes 4-D NHWC.*received input shape"):
         LAB().build(shape)
 
 
 def test_non_positive_kernel_size_is_rejected():
-    with pytest.raises(ValueError, match=r"kernel_size must be a positive integer; received 0"):
+    with pytest.raises(UserError, match=r"kernel_size must be a positive integer; received 0"):
         LAB(kernel_size=0)

@@ -6,6 +6,7 @@ import pytest
 import numpy_reference as ref
 from conftest import assert_signs_match, forward_and_gradients
 from lab_bnn.quantizers import Niblack
+from lab_bnn.errors import UserError
 
 
 @pytest.mark.parametrize("window_size,k", [(3, -0.2), (5, 0.3)])
@@ -26,10 +27,10 @@ def test_flat_input_has_finite_gradient():
 
 @pytest.mark.parametrize("window_size", [-3, 0, 2, 4, 3.0, True])
 def test_bad_window_is_one_clear_error(window_size):
-    with pytest.raises(ValueError, match=rf"Niblack window_size must be a positive odd integer.*received {window_size!r}"):
+    with pytest.raises(UserError, match=rf"Niblack window_size must be a positive odd integer.*received {window_size!r}"):
         Niblack(window_size=window_size)
 
 
 def test_non_4d_input_is_one_clear_error():
-    with pytest.raises(ValueError, match=r"Niblack binarizes 4-D NHWC.*\(None, 10\)"):
+    with pytest.raises(UserError, match=r"Niblack binarizes 4-D NHWC.*\(None, 10\)"):
         Niblack().build((None, 10))

@@ -7,6 +7,7 @@ import tensorflow as tf
 import numpy_reference_bibench as ref
 from conftest import forward_and_gradients
 from lab_bnn.quantizers import ReCUActivation, ReCUWeight
+from lab_bnn.errors import UserError
 
 EPOCHS = 10
 
@@ -48,7 +49,7 @@ def test_activation_gradient_in_training_and_inference(rng, training):
 
 @pytest.mark.parametrize("tau", [0.5, 1.0, 0.2, 1.3])
 def test_tau_outside_open_interval_is_one_clear_error(tau):
-    with pytest.raises(ValueError, match=rf"ReCU tau must be in the open interval \(0.5, 1\); received {tau}"):
+    with pytest.raises(UserError, match=rf"ReCU tau must be in the open interval \(0.5, 1\); received {tau}"):
         ReCUWeight(tau=tau)
-    with pytest.raises(ValueError, match=r"ReCU tau_end must be in the open interval"):
+    with pytest.raises(UserError, match=r"ReCU tau_end must be in the open interval"):
         ReCUWeight(tau_end=tau)
