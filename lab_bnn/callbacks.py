@@ -4,6 +4,9 @@ from typing import List
 
 import tensorflow as tf
 
+from lab_bnn.errors import UserError
+from lab_bnn.quantizers.progressive_sign import ProgressiveSign
+
 
 def scheduled_objects(model: tf.keras.Model) -> List:
     """Every layer or quantizer in `model` that has `update_schedule(epoch, epochs)`."""
@@ -26,13 +29,13 @@ class BinarizerSchedule(tf.keras.callbacks.Callback):
         >>> model.fit(x, y, epochs=10, callbacks=[BinarizerSchedule(epochs=10)])
 
     Raises:
-        ValueError: if epochs is not a positive integer.
+        UserError: if epochs is not a positive integer.
     """
 
     def __init__(self, epochs: int):
         super().__init__()
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-            raise ValueError(f"BinarizerSchedule epochs must be a positive integer; received {epochs!r}")
+            raise UserError(f"BinarizerSchedule epochs must be a positive integer; received {epochs!r}")
         self.epochs = epochs
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -45,28 +48,45 @@ class TemperatureSchedule(tf.keras.callbacks.Callback):
     T ← factor·T for every ProgressiveSign in the model, so after n steps
     T = T0·factor^⌊n/N⌋ (BoolNet: factor 0.965, N = 1000 on ImageNet).
 
+    Steps are the optimizer's `iterations`, which a training checkpoint restores along
+    with T, so a resumed run continues the schedule where it stopped.
+
     Arguments:
         every_n_steps: N, a positive integer.
         factor: the multiplier, in (0, 1].
 
+    Example:
+        >>> model.fit(x, y, callbacks=[TemperatureSchedule(every_n_steps=1000)])
+
     Raises:
-        ValueError: for a non-positive N or a factor outside (0, 1].
+        UserError: for a non-positive N or a factor outside (0, 1].
     """
 
     def __init__(self, every_n_steps: int = 1000, factor: float = 0.965):
         super().__init__()
         if not isinstance(every_n_steps, int) or isinstance(every_n_steps, bool) or every_n_steps < 1:
-            raise ValueError(f"TemperatureSchedule every_n_steps must be a positive integer; "
-                             f"received {every_n_steps!r}")
-        if not 0 < factor <= 1:
-            raise ValueError(f"TemperatureSchedule factor must be in (0, 1]; received {factor!r}")
+            raise UserError(f"TemperatureSchedule every_n_steps must be a positive integer; "
+                            f"received {every_n_steps!r}")
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not 0 < factor <= 1:
+            raise UserError(f"TemperatureSchedule factor must be in (0, 1]; received {factor!r}")
         self.every_n_steps, self.factor = every_n_steps, float(factor)
-        self.steps = 0
+        self._decays = 0
+
+    def _decays_so_far(self) -> int:
+        return int(self.model.optimizer.iterations.numpy()) // self.every_n_steps
+
+    def on_train_begin(self, logs=None):
+        self._decays = self._decays_so_far()
 
     def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
-        if self.steps % self.every_n_steps == 0:
-            for module in self.model.submodules:
-                temperature = getattr(module, "current_temperature", None)
-                if temperature is not None:
-                    temperature.assign(temperature * self.factor)
+        decays = self._decays_so_far()
+        if decays > self._decays:  # more than one with steps_per_execution > 1
+            multiplier = self.factor ** (decays - self._decays)
+            self._decays = decays
+            for quantizer in progressive_signs(self.model):
+                quantizer.current_temperature.assign(quantizer.current_temperature * multiplier)
+
+
+def progressive_signs(model: tf.keras.Model) -> List[ProgressiveSign]:
+    """Every ProgressiveSign in `model`, at any depth."""
+    return [module for module in model.submodules if isinstance(module, ProgressiveSign)]

@@ -7,6 +7,7 @@ import tensorflow as tf
 from lab_bnn import TemperatureSchedule
 from lab_bnn.layers import MultiSliceBinaryConv2D
 from lab_bnn.quantizers import ProgressiveSign
+from lab_bnn.errors import UserError
 
 
 def reference(w, temperature, training, upstream):
@@ -44,7 +45,26 @@ def test_temperature_after_n_steps(rng, steps, every):
     np.testing.assert_allclose(temperature, 0.965 ** (steps // every), rtol=1e-6)
 
 
-@pytest.mark.parametrize("every,factor", [(0, 0.965), (3, 0.0), (3, 1.5)])
+def temperature_model():
+    inputs = tf.keras.Input((6, 6, 32))
+    model = tf.keras.Model(inputs, MultiSliceBinaryConv2D(32, 3, padding_mode="one")(inputs))
+    model.compile(tf.keras.optimizers.SGD(), "mse")
+    return model
+
+
+def test_a_resumed_run_continues_the_schedule(rng, tmp_path):
+    x, y = rng.randn(8, 6, 6, 32), rng.randn(8, 6, 6, 32)
+    model = temperature_model()
+    model.fit(x[:5], y[:5], batch_size=1, verbose=0, callbacks=[TemperatureSchedule(every_n_steps=2)])
+    prefix = tf.train.Checkpoint(model=model, optimizer=model.optimizer).write(str(tmp_path / "ckpt"))
+    resumed = temperature_model()  # a new process: new model, optimizer and callback
+    tf.train.Checkpoint(model=resumed, optimizer=resumed.optimizer).read(prefix).assert_existing_objects_matched()
+    resumed.fit(x[5:], y[5:], batch_size=1, verbose=0, callbacks=[TemperatureSchedule(every_n_steps=2)])
+    temperature = resumed.layers[1].kernel_quantizer.current_temperature.numpy()
+    np.testing.assert_allclose(temperature, 0.965 ** (8 // 2), rtol=1e-6)
+
+
+@pytest.mark.parametrize("every,factor", [(0, 0.965), (3, 0.0), (3, 1.5), (3, "0.9")])
 def test_bad_schedule_is_one_clear_error(every, factor):
-    with pytest.raises(ValueError, match=r"TemperatureSchedule (every_n_steps|factor) must be"):
+    with pytest.raises(UserError, match=r"TemperatureSchedule (every_n_steps|factor) must be"):
         TemperatureSchedule(every_n_steps=every, factor=factor)
