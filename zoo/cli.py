@@ -1,10 +1,23 @@
-"""`lqz`: lab-bnn's experiments plus larq-zoo's, run as `lqz TaskName key=value ...`."""
+"""`lqz`: lab-bnn's experiments plus larq-zoo's, run as `lqz TaskName key=value ...`.
+
+A user's mistake (a `lab_bnn.errors.UserError`, an unknown task, a malformed, unknown,
+missing or ill-typed key=value) prints one `lqz: error: ...` line and exits 2. Any other
+exception is a bug in lab-bnn: its traceback, a hint to report it, exit 1.
+`LQZ_DEBUG=1` also shows a user error's traceback. TensorFlow's log chatter is dropped
+(zoo/quiet.py) unless `lqz --verbose ...` or `LQZ_DEBUG=1`.
+"""
 
 import importlib
 import os
+import re
 import sys
+import traceback
 from importlib.metadata import entry_points
-from typing import Optional, Sequence
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from lab_bnn.errors import UserError
+from zoo import quiet
 
 # larq-zoo's experiment modules; importing one registers its @task classes.
 LARQ_ZOO_EXPERIMENTS = (
@@ -15,15 +28,21 @@ LARQ_ZOO_EXPERIMENTS = (
 # Packages above zoo in the dependency flow add tasks through this entry-point group.
 TASK_ENTRY_POINTS = "lab_bnn.tasks"
 
-
 # Our experiments; where a name is also larq-zoo's (TrainBiRealNet, TrainQuickNet,
 # TrainXNORNet) ours runs and larq-zoo's stays reachable as LarqZoo<Name>.
 ZOO_EXPERIMENTS = "zoo.experiments.tasks"
 SHADOWED_PREFIX = "LarqZoo"
 
+BUG_HINT = ("lqz: this is a bug in lab-bnn, not in your command; please report it "
+            "with the traceback above")
+USER_ERROR_STATUS = 2
+BUG_STATUS = 1
+INTERRUPTED_STATUS = 130
+
 
 def load_tasks() -> None:
-    """Import every experiment module so its @task classes register with zookeeper."""
+    """Import every experiment module so its @task classes register with zookeeper,
+    and give every task without help text one that lists its fields."""
     from zookeeper.core.cli import cli
 
     importlib.import_module(ZOO_EXPERIMENTS)
@@ -36,40 +55,193 @@ def load_tasks() -> None:
     cli.commands.update(ours)
     for entry_point in entry_points(group=TASK_ENTRY_POINTS):
         entry_point.load()
+    for command in cli.commands.values():
+        task_class = _task_class(command)
+        if not command.help and task_class is not None:
+            command.help = fields_help(task_class)
+    _report_configuration_mistakes_as_user_errors()
+
+
+def fields_help(task_class: type) -> str:
+    """`lqz <Task> --help`: the task's summary, then every field with its default."""
+    summary = (task_class.__doc__ or "").strip().splitlines()
+    lines = [summary[0] if summary else task_class.__name__, "", "\b", "Fields (key=value):"]
+    for name, field in task_class.__component_fields__.items():
+        lines.append(f"  {name}: {_type_name(field.type)} = {_default_name(field)}")
+    return "\n".join(lines)
+
+
+def _type_name(annotation) -> str:
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+def _default_name(field) -> str:
+    if not field.has_default:
+        return "(required)"
+    # zookeeper has no public accessor for a default before an instance exists.
+    default = field._default
+    if isinstance(default, type):  # a ComponentField's default component class
+        return default.__name__
+    return "(computed)" if callable(default) else repr(default)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run `lqz`. A user mistake (ValueError, FileNotFoundError) or an unreachable or
-    failing device (ConnectionError, ChildProcessError, TimeoutError) prints one line
-    and exits 2; set LQZ_DEBUG=1 to see the traceback instead."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import click
+    """Run `lqz` with `argv` (default: the command line); returns the exit status.
 
-    import lab_bnn  # noqa: F401  (selects legacy Keras before TensorFlow loads)
-    from zookeeper import cli
+    Args:
+        argv: the arguments after `lqz`, e.g. `["Quickstart", "epochs=1"]`.
+            `--verbose` anywhere keeps TensorFlow's logs and warnings.
+    Returns:
+        0 on success, 2 for a user's mistake (one `lqz: error:` line on stderr),
+        1 for a bug (traceback and hint), 130 when interrupted.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = quiet.verbose_requested(args)
+    args = [arg for arg in args if arg != quiet.VERBOSE_FLAG]
+    with quiet.python_chatter_silenced(enabled=not verbose):
+        try:
+            return _run(args)
+        except UserError as error:
+            if os.environ.get(quiet.DEBUG_VARIABLE):
+                traceback.print_exc()
+            print(f"lqz: error: {one_line(error)}", file=sys.stderr)
+            return USER_ERROR_STATUS
+        except KeyboardInterrupt:
+            print("lqz: interrupted", file=sys.stderr)
+            return INTERRUPTED_STATUS
+        except Exception:  # noqa: BLE001  (everything else is a bug: say so, keep its traceback)
+            traceback.print_exc()
+            print(BUG_HINT, file=sys.stderr)
+            return BUG_STATUS
+
+
+def one_line(error: BaseException) -> str:
+    """The message of `error` on one line (zookeeper's add a multi-line example)."""
+    paragraph = str(error).strip().split("\n\n")[0]
+    return " ".join(line.strip() for line in paragraph.splitlines()) or type(error).__name__
+
+
+def _run(args: List[str]) -> int:
+    import click
+    from zookeeper.core.cli import cli
 
     load_tasks()
     try:
-        cli.main(args=argv, prog_name="lqz", standalone_mode=False)
-    except (ValueError, FileNotFoundError, ConnectionError, ChildProcessError,
-            TimeoutError) as error:  # ConnectionError etc.: a device out of reach
-        if os.environ.get("LQZ_DEBUG"):
-            raise
-        print(f"lqz: error: {error}", file=sys.stderr)
-        return 2
-    except TypeError as error:
-        # zookeeper's type check of a key=value ("Field 'x' of component 'T' is
-        # annotated with type ..."): a user mistake; any other TypeError is a bug.
-        if os.environ.get("LQZ_DEBUG") or not str(error).startswith("Field '"):
-            raise
-        print(f"lqz: error: {error}", file=sys.stderr)
-        return 2
-    except click.ClickException as error:
+        status = cli.main(args=args, prog_name="lqz", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as error:  # bare `lqz`: the task list
         error.show()
         return error.exit_code
-    except click.exceptions.Abort:
-        return 1
-    return 0
+    except click.exceptions.Abort as error:  # click's form of Ctrl-C
+        raise KeyboardInterrupt from error
+    except click.ClickException as error:  # no such task, a malformed key=value, ...
+        raise UserError(f"{error.format_message()} (see `lqz --help`)") from error
+    return status or 0
+
+
+def _task_class(command) -> Optional[type]:
+    # zookeeper keeps a task's class only in the closure of its click callback.
+    callback = command.callback
+    cells = dict(zip(callback.__code__.co_freevars, callback.__closure__ or ()))
+    return cells["cls"].cell_contents if "cls" in cells else None
+
+
+def _report_configuration_mistakes_as_user_errors() -> None:
+    """Make zookeeper's errors about the command line's key=value pairs UserErrors.
+
+    zookeeper raises plain ValueError/TypeError both for a user's unknown, missing or
+    ill-typed key and for its own misuse, and checks a value's type only when the task
+    first reads it. Its task command calls `zookeeper.core.task.configure`; this swaps
+    that one name for a version that also type-checks every value given on the command
+    line before the task runs, and turns the errors zookeeper itself raises meanwhile
+    into UserError. Errors raised by our own code (a default, a __post_configure__)
+    pass through unchanged.
+    """
+    from zookeeper.core.component import configure
+
+    # `import zookeeper.core.task` would give the decorator, which shadows the module.
+    zookeeper_task = importlib.import_module("zookeeper.core.task")
+
+    def configure_from_command_line(instance, conf, **kwargs):
+        try:
+            configure(instance, conf, **kwargs)
+            _read_command_line_values(instance)
+        except UserError:
+            raise
+        except Exception as error:  # noqa: BLE001  (sorted by where it was raised)
+            if not _raised_by_zookeeper(error):
+                raise
+            raise UserError(_explain(error, instance)) from error
+
+    zookeeper_task.configure = configure_from_command_line
+
+
+def _read_command_line_values(component) -> None:
+    """Read every field that takes a value from the command line, in the whole
+    component tree, so that zookeeper type-checks them now."""
+    from zookeeper.core.component import base_getattr
+    from zookeeper.core.field import ComponentField
+    from zookeeper.core.utils import is_component_instance
+
+    for name, field in component.__component_fields__.items():
+        if any(name in ancestor.__component_configured_field_values__
+               for ancestor in _self_and_ancestors(component)):
+            value = base_getattr(component, name)
+        elif isinstance(field, ComponentField):
+            try:
+                value = base_getattr(component, name)
+            except AttributeError:  # an allow_missing component left unset
+                continue
+        else:
+            continue
+        if isinstance(field, ComponentField) and is_component_instance(value):
+            _read_command_line_values(value)
+
+
+def _self_and_ancestors(component):
+    while component is not None:
+        yield component
+        component = component.__component_parent__
+
+
+def _raised_by_zookeeper(error: BaseException) -> bool:
+    frames = traceback.extract_tb(error.__traceback__)
+    zookeeper_dir = Path(sys.modules["zookeeper"].__file__).parent
+    return bool(frames) and Path(frames[-1].filename).is_relative_to(zookeeper_dir)
+
+
+UNKNOWN_KEY = re.compile(r"Key '(?P<key>[^']+)' does not correspond to any field of "
+                         r"component '(?P<component>[^']+)'")
+
+
+WRONG_TYPE = re.compile(r"Field '(?P<field>[^']+)' of component '(?P<component>[^']+)' is "
+                        r"annotated with type '(?P<type>.+)', which is not satisfied by "
+                        r"value (?P<value>.+)\.$")
+
+
+def _explain(error: BaseException, task) -> str:
+    """zookeeper's message on one line; for an unknown key, with the allowed fields."""
+    message = one_line(error)
+    wrong_type = WRONG_TYPE.search(message)
+    if wrong_type is not None:
+        expected = re.sub(r"<class '(\w+)'>", r"\1", wrong_type["type"]).replace("typing.", "")
+        return (f"{wrong_type['component']}.{wrong_type['field']} must be {expected}; "
+                f"received {wrong_type['value']}")
+    unknown = UNKNOWN_KEY.search(message)
+    if unknown is None:
+        return message
+    from zookeeper.core.component import base_getattr
+
+    component = task
+    try:
+        for name in unknown["component"].split(".")[1:]:
+            component = base_getattr(component, name)
+    except Exception:  # noqa: BLE001  (zookeeper's own message is still true)
+        return message
+    fields = ", ".join(sorted(component.__component_fields__))
+    return (f"unknown key {unknown['key']!r} for {unknown['component']}; its fields: "
+            f"{fields} (see `lqz {type(task).__name__} --help`)")
 
 
 if __name__ == "__main__":
