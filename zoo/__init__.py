@@ -1,8 +1,9 @@
 """Models, datasets and training experiments behind the `lqz` command."""
 
-import os
+from zoo import quiet
 
-# Quiet TensorFlow's C++ start-up chatter for `lqz`; a user's own setting wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow logs most of its chatter while it loads, so `lqz` quiets it first (see
+# zoo/quiet.py); a user's own TF_CPP_MIN_LOG_LEVEL wins.
+quiet.before_tensorflow()
 
-import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow; registers binarizers)
+import lab_bnn  # noqa: E402,F401  (legacy Keras before TensorFlow; registers binarizers)
