@@ -22,7 +22,10 @@ import pandas as pd
 
 from benchmarks.device_profile import parse_device_profile
 from benchmarks.device_target import parse_target
-from benchmarks.device_transport import DeviceConnectionError, make_transport, tail
+from benchmarks.device_transport import (
+    DeviceCommandError, DeviceConnectionError, make_transport, tail,
+)
+from lab_bnn.errors import UserError
 
 WORK_ROOT = {"ssh": "/tmp", "adb": "/data/local/tmp"}
 COMMAND_NOT_FOUND = (126, 127)  # POSIX shells: found but not executable / not found
@@ -79,19 +82,20 @@ def benchmark_on_device(flatbuffer: bytes, target: str, binary: str, *, threads:
             /data/local/tmp over adb).
 
     Raises:
-        ValueError: a bad target or count, or output that is not a profile.
-        DeviceConnectionError: unreachable, refused, wrong host key, or dropped after
-            every retry.
-        ChildProcessError: the binary is missing or failed on the device (its output
-            is in the message).
-        TimeoutError: a step took longer than `timeout`.
+        UserError: a bad target or count, or output that is not a profile. The
+            device errors below are UserErrors too, and the builtin named after each.
+        DeviceConnectionError (ConnectionError): unreachable, refused, wrong host key,
+            or dropped after every retry.
+        DeviceCommandError (ChildProcessError): the binary is missing or failed on the
+            device (its output is in the message).
+        DeviceTimeout (TimeoutError): a step took longer than `timeout`.
     """
     device = parse_target(target)
     for name, value in (("threads", threads), ("runs", runs), ("retries", retries + 1)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; received {value!r}")
+            raise UserError(f"{name} must be a positive integer; received {value!r}")
     if not binary:
-        raise ValueError("binary= is empty: give the path of lce_benchmark_model on the device")
+        raise UserError("binary= is empty: give the path of lce_benchmark_model on the device")
     transport = make_transport(device, timeout=timeout, identity_file=identity_file or None,
                                known_hosts=known_hosts or None)
     steps = 5
@@ -101,8 +105,8 @@ def benchmark_on_device(flatbuffer: bytes, target: str, binary: str, *, threads:
     probe = transport.shell(_PROBE.format(root=root), "connecting")
     lines = probe.stdout.strip().splitlines()
     if probe.returncode or len(lines) < 4:
-        raise ChildProcessError(f"connecting: {device} could not make a work folder: "
-                                f"{tail(probe.stderr or probe.stdout)}")
+        raise DeviceCommandError(f"connecting: {device} could not make a work folder: "
+                                 f"{tail(probe.stderr or probe.stdout)}")
     device_name, machine, cpu, workdir = (lines[0].strip(), lines[1].strip(),
                                           lines[2].strip(), lines[-1].strip())
     remote_model = f"{workdir}/{model_name.replace('/', '_')}.tflite"
@@ -125,8 +129,8 @@ def benchmark_on_device(flatbuffer: bytes, target: str, binary: str, *, threads:
         if result.returncode:
             what = ("was not found or is not executable" if result.returncode in COMMAND_NOT_FOUND
                     else f"failed (exit {result.returncode})")
-            raise ChildProcessError(f"{binary} on {device} {what}:\n"
-                                    f"{tail(result.stdout + result.stderr)}")
+            raise DeviceCommandError(f"{binary} on {device} {what}:\n"
+                                     f"{tail(result.stdout + result.stderr)}")
 
         log(f"[4/{steps}] parsing the profile ({len(result.stdout.splitlines())} lines)")
         ops = parse_device_profile(result.stdout, source=f"{binary} on {device}")

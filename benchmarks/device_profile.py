@@ -24,6 +24,8 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import pandas as pd
 
+from lab_bnn.errors import UserError
+
 REGULAR_RUNS = "Operator-wise Profiling Info for Regular Benchmark Runs:"
 EXPECTED = (f"the output of lce_benchmark_model --enable_op_profiling=true (a '{REGULAR_RUNS}' "
             "section with TFLite's Run Order, Top by Computation Time and Summary by node "
@@ -64,20 +66,24 @@ def read_device_profile(path: Union[str, Path]) -> pd.DataFrame:
         Only the primary graph is read when the model has several subgraphs.
 
     Raises:
-        ValueError: naming the file, if it is empty, truncated, not text, or not such
-            a profile.
+        UserError: naming the path, if it is empty, missing or a folder, or the
+            file, if it is empty, truncated, not text, or not such a profile.
         OSError: if the file cannot be read.
 
     Example:
         >>> df = read_device_profile("tests/benchmarks/fixtures/lce_benchmark_small_bnn.txt")
         >>> df.attrs["model_avg_ms"], df.avg_ms.sum()
     """
+    problem = ("empty" if not str(path).strip() else "missing" if not Path(path).exists()
+               else "a folder, not a file" if not Path(path).is_file() else "")
+    if problem:
+        raise UserError(f"path={str(path)!r} is {problem}; give a file holding {EXPECTED}")
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ValueError(f"{path} is not text (byte {error.start} is not UTF-8); "
-                         f"expected {EXPECTED}") from None
+        raise UserError(f"{path} is not text (byte {error.start} is not UTF-8); "
+                        f"expected {EXPECTED}") from None
     return parse_device_profile(text, source=str(path))
 
 
@@ -85,11 +91,11 @@ def parse_device_profile(text: str, source: str = "<text>") -> pd.DataFrame:
     """`read_device_profile` of text already in memory; `source` names it in errors."""
     lines = [_strip_log_prefix(line) for line in text.splitlines()]
     if not any(line.strip() for line in lines):
-        raise ValueError(f"{source} is empty; expected {EXPECTED}")
+        raise UserError(f"{source} is empty; expected {EXPECTED}")
     starts = [i for i, line in enumerate(lines) if line.strip() == REGULAR_RUNS]
     if len(starts) != 1:
         found = "no" if not starts else f"{len(starts)}"
-        raise ValueError(f"{source} has {found} '{REGULAR_RUNS}' lines; expected {EXPECTED}")
+        raise UserError(f"{source} has {found} '{REGULAR_RUNS}' lines; expected {EXPECTED}")
     log, section = lines[:starts[0]], _primary_graph(lines[starts[0] + 1:])
 
     tables, summary = _tables(section, source)
@@ -139,15 +145,15 @@ def _tables(section: List[str], source: str):
         title = _TITLE.match(line)
         if title:
             if title.group(1) in tables or i + 1 >= len(section):
-                raise ValueError(f"{source}: table '{title.group(1)}' is repeated or has no "
-                                 f"header (truncated?); expected {EXPECTED}")
+                raise UserError(f"{source}: table '{title.group(1)}' is repeated or has no "
+                                f"header (truncated?); expected {EXPECTED}")
             header, rows, i = _split_cells(section[i + 1]), [], i + 2
             while i < len(section) and section[i].strip():
                 rows.append(section[i])
                 i += 1
             if i >= len(section):
-                raise ValueError(f"{source} ends inside the '{title.group(1)}' table "
-                                 f"(truncated?); expected {EXPECTED}")
+                raise UserError(f"{source} ends inside the '{title.group(1)}' table "
+                                f"(truncated?); expected {EXPECTED}")
             tables[title.group(1)] = (header, rows)
         elif line.startswith("Number of nodes executed:"):
             summary["executed"] = _integer(line.split(":", 1)[1], "nodes executed", source)
@@ -162,7 +168,7 @@ def _tables(section: List[str], source: str):
         lacking = ", ".join([f"the '{t}' table" for t in missing]
                             + ["'Number of nodes executed'"] * (summary["executed"] is None)
                             + ["'N nodes observed'"] * (summary["observed"] is None))
-        raise ValueError(f"{source}: the profile lacks {lacking} (truncated?); expected {EXPECTED}")
+        raise UserError(f"{source}: the profile lacks {lacking} (truncated?); expected {EXPECTED}")
     return tables, summary
 
 
@@ -181,7 +187,7 @@ def _columns(header: List[str], known: Dict[str, str], source: str) -> List[str]
     for cell in header:
         key = cell.strip("[]").strip().lower()
         if key not in known:
-            raise ValueError(f"{source}: unexpected table column {cell!r}; expected {EXPECTED}")
+            raise UserError(f"{source}: unexpected table column {cell!r}; expected {EXPECTED}")
         names.append(known[key])
     return names
 
@@ -197,8 +203,8 @@ def _cells(header: List[str], row: str, known: Dict[str, str], source: str) -> D
     if len(cells) > len(columns) and columns[-1] == "name":
         cells = cells[:len(columns) - 1] + ["\t".join(cells[len(columns) - 1:])]
     if len(cells) != len(columns):
-        raise ValueError(f"{source}: table row {row.strip()!r} has {len(cells)} cells for "
-                         f"{len(columns)} columns (truncated?); expected {EXPECTED}")
+        raise UserError(f"{source}: table row {row.strip()!r} has {len(cells)} cells for "
+                        f"{len(columns)} columns (truncated?); expected {EXPECTED}")
     return dict(zip(columns, (cell.strip() for cell in cells)))
 
 
@@ -206,8 +212,8 @@ def _op_row(header: List[str], row: str, source: str) -> list:
     cells = _cells(header, row, _OP_HEADER, source)
     missing = [c for c in COLUMNS[:-1] if c not in cells]
     if missing:
-        raise ValueError(f"{source}: the Run Order table lacks columns {missing}; "
-                         f"expected {EXPECTED}")
+        raise UserError(f"{source}: the Run Order table lacks columns {missing}; "
+                        f"expected {EXPECTED}")
     values = [_number(cells[c], c, source) for c in COLUMNS[1:-3]]
     return [cells["node_type"], *values,
             _integer(cells["times_called"], "times called", source), cells["name"]]
@@ -216,8 +222,8 @@ def _op_row(header: List[str], row: str, source: str) -> list:
 def _type_row(header: List[str], row: str, source: str) -> dict:
     cells = _cells(header, row, _TYPE_HEADER, source)
     if "node_type" not in cells or "avg_ms" not in cells:
-        raise ValueError(f"{source}: the Summary by node type table lacks node type or "
-                         f"avg ms; expected {EXPECTED}")
+        raise UserError(f"{source}: the Summary by node type table lacks node type or "
+                        f"avg ms; expected {EXPECTED}")
     return {"node_type": cells["node_type"], "avg_ms": _number(cells["avg_ms"], "avg ms", source),
             "count": _integer(cells.get("count", "0"), "count", source)}
 
@@ -226,8 +232,8 @@ def _number(cell: str, what: str, source: str) -> float:
     try:
         return float(cell[:-1] if cell.endswith("%") else cell)
     except ValueError:
-        raise ValueError(f"{source}: {what} {cell!r} is not a number; "
-                         f"expected {EXPECTED}") from None
+        raise UserError(f"{source}: {what} {cell!r} is not a number; "
+                        f"expected {EXPECTED}") from None
 
 
 def _integer(cell: str, what: str, source: str) -> int:
@@ -236,8 +242,8 @@ def _integer(cell: str, what: str, source: str) -> int:
     except ValueError:
         value = None
     if value is None or abs(value) >= 2 ** 62:
-        raise ValueError(f"{source}: {what} {cell.strip()!r} is not a count; "
-                         f"expected {EXPECTED}")
+        raise UserError(f"{source}: {what} {cell.strip()!r} is not a count; "
+                        f"expected {EXPECTED}")
     return value
 
 
@@ -251,8 +257,8 @@ def _stat(text: str, source: str) -> Dict[str, float]:
     std=...' or 'count=5 curr=812(all same)', as numbers (min/max/avg filled in)."""
     values = {key: _number(value, key, source) for key, value in _STAT.findall(text)}
     if "count" not in values:
-        raise ValueError(f"{source}: timing line {text.strip()!r} has no count; "
-                         f"expected {EXPECTED}")
+        raise UserError(f"{source}: timing line {text.strip()!r} has no count; "
+                        f"expected {EXPECTED}")
     if "curr" in values and "avg" not in values:  # all runs took the same time
         values.update(min=values["curr"], max=values["curr"], avg=values["curr"], std=0.0)
     return values
@@ -289,15 +295,15 @@ def _check_consistency(df: pd.DataFrame, top, by_type: List[dict], summary, sour
     counts = {"Run Order rows": len(df), "Number of nodes executed": summary["executed"],
               "nodes observed": summary["observed"]}
     if len(set(counts.values())) != 1:
-        raise ValueError(f"{source}: node counts disagree ({counts}); expected {EXPECTED}")
+        raise UserError(f"{source}: node counts disagree ({counts}); expected {EXPECTED}")
     if sum(row["count"] for row in by_type) != len(df):
-        raise ValueError(f"{source}: the Summary by node type counts "
-                         f"{sum(row['count'] for row in by_type)} nodes, the Run Order table "
-                         f"{len(df)}; expected {EXPECTED}")
+        raise UserError(f"{source}: the Summary by node type counts "
+                        f"{sum(row['count'] for row in by_type)} nodes, the Run Order table "
+                        f"{len(df)}; expected {EXPECTED}")
     names = set(df["name"])
     header, rows = top
     for row in rows:
         cells = _cells(header, row, _OP_HEADER, source)
         if cells.get("name") not in names:
-            raise ValueError(f"{source}: node {cells.get('name')!r} of Top by Computation "
-                             f"Time is not in the Run Order table; expected {EXPECTED}")
+            raise UserError(f"{source}: node {cells.get('name')!r} of Top by Computation "
+                            f"Time is not in the Run Order table; expected {EXPECTED}")

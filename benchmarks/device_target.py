@@ -4,6 +4,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from lab_bnn.errors import UserError
+
 _SSH = re.compile(r"^ssh://(?:(?P<user>[^@/:\s]+)@)?(?P<host>\[[0-9a-fA-F:]+\]|[^@/:\s\[\]]+)"
                   r"(?::(?P<port>\d{1,5}))?/?$")
 _ADB = re.compile(r"^adb://(?P<serial>[^/\s]+)/?$")
@@ -36,7 +38,7 @@ def parse_target(text: str) -> DeviceTarget:
     """Parse a target URL.
 
     Raises:
-        ValueError: naming the value received and the allowed forms.
+        UserError: naming the value received and the allowed forms.
 
     Example:
         >>> parse_target("ssh://pi@raspberrypi.local:2222").port
@@ -47,9 +49,9 @@ def parse_target(text: str) -> DeviceTarget:
     if ssh:
         port = int(ssh["port"] or 22)
         if not 1 <= port <= 65535:
-            raise ValueError(f"target={text!r}: port {port} is outside 1..65535")
+            raise UserError(f"target={text!r}: port {port} is outside 1..65535")
         return DeviceTarget("ssh", host=ssh["host"], user=ssh["user"], port=port)
     adb = _ADB.match(text)
     if adb:
         return DeviceTarget("adb", serial=adb["serial"])
-    raise ValueError(f"target={text!r} is not a device address; allowed: {FORMS}")
+    raise UserError(f"target={text!r} is not a device address; allowed: {FORMS}")

@@ -2,7 +2,9 @@
 
 Failures become one exception each, with what the tool said: `DeviceConnectionError`
 (unreachable, refused, wrong host key, dropped; `dropped` tells whether the connection
-was lost after it was made, which is worth a retry) and `TimeoutError`.
+was lost after it was made, which is worth a retry), `DeviceCommandError` (a copy or
+command that failed on the device), `DeviceTimeout` and `DeviceToolMissing`. Each is a
+`UserError` (`lqz` prints it in one line) and also the builtin error it stands for.
 """
 
 import subprocess
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from benchmarks.device_target import DeviceTarget
+from lab_bnn.errors import UserError
 
 SSH_CONNECTION_FAILED = 255  # ssh's and scp's exit status when the connection failed
 _HOST_KEY = ("Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED")
@@ -18,12 +21,24 @@ _ADB_OFFLINE = ("not found", "offline", "no devices", "unauthorized", "device st
                 "closed")
 
 
-class DeviceConnectionError(ConnectionError):
+class DeviceConnectionError(UserError, ConnectionError):
     """The device could not be reached, or the connection was lost."""
 
     def __init__(self, message: str, dropped: bool = False):
         super().__init__(message)
         self.dropped = dropped
+
+
+class DeviceCommandError(UserError, ChildProcessError):
+    """A copy or a command failed on the device (missing binary, full disk, ...)."""
+
+
+class DeviceTimeout(UserError, TimeoutError):
+    """A step took longer than the time allowed."""
+
+
+class DeviceToolMissing(UserError, FileNotFoundError):
+    """`ssh`, `scp` or `adb` is not installed on this machine."""
 
 
 def tail(text: str, lines: int = 15) -> str:
@@ -44,11 +59,11 @@ class Transport:
             result = subprocess.run(argv, capture_output=True, text=True,
                                     timeout=timeout or self.timeout, stdin=subprocess.DEVNULL)
         except FileNotFoundError:
-            raise FileNotFoundError(f"{argv[0]!r} is not installed on this machine; it is "
+            raise DeviceToolMissing(f"{argv[0]!r} is not installed on this machine; it is "
                                     f"needed to reach {self.target}") from None
         except subprocess.TimeoutExpired:
-            raise TimeoutError(f"{step} on {self.target} timed out after "
-                               f"{timeout or self.timeout:g} s") from None
+            raise DeviceTimeout(f"{step} on {self.target} timed out after "
+                                f"{timeout or self.timeout:g} s") from None
         self.check_connection(result, step)
         return result
 
@@ -87,7 +102,7 @@ class SshTransport(Transport):
         result = self.run(["scp", "-q", *self.options(), "-P", str(self.target.port), str(local),
                            f"{destination}:{remote}"], step)
         if result.returncode:
-            raise ChildProcessError(f"{step}: scp to {self.target} failed: {tail(result.stderr)}")
+            raise DeviceCommandError(f"{step}: scp to {self.target} failed: {tail(result.stderr)}")
 
     def check_connection(self, result: subprocess.CompletedProcess, step: str) -> None:
         if result.returncode != SSH_CONNECTION_FAILED:
@@ -117,8 +132,8 @@ class AdbTransport(Transport):
     def push(self, local: Path, remote: str, step: str) -> None:
         result = self.run(["adb", "-s", self.target.serial, "push", str(local), remote], step)
         if result.returncode:
-            raise ChildProcessError(f"{step}: adb push to {self.target} failed: "
-                                    f"{tail(result.stderr or result.stdout)}")
+            raise DeviceCommandError(f"{step}: adb push to {self.target} failed: "
+                                     f"{tail(result.stderr or result.stdout)}")
 
     def check_connection(self, result: subprocess.CompletedProcess, step: str) -> None:
         said = (result.stderr or "").lower()

@@ -11,6 +11,7 @@ import numpy as np
 from tensorflow.lite.python import schema_py_generated as schema
 
 from converter import read_operators
+from lab_bnn.errors import UserError
 
 FILE_IDENTIFIER = b"TFL3"
 
@@ -30,7 +31,7 @@ def load_model(flatbuffer: bytes) -> schema.ModelT:
     buffers, and constant buffers' sizes against their tensors' shapes.
 
     Raises:
-        ValueError: if `flatbuffer` is not a readable TFLite model with one or more
+        UserError: if `flatbuffer` is not a readable TFLite model with one or more
             subgraphs.
 
     Example:
@@ -45,11 +46,11 @@ def load_model(flatbuffer: bytes) -> schema.ModelT:
             raise
         kind = type(error).__name__ if type(error).__module__ == "builtins" else \
             f"{type(error).__module__}.{type(error).__name__}"
-        raise ValueError(f"corrupt TFLite flatbuffer ({len(flatbuffer)} bytes): reading it "
-                         f"failed with {kind}: {error}") from None
+        raise UserError(f"corrupt TFLite flatbuffer ({len(flatbuffer)} bytes): reading it "
+                        f"failed with {kind}: {error}") from None
     problem = _first_inconsistency(model)
     if problem:
-        raise ValueError(f"corrupt TFLite flatbuffer ({len(flatbuffer)} bytes): {problem}")
+        raise UserError(f"corrupt TFLite flatbuffer ({len(flatbuffer)} bytes): {problem}")
     return model
 
 

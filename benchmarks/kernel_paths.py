@@ -12,6 +12,7 @@ import numpy as np
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 
 from benchmarks.timing import HOST_KERNEL_PATH
+from lab_bnn.errors import UserError
 
 _BCONV_KERNELS = {
     "default": {"use_reference_bconv": False, "use_indirect_bgemm": False},
@@ -38,14 +39,14 @@ def interpreter_options(kernel: str) -> Dict[str, bool]:
     """The `Interpreter` keyword arguments of a kernel path.
 
     Raises:
-        ValueError: if `kernel` is not one of `KERNEL_PATHS`.
+        UserError: if `kernel` is not one of `KERNEL_PATHS`.
 
     Example:
         >>> interpreter_options("indirect_bgemm+xnnpack")
         {'use_reference_bconv': False, 'use_indirect_bgemm': True, 'use_xnnpack': True}
     """
     if kernel not in KERNEL_PATHS:
-        raise ValueError(f"unknown kernel path {kernel!r}; allowed: {', '.join(KERNEL_PATHS)}")
+        raise UserError(f"unknown kernel path {kernel!r}; allowed: {', '.join(KERNEL_PATHS)}")
     return dict(KERNEL_PATHS[kernel])
 
 
@@ -56,7 +57,7 @@ def make_interpreter(flatbuffer: bytes, kernel: str, threads: int = 1) -> Interp
     LCE's interpreter does not verify them and crashes the process on a truncated one.
 
     Raises:
-        ValueError: for an unknown kernel path.
+        UserError: for an unknown kernel path.
         RuntimeError: if LCE cannot prepare the model on this path (e.g. the default
             path and a grouped binary conv).
     """
@@ -70,7 +71,7 @@ def random_inputs(interpreter: Interpreter, seed: int = 0) -> List[np.ndarray]:
     quantized inputs) take any value of their type, since every bit pattern is valid.
 
     Raises:
-        ValueError: for an input dtype other than float or integer.
+        UserError: for an input dtype other than float or integer.
     """
     rng = np.random.RandomState(seed)
     arrays = []
@@ -82,8 +83,8 @@ def random_inputs(interpreter: Interpreter, seed: int = 0) -> List[np.ndarray]:
             info = np.iinfo(dtype)
             arrays.append(rng.randint(info.min, int(info.max) + 1, size=shape, dtype=dtype))
         else:
-            raise ValueError(f"cannot make random inputs of dtype {dtype}; "
-                             f"supported: float and integer tensors")
+            raise UserError(f"cannot make random inputs of dtype {dtype}; "
+                            f"supported: float and integer tensors")
     return arrays
 
 

@@ -18,6 +18,7 @@ from benchmarks.kernel_paths import (
     KERNEL_PATHS, REFERENCE_KERNEL, invoker, make_interpreter, max_difference, random_inputs, run,
 )
 from benchmarks.timing import interleaved_times
+from lab_bnn.errors import UserError
 
 # How far a kernel path's outputs may be from the reference path's, relative to the
 # outputs' scale: float rounding (XNNPACK) passes, a wrong kernel does not.
@@ -79,7 +80,7 @@ def measure_latency(flatbuffer: bytes, threads: int = 1, runs: int = 50, warmup:
         A `LatencyRecord`.
 
     Raises:
-        ValueError: for an unknown kernel name, a corrupt flatbuffer, a kernel path
+        UserError: for an unknown kernel name, a corrupt flatbuffer, a kernel path
             that cannot run the model, or bad counts.
 
     Example:
@@ -87,8 +88,8 @@ def measure_latency(flatbuffer: bytes, threads: int = 1, runs: int = 50, warmup:
         'indirect_bgemm+xnnpack'
     """
     if kernel != "auto" and kernel not in KERNEL_PATHS:
-        raise ValueError(f"unknown kernel path {kernel!r}; allowed: 'auto', "
-                         + ", ".join(repr(k) for k in KERNEL_PATHS))
+        raise UserError(f"unknown kernel path {kernel!r}; allowed: 'auto', "
+                        + ", ".join(repr(k) for k in KERNEL_PATHS))
     check_counts(threads=threads, runs=runs, warmup=warmup)
     load_model(flatbuffer)  # LCE's interpreter would crash on a corrupt flatbuffer
 
@@ -115,20 +116,20 @@ def check_counts(**counts: int) -> None:
     minimum = {"threads": 1, "runs": 1, "warmup": 0}
     for name, value in counts.items():
         if not isinstance(value, (int, np.integer)) or value < minimum[name]:
-            raise ValueError(f"{name} must be an integer >= {minimum[name]}; received {value!r}")
+            raise UserError(f"{name} must be an integer >= {minimum[name]}; received {value!r}")
 
 
 def runner(flatbuffer: bytes, kernel: str, threads: int, what: str = "this model"):
     """A no-argument inference on one kernel path, on random inputs.
 
     Raises:
-        ValueError: naming the kernel path and `what` it cannot run.
+        UserError: naming the kernel path and `what` it cannot run.
     """
     try:
         interpreter = make_interpreter(flatbuffer, kernel, threads)
     except RuntimeError as error:
-        raise ValueError(f"kernel path {kernel!r} cannot run {what}: "
-                         f"{_load_failure(error)}") from None
+        raise UserError(f"kernel path {kernel!r} cannot run {what}: "
+                        f"{_load_failure(error)}") from None
     return invoker(interpreter, random_inputs(interpreter))
 
 
@@ -139,8 +140,8 @@ def _agreeing_paths(flatbuffer: bytes, threads: int):
         inputs = random_inputs(reference)
         expected = run(reference, inputs)
     except RuntimeError as error:
-        raise ValueError(f"LCE's reference path cannot run this model: "
-                         f"{_load_failure(error)}") from None
+        raise UserError(f"LCE's reference path cannot run this model: "
+                        f"{_load_failure(error)}") from None
     runners, rejected = {}, {}
     for name in KERNEL_PATHS:
         try:

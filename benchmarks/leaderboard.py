@@ -14,6 +14,7 @@ import pandas as pd
 from benchmarks.latency import runner
 from benchmarks.leaderboard_row import RESULT_FILE, Budget, run_row, training_task
 from benchmarks.timing import interleaved_times
+from lab_bnn.errors import UserError
 from zoo.experiments.run_folder import write_json_atomic, write_text_atomic
 from zoo.models.compact_bnn import BINARIZER_CHOICES, FLOAT
 
@@ -40,17 +41,17 @@ def parse_binarizers(text: str) -> List[str]:
     """'lab,bnn' → ['lab', 'bnn']; 'all' → every leaderboard binarizer.
 
     Raises:
-        ValueError: naming an unknown or repeated binarizer and the allowed ones.
+        UserError: naming an unknown or repeated binarizer and the allowed ones.
     """
     names = list(LEADERBOARD_BINARIZERS) if text.strip() == "all" else [
         n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in BINARIZER_CHOICES]
     if unknown or not names:
-        raise ValueError(f"binarizers={text!r}: unknown {', '.join(map(repr, unknown)) or 'empty list'};"
-                         f" allowed: 'all' or a comma-separated list of "
-                         f"{', '.join(BINARIZER_CHOICES)}")
+        raise UserError(f"binarizers={text!r}: unknown {', '.join(map(repr, unknown)) or 'empty list'};"
+                        f" allowed: 'all' or a comma-separated list of "
+                        f"{', '.join(BINARIZER_CHOICES)}")
     if len(set(names)) != len(names):
-        raise ValueError(f"binarizers={text!r} names a binarizer twice")
+        raise UserError(f"binarizers={text!r} names a binarizer twice")
     return names
 
 
@@ -65,7 +66,7 @@ def check_settings(output_dir: Path, settings: Dict) -> None:
     saved = json.loads(path.read_text())
     changed = {k: (saved.get(k), v) for k, v in settings.items() if saved.get(k) != v}
     if changed:
-        raise ValueError(
+        raise UserError(
             f"{output_dir} holds rows trained with other settings ("
             + ", ".join(f"{k}={old!r}, now {new!r}" for k, (old, new) in changed.items())
             + "); give another output_dir or the same settings to continue it")
@@ -108,7 +109,7 @@ def run_leaderboard(output_dir: Path, binarizers: Sequence[str] = LEADERBOARD_BI
     all rows are timed again side by side (`time_side_by_side`).
 
     Raises:
-        ValueError: for settings that differ from the folder's earlier run, or a bad
+        UserError: for settings that differ from the folder's earlier run, or a bad
             dataset or budget (checked before any training).
         FileNotFoundError: if the dataset's files are missing.
     """
@@ -116,9 +117,9 @@ def run_leaderboard(output_dir: Path, binarizers: Sequence[str] = LEADERBOARD_BI
     binarizers = list(binarizers)
     for name in binarizers:
         if name not in BINARIZER_CHOICES:
-            raise ValueError(f"unknown binarizer {name!r}; allowed: {', '.join(BINARIZER_CHOICES)}")
+            raise UserError(f"unknown binarizer {name!r}; allowed: {', '.join(BINARIZER_CHOICES)}")
     if threads < 1:
-        raise ValueError(f"threads must be a positive integer; received {threads}")
+        raise UserError(f"threads must be a positive integer; received {threads}")
     preflight = training_task(binarizers[0], dataset, budget, output_dir / RUNS, resume=False)
     preflight.dataset.split("validation")  # a missing dataset fails here, once
     check_settings(output_dir, {"dataset": dataset, "threads": threads, **asdict(budget)})

@@ -18,6 +18,7 @@ from benchmarks.latency import measure_latency
 from benchmarks.op_profile import profile_ops
 from converter import audit, check_parity, convert
 from converter.output_files import next_free_path
+from lab_bnn.errors import UserError
 from lab_bnn.recipes import RECIPES
 from zoo.experiments.run_folder import write_json_atomic
 from zoo.experiments.tasks import TrainCompactBNN
@@ -47,9 +48,9 @@ class Budget:
             if value is None and name.endswith("examples"):
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; received {value!r}")
+                raise UserError(f"{name} must be a positive integer; received {value!r}")
         if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive; received {self.learning_rate!r}")
+            raise UserError(f"learning_rate must be positive; received {self.learning_rate!r}")
 
 
 def title(binarizer: str) -> str:

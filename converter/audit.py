@@ -10,6 +10,7 @@ from tensorflow.lite.python import schema_py_generated as schema
 
 from converter.op_costs import is_binary, multiply_accumulates
 from converter.tflite_ops import read_operators
+from lab_bnn.errors import UserError
 
 
 @dataclass
@@ -90,7 +91,7 @@ def audit(flatbuffer: bytes, model: Optional[tf.keras.Model] = None) -> AuditRep
     meant to be binary but stayed float, with the reason, and compare sizes.
 
     Raises:
-        ValueError: for bytes that are not a TFLite model, or a model without any
+        UserError: for bytes that are not a TFLite model, or a model without any
             binary layer when one is given.
     """
     ops = read_operators(flatbuffer)
@@ -113,8 +114,8 @@ def audit(flatbuffer: bytes, model: Optional[tf.keras.Model] = None) -> AuditRep
     if model is not None:
         intended = list(meant_binary(model))
         if not intended:
-            raise ValueError(f"model {model.name!r} has no binary layer (a QuantConv2D with "
-                             f"both an input and a kernel quantizer); nothing to audit")
+            raise UserError(f"model {model.name!r} has no binary layer (a QuantConv2D with "
+                            f"both an input and a kernel quantizer); nothing to audit")
         rows = [{"layer": l.name, "reason": float_reason(l)}
                 for l in _stayed_float(intended, flatbuffer, summary["binary_convs"])]
         stayed = pd.DataFrame(rows, columns=["layer", "reason"])

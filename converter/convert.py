@@ -4,6 +4,7 @@ import larq_compute_engine as lce
 import tensorflow as tf
 
 from converter.fuse import fuse_for_inference
+from lab_bnn.errors import UserError
 
 
 def convert(model: tf.keras.Model, *, fuse: bool = True, **lce_options) -> bytes:
@@ -24,5 +25,5 @@ def convert(model: tf.keras.Model, *, fuse: bool = True, **lce_options) -> bytes
     if fuse:
         model = fuse_for_inference(model)
     elif not isinstance(model, tf.keras.Model):
-        raise ValueError(f"convert takes a tf.keras.Model; received {type(model).__name__}")
+        raise UserError(f"convert takes a tf.keras.Model; received {type(model).__name__}")
     return lce.convert_keras_model(model, **lce_options)

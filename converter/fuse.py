@@ -5,6 +5,7 @@ from typing import List, Sequence, Tuple
 import tensorflow as tf
 
 from lab_bnn import has_inference_form
+from lab_bnn.errors import UserError
 
 # Attributes through which larq layers hold their quantizers.
 QUANTIZER_ATTRIBUTES = (
@@ -24,18 +25,18 @@ def fuse_for_inference(model: tf.keras.Model) -> tf.keras.Model:
     unchanged. Nested functional/Sequential models are fused recursively.
 
     Raises:
-        ValueError: for a subclassed model, whose graph cannot be rebuilt.
+        UserError: for a subclassed model, whose graph cannot be rebuilt.
 
     Example:
         >>> fused = fuse_for_inference(model)
         >>> np.testing.assert_array_equal(fused(x), model(x, training=False))
     """
     if not isinstance(model, tf.keras.Model):
-        raise ValueError(
+        raise UserError(
             f"fuse_for_inference takes a tf.keras.Model; received {type(model).__name__}"
         )
     if not (model._is_graph_network or isinstance(model, tf.keras.Sequential)):
-        raise ValueError(
+        raise UserError(
             f"fuse_for_inference needs a functional or Sequential model; received the "
             f"subclassed model {type(model).__name__}, whose graph cannot be rebuilt"
         )

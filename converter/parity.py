@@ -10,6 +10,7 @@ import tensorflow as tf
 from converter.convert import convert
 from converter.fuse import fuse_for_inference
 from converter.interpreter import run_flatbuffer
+from lab_bnn.errors import UserError
 
 
 @dataclass
@@ -62,14 +63,14 @@ def check_parity(model: tf.keras.Model, flatbuffer: bytes, samples: np.ndarray, 
     extra conversion.
 
     Raises:
-        ValueError: for bytes that are not a TFLite model, or samples whose shape
+        UserError: for bytes that are not a TFLite model, or samples whose shape
             does not fit the model.
     """
     samples = np.asarray(samples, np.float32)
     expected_shape = tuple(model.input_shape[1:])
     if samples.ndim != len(expected_shape) + 1 or samples.shape[1:] != expected_shape:
-        raise ValueError(f"samples must have shape (N, {', '.join(map(str, expected_shape))}); "
-                         f"received {samples.shape}")
+        raise UserError(f"samples must have shape (N, {', '.join(map(str, expected_shape))}); "
+                        f"received {samples.shape}")
     keras_out = model.predict(samples, verbose=0)
     lce_out = run_flatbuffer(flatbuffer, samples, kernel_path)[0]
     report = ParityReport(

@@ -7,6 +7,8 @@ from typing import Dict, List, Tuple
 from flatbuffers import flexbuffers
 from tensorflow.lite.python import schema_py_generated as schema
 
+from lab_bnn.errors import UserError
+
 _BUILTIN_NAMES = {
     code: name for name, code in vars(schema.BuiltinOperator).items() if name.isupper()
 }
@@ -29,20 +31,20 @@ def read_operators(flatbuffer: bytes) -> List[TfliteOperator]:
     """The main subgraph's operators with their input/output tensor indices.
 
     Raises:
-        ValueError: if `flatbuffer` is not a TFLite model.
+        UserError: if `flatbuffer` is not a TFLite model.
     """
     if not isinstance(flatbuffer, (bytes, bytearray)) or len(flatbuffer) < 8 or \
             bytes(flatbuffer[4:8]) != b"TFL3":
         head = bytes(flatbuffer[:8]) if isinstance(flatbuffer, (bytes, bytearray)) else flatbuffer
-        raise ValueError(
+        raise UserError(
             f"expected TFLite flatbuffer bytes (file identifier 'TFL3' at offset 4); "
             f"received {type(flatbuffer).__name__} starting {head!r}"
         )
     try:
         return _read_operators(bytes(flatbuffer))
     except (struct.error, IndexError, TypeError, UnicodeDecodeError) as error:
-        raise ValueError(f"corrupt TFLite flatbuffer ({len(flatbuffer)} bytes): the model "
-                         f"tables cannot be read ({error})") from None
+        raise UserError(f"corrupt TFLite flatbuffer ({len(flatbuffer)} bytes): the model "
+                        f"tables cannot be read ({error})") from None
 
 
 def _read_operators(flatbuffer: bytes) -> List[TfliteOperator]:

@@ -25,6 +25,7 @@ import pytest
 from benchmarks.device import benchmark_on_device, store_device_result
 from benchmarks.device_transport import DeviceConnectionError
 from converter import convert
+from lab_bnn.errors import UserError
 from zoo.cli import main
 from zoo.models import SmallBNN
 
@@ -223,8 +224,9 @@ def test_unreachable_device_is_one_clear_error_and_nothing_is_written(device, fl
 ])
 def test_a_missing_or_failing_binary_shows_its_output(device, flatbuffer, binary, shown):
     binary = device.failing if binary == "failing" else binary
-    with pytest.raises(ChildProcessError, match=shown):
+    with pytest.raises(ChildProcessError, match=shown) as raised:
         benchmark_on_device(flatbuffer, device.target, binary, log=lambda _: None, **device.ssh)
+    assert isinstance(raised.value, UserError)  # `lqz` shows it in one line
 
 
 def test_a_dropped_connection_is_retried_then_given_up(device, flatbuffer):
@@ -238,9 +240,10 @@ def test_a_dropped_connection_is_retried_then_given_up(device, flatbuffer):
 
     (device.state / "drops").write_text("3")  # every attempt drops
     with pytest.raises(DeviceConnectionError, match=r"running the benchmark: cannot reach .* "
-                                                    r"gave up after 2 attempts"):
+                                                    r"gave up after 2 attempts") as raised:
         benchmark_on_device(flatbuffer, device.target, device.binary, retries=1,
                             log=lambda _: None, **device.ssh)
+    assert isinstance(raised.value, UserError)
     (device.state / "drops").write_text("0")
 
 

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.device_profile import COLUMNS, parse_device_profile, read_device_profile
+from lab_bnn.errors import UserError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LOG = FIXTURES / "lce_benchmark_small_bnn.txt"
@@ -86,7 +87,7 @@ def test_older_tensorflow_layout_with_a_start_column(tmp_path):
 def test_what_is_not_a_profile_is_one_value_error(tmp_path, content, why):
     path = tmp_path / "profile.txt"
     path.write_bytes(content)
-    with pytest.raises(ValueError, match=rf"{path}.*{why}.*expected the output of lce_benchmark"):
+    with pytest.raises(UserError, match=rf"{path}.*{why}.*expected the output of lce_benchmark"):
         read_device_profile(path)
 
 
@@ -96,8 +97,17 @@ def test_truncated_profile_is_one_value_error(tmp_path, source, keep):
     text = source.read_text()
     path = tmp_path / source.name
     path.write_text(text[:int(len(text) * keep)])
-    with pytest.raises(ValueError, match=rf"{path}.*expected the output of lce_benchmark_model"):
+    with pytest.raises(UserError, match=rf"{path}.*expected the output of lce_benchmark_model"):
         read_device_profile(path)
+
+
+@pytest.mark.parametrize("where,problem", [("", "empty"), ("missing.txt", "missing"),
+                                           (".", "a folder, not a file")])
+def test_a_path_that_is_no_file_is_one_user_error(tmp_path, monkeypatch, where, problem):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match=rf"^path={where!r} is {problem}; give a file holding "
+                                        r"the output of lce_benchmark_model"):
+        read_device_profile(where)
 
 
 def _mutations():
@@ -140,7 +150,7 @@ def test_mutated_profiles_parse_or_raise_value_error(fixture, edits):
     text = _mutate(fixture.read_text(), edits)
     try:
         df = parse_device_profile(text, source="mutated")
-    except ValueError as error:
+    except UserError as error:
         assert "mutated" in str(error)
     else:
         assert list(df.columns) == COLUMNS
