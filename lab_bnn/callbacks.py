@@ -21,6 +21,7 @@ def scheduled_objects(model: tf.keras.Model) -> List:
 class BinarizerSchedule(tf.keras.callbacks.Callback):
     """At the start of every epoch, update every scheduled binarizer in the model
     (ReCU's τ, FDA's Fourier terms and noise weight) for `epoch` of `epochs`.
+    ProgressiveSign's T follows steps, not epochs: use TemperatureSchedule for it.
 
     Arguments:
         epochs: the length E of the schedule, normally the training's epoch count.

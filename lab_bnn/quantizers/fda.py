@@ -51,7 +51,7 @@ class FdaSign(_FourierTerms, BinarizerBase):
     """sign(x) with FDA's Fourier-series gradient; n grows 9 → 18 over training.
 
     Arguments:
-        terms: the current n (set by the schedule).
+        terms: n until `BinarizerSchedule` first sets the state weight `current_terms`.
         terms_start, terms_end: n at epoch 0 and at the last epoch.
         omega: ω of the series.
     """
@@ -97,7 +97,8 @@ class FdaWeight(_FourierTerms, BinarizerBase):
 
     Arguments:
         terms, terms_start, terms_end, omega: as FdaSign.
-        noise_weight: the current λ (set by the schedule).
+        noise_weight: λ until `BinarizerSchedule` first sets the state weight
+            `current_noise_weight`.
         reduction: the MLP's hidden-width divisor.
     """
 

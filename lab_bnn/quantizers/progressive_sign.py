@@ -16,8 +16,9 @@ class ProgressiveSign(BinarizerBase):
 
     As BoolNet's code: the forward value carries no gradient of its own; the gradient
     is the clip-STE of clamp(W, −1, 1) times mean|W|, plus the path through mean|W|.
-    T starts at `temperature` and `lab_bnn.callbacks.TemperatureSchedule` shrinks it
-    (T ← 0.965·T every N steps), so training slides from hardtanh to sign.
+    T (the state weight `current_temperature`) starts at `temperature` and changes
+    only if training runs `lab_bnn.callbacks.TemperatureSchedule` (T ← 0.965·T every N
+    steps), which slides training from hardtanh to the sign that inference uses.
 
     Arguments:
         temperature: the initial T.

@@ -36,7 +36,8 @@ class ReCUWeight(BinarizerBase):
     `BinarizerSchedule` callback drives it.
 
     Arguments:
-        tau: the current τ (set by the schedule), in (0.5, 1).
+        tau: τ until `BinarizerSchedule` first sets the state weight `current_tau`,
+            in (0.5, 1).
         tau_start, tau_end: the schedule's τ at epoch 0 and at the last epoch.
         epsilon: added to the variance.
 
