@@ -4,18 +4,19 @@ and device profiles as tidy CSV files beside the model."""
 from pathlib import Path
 
 import pandas as pd
-from zookeeper import Field, task
+from zookeeper import Field
 
 from benchmarks.device import benchmark_on_device, store_device_result
 from benchmarks.device_profile import read_device_profile
 from benchmarks.device_target import parse_target
-from benchmarks.kernel_paths import HOST_KERNEL
+from benchmarks.kernel_paths import HOST_KERNEL, KERNEL_PATHS
 from benchmarks.latency import measure_latency
 from benchmarks.op_profile import profile_ops
 from converter import convert
 from converter.output_files import next_free_path
 from converter.tasks import Convert
 from lab_bnn.errors import UserError
+from zoo.task_help import task
 
 
 def read_tflite(path: str) -> bytes:
@@ -31,6 +32,14 @@ def model_label(tflite: str) -> str:
     return path.parent.name if path.stem == "model" and path.parent.name else path.stem
 
 
+# What the shared fields of the timing tasks mean, for `lqz <Task> --help`.
+TIMING_HELP = {
+    "tflite": "the .tflite file to measure (from `lqz Convert`)",
+    "threads": "interpreter threads",
+    "warmup": "untimed inferences before the timed ones",
+}
+
+
 def append_row(path: Path, row: dict) -> None:
     """Append to a CSV (header on creation): earlier measurements are kept."""
     pd.DataFrame([row]).to_csv(path, mode="a", header=not path.exists(), index=False)
@@ -43,6 +52,9 @@ class Benchmark:
     fastest. Appends a row (host, kernel path, threads, min/median/p90 ms) to
     <model>.latency.csv."""
 
+    field_help = {**TIMING_HELP, "runs": "timed inferences per kernel path",
+                  "kernel": "auto (the fastest path agreeing with the reference kernel) or "
+                            "one of " + ", ".join(KERNEL_PATHS)}
     tflite: str = Field("")
     threads: int = Field(1)
     runs: int = Field(50)
@@ -65,6 +77,10 @@ class Profile:
     """Per-operator host latency: each operator timed as its own one-op model, beside
     the whole model in the same rounds. Writes <model>.op_profile.csv."""
 
+    field_help = {**TIMING_HELP, "runs": "timed rounds (each operator and the whole model "
+                                         "once per round)",
+                  "kernel": "the kernel path, one of " + ", ".join(KERNEL_PATHS)
+                            + "; default: this host's fastest"}
     tflite: str = Field("")
     threads: int = Field(1)
     runs: int = Field(20)
@@ -89,6 +105,9 @@ class ImportProfile:
     """Read `lce_benchmark_model --enable_op_profiling=true` output (text or its CSV)
     from a device into the same tidy table: <path>.ops.csv, labelled `model`."""
 
+    field_help = {"path": "a file: the saved log of `lce_benchmark_model "
+                          "--enable_op_profiling=true`, or its --profiling_output_csv_file",
+                  "model": "the `model` label of every row; '' = the file's name"}
     path: str = Field("")
     model: str = Field("")
 
@@ -109,16 +128,30 @@ class DeviceBenchmark(Convert):
     kernel options, threads). Give tflite=, or run_dir=/model= to convert first.
     Files on the device are removed afterwards unless keep_files=True."""
 
+    field_help = {
+        "tflite": "a converted model to run; '' = convert run_dir= or model= first",
+        "target": "ssh://user@host[:port] (an ARM board) or adb://serial (a phone)",
+        "binary": "the path of lce_benchmark_model on the device",
+        "threads": "--num_threads of the benchmark binary",
+        "runs": "--num_runs of the benchmark binary",
+        "use_xnnpack": "pass --use_xnnpack=true",
+        "use_indirect_bgemm": "pass --use_indirect_bgemm=true",
+        "keep_files": "leave the model on the device afterwards",
+        "timeout": "seconds allowed per step",
+        "retries": "extra attempts of a step whose connection dropped",
+        "identity_file": "the SSH private key; '' = ssh's default",
+        "known_hosts": "the SSH known-hosts file; '' = ssh's default",
+    }
     tflite: str = Field("")
     target: str = Field("")
-    binary: str = Field("")  # the path of lce_benchmark_model on the device
+    binary: str = Field("")
     threads: int = Field(1)
     runs: int = Field(50)
     use_xnnpack: bool = Field(False)
     use_indirect_bgemm: bool = Field(False)
     keep_files: bool = Field(False)
-    timeout: float = Field(600.0)  # seconds per step
-    retries: int = Field(2)  # extra attempts after a dropped connection
+    timeout: float = Field(600.0)
+    retries: int = Field(2)
     identity_file: str = Field("")
     known_hosts: str = Field("")
 

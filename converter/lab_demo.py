@@ -6,12 +6,13 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 from larq_compute_engine.tflite.python.interpreter import Interpreter
-from zookeeper import Field, task
+from zookeeper import Field
 
 from converter.convert import convert
 from converter.tflite_ops import read_operators
 from zoo.datasets import load_fashion_mnist
 from zoo.models import SmallBNN
+from zoo.task_help import task
 
 
 def next_free_dir(parent: Path, prefix: str = "run-") -> Path:
@@ -31,6 +32,16 @@ class LabDemo:
     (offline, from the Debian package), convert it with LCE (LAB fused to one depthwise
     conv + sign) and print the converted op list and Keras-vs-LCE agreement."""
 
+    field_help = {
+        "steps": "training steps (batches)",
+        "batch_size": "images per step",
+        "learning_rate": "Adam's learning rate",
+        "test_images": "test images on which Keras and LCE accuracy are compared",
+        "data_dir": "Fashion-MNIST's folder; '' = $LAB_BNN_FASHION_MNIST_DIR or the "
+                    "Debian package",
+        "output_dir": "runs go to output_dir/run-N",
+        "seed": "seed of weights and shuffling",
+    }
     steps: int = Field(200)
     batch_size: int = Field(64)
     learning_rate: float = Field(2.5e-3)

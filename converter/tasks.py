@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
-from zookeeper import Field, task
+from zookeeper import Field
 
 from converter.audit import audit
 from converter.convert import convert
@@ -15,6 +15,7 @@ from converter.parity import check_parity
 from lab_bnn.errors import UserError
 from zoo.experiments.fingerprint import compare_to_fingerprint
 from zoo.models import available, get_model
+from zoo.task_help import task
 
 
 def report_reload(reload: dict) -> None:
@@ -39,6 +40,17 @@ class Convert:
     and audit which layers really became binary. Writes <name>.tflite,
     <name>.audit.csv and <name>.parity.json, never replacing earlier files."""
 
+    field_help = {
+        "run_dir": "a finished `lqz Train*` run folder whose model.h5 is converted",
+        "model": "or a zoo model, built untrained: " + ", ".join(available()),
+        "input_shape": "height,width,channels the zoo model is built for",
+        "num_classes": "logits of the zoo model",
+        "lab_blocks": "one True/False per stage of the zoo model, LAB where True; "
+                      "None = the model's default",
+        "parity_samples": "random inputs on which Keras and LCE outputs are compared",
+        "output_dir": "where the files go; '' = the run folder, or runs/convert",
+        "seed": "seed of the zoo model's weights and of the parity inputs",
+    }
     run_dir: str = Field("")
     model: str = Field("")
     input_shape: Sequence[int] = Field((224, 224, 3))

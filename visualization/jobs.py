@@ -9,7 +9,7 @@ from pathlib import Path
 
 import altair as alt
 import pandas as pd
-from zookeeper import Field, task
+from zookeeper import Field
 
 from benchmarks.leaderboard import CSV_FILE, parse_binarizers, run_leaderboard
 from benchmarks.leaderboard_row import Budget
@@ -18,6 +18,7 @@ from visualization.leaderboard_page import (
     display_table, leaderboard_sections, op_profile_table,
 )
 from visualization.op_profile import op_profile_chart
+from zoo.task_help import task
 
 QUICKSTART_ROWS = ("lab", "bnn")  # LAB in every stage; plain sign (BNN)
 SUMMARY_COLUMNS = ["title", "status", "accuracy", "lce_accuracy", "size_bytes", "latency_ms",
@@ -27,6 +28,16 @@ SUMMARY_COLUMNS = ["title", "status", "accuracy", "lce_accuracy", "size_bytes", 
 class LeaderboardJob:
     """Fields and budget shared by the two jobs."""
 
+    field_help = {
+        "dataset": "the zoo dataset every model trains on",
+        "epochs": "training epochs per model",
+        "batch_size": "images per training step",
+        "learning_rate": "Adam's initial learning rate, decaying linearly",
+        "seed": "seed of weights, shuffling and augmentation (the same for every row)",
+        "train_examples": "training images used; 0 = the whole split",
+        "validation_examples": "test images evaluated; 0 = the whole split",
+        "threads": "interpreter threads for LCE's evaluation and timing",
+    }
     dataset: str = Field("FashionMnist")
     epochs: int = Field(3)
     batch_size: int = Field(128)
@@ -55,6 +66,9 @@ class Leaderboard(LeaderboardJob):
     time each, and write <output_dir>/leaderboard.csv and leaderboard.html. Killed and
     rerun, it keeps finished rows and resumes the interrupted one from its checkpoint."""
 
+    field_help = {"binarizers": "'all' or a comma-separated list of binarizers, one row each",
+                  "output_dir": "where leaderboard.csv, leaderboard.html and the runs go",
+                  "images": "also save each chart as a PNG picture"}
     binarizers: str = Field("all")  # "all" or a comma-separated list
     output_dir: str = Field("runs/leaderboard")
     images: bool = Field(True)  # also each chart as a PNG picture
@@ -90,6 +104,7 @@ class Quickstart(LeaderboardJob):
     and with plain sign, evaluate both, convert them (LAB fused), check parity, measure
     host latency and per-op profiles, and write <output_dir>/report.html."""
 
+    field_help = {"output_dir": "where report.html and the two runs go"}
     output_dir: str = Field("runs/quickstart")
 
     def run(self):

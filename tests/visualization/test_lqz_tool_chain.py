@@ -61,6 +61,13 @@ def test_tool_chain_bad_input_is_one_clear_line(tmp_path, capsys):
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     cases.append((["ImportProfile", f"path={empty}"], r".*empty"))
+    cases.append((["ImportProfile"], r"path='' is empty; give a file holding the output of "
+                                     r"lce_benchmark_model"))
+    cases.append((["ImportProfile", f"path={tmp_path}"], r"path='.*' is a folder, not a file; "
+                                                         r"give a file holding"))
+    binary = tmp_path / "results.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
+    cases.append((["Charts", f"results={binary}"], r"results: '.*results.csv' is not a CSV table"))
     for args, message in cases:
         assert main(args) == 2, args
         lines = capsys.readouterr().err.strip().splitlines()
