@@ -52,11 +52,12 @@ class LatencyRecord:
     rejected: Dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        """A flat dict for one tidy pandas row; candidates become `median_ms[<path>]`
-        columns and rejections one `rejected` text column."""
+        """A flat dict for one tidy pandas row, always with the same keys: one
+        `median_ms[<path>]` column per kernel path (None where it was not a candidate)
+        and one `rejected` text column, so rows of any run line up in one table."""
         row = {k: getattr(self, k) for k in (
             "host", "kernel", "threads", "runs", "warmup", "min_ms", "median_ms", "p90_ms")}
-        row.update({f"median_ms[{path}]": ms for path, ms in self.candidates.items()})
+        row.update({f"median_ms[{path}]": self.candidates.get(path) for path in KERNEL_PATHS})
         row["rejected"] = "; ".join(f"{path}: {why}" for path, why in self.rejected.items())
         return row
 

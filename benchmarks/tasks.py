@@ -3,7 +3,6 @@ and device profiles as tidy CSV files beside the model."""
 
 from pathlib import Path
 
-import pandas as pd
 from zookeeper import Field
 
 from benchmarks.device import benchmark_on_device, store_device_result
@@ -12,6 +11,7 @@ from benchmarks.device_target import parse_target
 from benchmarks.kernel_paths import HOST_KERNEL, KERNEL_PATHS
 from benchmarks.latency import measure_latency
 from benchmarks.op_profile import profile_ops
+from benchmarks.tidy_csv import append_rows
 from converter import convert
 from converter.output_files import next_free_path
 from converter.tasks import Convert
@@ -40,11 +40,6 @@ TIMING_HELP = {
 }
 
 
-def append_row(path: Path, row: dict) -> None:
-    """Append to a CSV (header on creation): earlier measurements are kept."""
-    pd.DataFrame([row]).to_csv(path, mode="a", header=not path.exists(), index=False)
-
-
 @task
 class Benchmark:
     """Host latency of a .tflite with LCE's interpreter; kernel=auto tries every kernel
@@ -67,9 +62,11 @@ class Benchmark:
               f"{self.runs} runs)…", flush=True)
         record = measure_latency(flatbuffer, self.threads, self.runs, self.warmup, self.kernel)
         row = {"model": model_label(self.tflite), **record.as_dict()}
-        append_row(Path(self.tflite).with_suffix(".latency.csv"), row)
+        path = append_rows(Path(self.tflite).with_suffix(".latency.csv"), [row])
         for key, value in row.items():
-            print(f"  {key}: {value}")
+            if value not in (None, ""):
+                print(f"  {key}: {value}")
+        print(f"appended to {path}")
 
 
 @task
