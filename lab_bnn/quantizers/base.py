@@ -19,8 +19,9 @@ class BinarizerBase(lq.quantizers._BaseQuantizer):
     larq's `_BaseQuantizer.non_trainable_weights` returns `[]`, added to keep the
     FlipRatio metric's variables out of a model's weights. It hides every
     non-trainable weight of the quantizer from the layer that holds it, so `.h5`,
-    `get_weights` and `clone_model` copies lose it (SavedModel and checkpoints track
-    attributes and keep it); a frozen layer loses the trainable ones too. Keras already
+    `get_weights`/`set_weights` and copies made through `weights` lose it (SavedModel
+    and checkpoints track attributes and keep it); a frozen layer loses the trainable
+    ones too. Keras already
     leaves metrics out of `weights`, so this base restores Keras' rule, and state that
     training changes is made with `add_state`.
 
