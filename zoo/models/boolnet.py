@@ -4,6 +4,7 @@ data path — multi-slice signs, grouped binary convs, XNOR/OR logic shortcuts."
 from typing import Optional, Sequence
 
 import larq as lq
+import numpy as np
 import tensorflow as tf
 from zookeeper import Field, factory
 
@@ -16,21 +17,17 @@ WIDTHS = (64, 128, 256, 512)
 BLOCKS_PER_STAGE = (2, 2, 2, 2)
 
 
-class _Slices(tf.keras.layers.Layer):
-    """Reshape (N, H, W, k·C) ↔ (N, H, W, k, C): the slice structure as its own axis."""
+def split_slices(x: tf.Tensor, slices: int) -> tf.Tensor:
+    """(N, H, W, k·C) → (N, H, W, k, C): the slice structure as its own axis.
 
-    def __init__(self, slices: int, split: bool, **kwargs):
-        super().__init__(**kwargs)
-        self.slices, self.split = slices, split
+    Keras' own Reshape (the map size is static), so a saved model needs no custom layer.
+    """
+    return tf.keras.layers.Reshape((*x.shape[1:3], slices, x.shape[-1] // slices))(x)
 
-    def call(self, x):
-        shape = tf.shape(x)
-        if self.split:
-            return tf.reshape(x, tf.concat([shape[:3], [self.slices, x.shape[-1] // self.slices]], 0))
-        return tf.reshape(x, tf.concat([shape[:3], [x.shape[-2] * x.shape[-1]]], 0))
 
-    def get_config(self):
-        return {**super().get_config(), "slices": self.slices, "split": self.split}
+def merge_slices(x: tf.Tensor) -> tf.Tensor:
+    """(N, H, W, k, C, ...) → (N, H, W, k·C·...), row-major as the split."""
+    return tf.keras.layers.Reshape((*x.shape[1:3], int(np.prod(x.shape[3:]))))(x)
 
 
 @factory
@@ -60,7 +57,9 @@ class BoolNetFactory(ZooModelFactory):
         x = lq.layers.QuantConv2D(filters, 1, input_quantizer="ste_sign", kernel_quantizer="progressive_sign",
                                   kernel_constraint="weight_clip", use_bias=False)(x)
         if stride > 1:
-            x = tf.keras.layers.MaxPool2D(stride)(x)
+            # "same" rounds up as the stride-2 conv beside it does; "valid" left an odd map
+            # one pixel short, so the logic shortcut failed or silently broadcast a 1×1.
+            x = tf.keras.layers.MaxPool2D(stride, padding="same")(x)
         return self.sign(binarizer)(x)
 
     def body(self, x, filters, stride, dilation, binarizer):
@@ -78,12 +77,11 @@ class BoolNetFactory(ZooModelFactory):
         # Feature reuse: half of every slice goes through the block, half is concatenated
         # back, and the channels are shuffled (interleaved) so the halves mix next time.
         half = filters // 2
-        sliced = _Slices(self.k, split=True)(x)
+        sliced = split_slices(x, self.k)
         kept = sliced[..., half:]
-        y = _Slices(self.k, split=True)(self.body(_Slices(self.k, split=False)(sliced[..., :half]),
-                                                  half, 1, dilation, binarizer))
-        mixed = tf.reshape(tf.stack([y, kept], axis=-1), tf.concat([tf.shape(y)[:4], [filters]], 0))
-        return _Slices(self.k, split=False)(mixed)
+        y = split_slices(self.body(merge_slices(sliced[..., :half]), half, 1, dilation, binarizer),
+                         self.k)
+        return merge_slices(tf.stack([y, kept], axis=-1))
 
     def build(self) -> tf.keras.Model:
         binarizers = self.stage_binarizers(default="ste_sign")
@@ -101,7 +99,7 @@ class BoolNetFactory(ZooModelFactory):
                 x = self.block(x, width, stride, dilation, binarizers[stage])
         if self.include_top:
             # Leave the binary path: average the k slices, then BN, PReLU (as the paper).
-            x = tf.reduce_mean(_Slices(self.k, split=True)(x), axis=-2)
+            x = tf.reduce_mean(split_slices(x, self.k), axis=-2)
             x = tf.keras.layers.BatchNormalization(momentum=0.9)(x)
             x = tf.keras.layers.PReLU(shared_axes=[1, 2])(x)
             x = tf.keras.layers.GlobalAveragePooling2D()(x)
@@ -137,7 +135,8 @@ def BoolNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1
         >>> model = BoolNet(input_shape=(64, 64, 3), num_classes=10, k=4)
 
     Raises:
-        ValueError: bad k, lab_blocks or input_shape, each named with what is allowed.
+        UserError: bad k, lab_blocks, num_classes or input_shape, each named with what
+            is allowed.
     """
     return build_model(BoolNetFactory, input_shape=input_shape, num_classes=num_classes,
                        include_top=include_top, k=k, lab_blocks=lab_blocks, padding_mode=padding_mode)

@@ -3,6 +3,8 @@ with per-section LAB placement (Falkena et al., WACV 2023)."""
 
 from typing import Optional, Sequence
 
+import larq as lq
+import numpy as np
 import tensorflow as tf
 from larq_zoo.sota import quicknet as larq_zoo_quicknet
 from zookeeper import Field, factory
@@ -10,17 +12,49 @@ from zookeeper import Field, factory
 from zoo.models.factory import ZooModelFactory, build_model
 
 
+@lq.utils.register_keras_custom_object  # .h5 configs name it by bare class name
+class BlurPoolInitializer(tf.keras.initializers.Initializer):
+    """The fixed anti-aliasing kernel of a depthwise blur pool (Zhang, ICML 2019): the
+    outer product of a binomial row, normalised to sum 1, for every channel.
+
+    larq-zoo's `blurpool_initializer` computes the same kernel as a plain function,
+    which `.h5` stores by name only and cannot load back; this class has a config.
+
+    Raises:
+        ValueError: for a kernel size other than 2, 3 or 5 (a bug in the model, not input).
+    """
+
+    ROWS = {2: (1, 1), 3: (1, 2, 1), 5: (1, 4, 6, 4, 1)}
+
+    def __call__(self, shape, dtype=None, **kwargs):
+        size, channels = shape[0], shape[2]
+        if size not in self.ROWS or tuple(shape) != (size, size, channels, 1):
+            raise ValueError(f"blur pool kernels are (k, k, channels, 1) with k in 2, 3, 5; "
+                             f"received {tuple(shape)}")
+        row = np.array(self.ROWS[size], np.float64)
+        kernel = np.outer(row, row) / row.sum() ** 2
+        return tf.constant(np.repeat(kernel[:, :, None, None], channels, axis=2),
+                           dtype=dtype or tf.float32)
+
+    def get_config(self):
+        return {}
+
+
 @factory
 class QuickNetFactory(ZooModelFactory, larq_zoo_quicknet.QuickNetFactory):
-    """larq-zoo's QuickNet — stem, blur-pool transitions, residual blocks and top are
-    larq-zoo's own code — with the binarizer of each section's residual blocks chosen
-    by `lab_blocks` (4 sections of widths 64/128/256/512).
+    """larq-zoo's QuickNet — stem, residual blocks and top are larq-zoo's own code, the
+    blur-pool transitions its layers with a loadable initializer — with the binarizer
+    of each section's residual blocks chosen by `lab_blocks` (4 sections of widths
+    64/128/256/512). Needs inputs of at least 29×29.
 
     `sign_quantizer` binarizes the sections without LAB; None keeps larq-zoo's
     `SteSign(clip_value=1.25)`.
     """
 
     model_name = "QuickNet"
+    # Each transition max-pools (2, stride 1, "valid"): one pixel lost before halving, so
+    # the third needs the stem's ⌈H/4⌉ ≥ 8.
+    min_input_size = 29
     # Not `input_quantizer`: that name is larq-zoo's per-block hook, overridden below.
     sign_quantizer: Optional[str] = Field(None)
 
@@ -35,6 +69,17 @@ class QuickNetFactory(ZooModelFactory, larq_zoo_quicknet.QuickNetFactory):
         # Every section has its own width, so the block's input names its section.
         self._section = list(self.section_filters).index(x.shape[-1])
         return super().residual_block(x)
+
+    def transition_block(self, x: tf.Tensor, filters: int, strides: int) -> tf.Tensor:
+        """larq-zoo's transition block, with a blur-pool initializer that `.h5` can load."""
+        x = tf.keras.layers.Activation("relu")(x)
+        x = tf.keras.layers.MaxPool2D(pool_size=strides, strides=1)(x)
+        x = tf.keras.layers.DepthwiseConv2D(
+            (3, 3), depthwise_initializer=BlurPoolInitializer(), padding="same",
+            strides=strides, trainable=False, use_bias=False)(x)
+        x = lq.layers.QuantConv2D(filters, (1, 1), kernel_initializer="glorot_normal",
+                                  use_bias=False)(x)
+        return tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(x)
 
     @property
     def input_quantizer(self):
@@ -54,7 +99,8 @@ def QuickNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 
             larq-zoo's `SteSign(clip_value=1.25)`.
 
     Raises:
-        ValueError: if lab_blocks does not have one boolean per section.
+        UserError: for an input under 29×29, or a lab_blocks without one boolean per
+            section.
 
     Example:
         >>> QuickNet(input_shape=(32, 32, 3), num_classes=10, lab_blocks=(False, True, True, True))

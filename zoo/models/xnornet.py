@@ -13,6 +13,20 @@ from zoo.models.factory import ZooModelFactory, build_model
 WEIGHT_DECAY = 5e-7  # larq-zoo's L2 on every conv and the classifier
 
 
+@lq.utils.register_keras_custom_object  # larq looks quantizers up by class name
+class XnorWeightScale(lq.quantizers.Quantizer):
+    """larq-zoo's `xnor_weight_scale` as a quantizer with a config: mean|W| per output
+    filter × ste_sign(W), W clipped to [−1, 1], gradients through both factors.
+
+    The plain function is stored in `.h5` by name only and cannot be loaded back.
+    """
+
+    precision = 1
+
+    def call(self, inputs):
+        return xnor_weight_scale(inputs)
+
+
 def weight_decay() -> tf.keras.regularizers.Regularizer:
     return tf.keras.regularizers.l2(WEIGHT_DECAY)
 
@@ -25,7 +39,7 @@ def batch_norm(epsilon: float = 1e-4) -> tf.keras.layers.Layer:
 class XNORNetFactory(ZooModelFactory):
     """AlexNet-style XNOR-Net: float 11×11 s4 stem, binary convs 5×5, 3×3, 3×3, 3×3
     (the 4 stages of `lab_blocks`), then fc6 and fc7 as binary convs. Weights are
-    larq-zoo's `xnor_weight_scale` (mean|W| per filter × sign).
+    larq-zoo's `xnor_weight_scale` (mean|W| per filter × sign) as `XnorWeightScale`.
 
     fc6's kernel is the whole remaining map — 6×6 at 224², as larq-zoo, and 1×1 at 64²,
     where larq-zoo's fixed 6×6 cannot run. fc6 and fc7 keep `input_quantizer`: they see
@@ -33,12 +47,14 @@ class XNORNetFactory(ZooModelFactory):
     """
 
     model_name = "XNORNet"
+    # Three 3×3 stride-2 "valid" max-pools after the stride-4 stem leave no map below 57².
+    min_input_size = 57
     input_quantizer: str = Field("ste_sign")
 
     def binary_conv(self, filters: int, kernel_size, binarizer: str, padding: str = "same"):
         return lq.layers.QuantConv2D(
             filters, kernel_size, padding=padding, input_quantizer=binarizer,
-            kernel_quantizer=xnor_weight_scale, kernel_constraint="weight_clip",
+            kernel_quantizer=XnorWeightScale(), kernel_constraint="weight_clip",
             use_bias=False, kernel_regularizer=weight_decay())
 
     def build(self) -> tf.keras.Model:
@@ -81,7 +97,8 @@ def XNORNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1
     max-pool.
 
     Raises:
-        ValueError: if lab_blocks does not have one boolean per binary spatial conv.
+        UserError: for an input under 57×57, or a lab_blocks without one boolean per
+            binary spatial conv.
 
     Example:
         >>> XNORNet(input_shape=(64, 64, 3), num_classes=10, lab_blocks=(True,) * 4)
