@@ -10,19 +10,28 @@ from tensorflow.lite.python import schema_py_generated as schema
 
 from converter.op_costs import is_binary, multiply_accumulates
 from converter.tflite_ops import read_operators
+from converter.zero_padding import AFFECTED_KERNELS, zero_padding_warnings
 from lab_bnn.errors import UserError
+
+
+WARNING_COLUMNS = ["layer", "operator", "input_map", "window", "affected_kernels", "fix",
+                   "message"]
 
 
 @dataclass
 class AuditReport:
     """`operators`: one row per TFLite operator (index, op_type, kind, macs,
-    parameter_bytes). `stayed_float`: one row per Keras layer meant to be binary that
-    did not become an LceBconv2d (layer, reason). `summary`: binary-MAC fraction,
-    operator counts, flatbuffer size and the size larq's summary predicts."""
+    parameter_bytes, warning). `stayed_float`: one row per Keras layer meant to be
+    binary that did not become an LceBconv2d (layer, reason). `warnings`: one row per
+    binary conv that some kernel paths compute wrongly (`WARNING_COLUMNS`; see
+    `converter.zero_padding`). `summary`: binary-MAC fraction, operator and warning
+    counts, flatbuffer size and the size larq's summary predicts."""
 
     operators: pd.DataFrame
     stayed_float: pd.DataFrame
     summary: Dict[str, float] = field(default_factory=dict)
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=WARNING_COLUMNS))
 
 
 def parameter_bytes(flatbuffer: bytes) -> Dict[int, int]:
@@ -88,7 +97,8 @@ def _stayed_float(intended, flatbuffer: bytes, binary_convs: int):
 
 def audit(flatbuffer: bytes, model: Optional[tf.keras.Model] = None) -> AuditReport:
     """Audit a converted model; with the Keras `model`, also name every layer that was
-    meant to be binary but stayed float, with the reason, and compare sizes.
+    meant to be binary but stayed float, with the reason, and compare sizes. Binary
+    convs that LCE's optimized kernels compute wrongly are warned about, by layer.
 
     Raises:
         UserError: for bytes that are not a TFLite model, or a model without any
@@ -100,6 +110,13 @@ def audit(flatbuffer: bytes, model: Optional[tf.keras.Model] = None) -> AuditRep
         "index": op.index, "op_type": op.op_type,
         "kind": "binary" if is_binary(op) else "float",
         "macs": multiply_accumulates(op), "parameter_bytes": sizes[op.index]} for op in ops])
+    found = zero_padding_warnings(flatbuffer, model)
+    warnings = pd.DataFrame([{
+        "layer": w.layer, "operator": w.operator, "input_map": "{}x{}".format(*w.input_map),
+        "window": "{}x{}".format(*w.window), "affected_kernels": ", ".join(AFFECTED_KERNELS),
+        "fix": w.fix, "message": w.message} for w in found], columns=WARNING_COLUMNS)
+    operators["warning"] = operators["index"].map(
+        {w.operator: w.message for w in found}).fillna("")
     binary_macs = operators.loc[operators.op_type == "LceBconv2d", "macs"].sum()
     total_macs = operators.macs.sum()
     summary = {
@@ -109,6 +126,7 @@ def audit(flatbuffer: bytes, model: Optional[tf.keras.Model] = None) -> AuditRep
         "binary_convs": int((operators.op_type == "LceBconv2d").sum()),
         "binary_mac_fraction": float(binary_macs / total_macs) if total_macs else 0.0,
         "size_bytes": len(flatbuffer),
+        "warnings": len(warnings),
     }
     stayed = pd.DataFrame(columns=["layer", "reason"])
     if model is not None:
@@ -123,4 +141,4 @@ def audit(flatbuffer: bytes, model: Optional[tf.keras.Model] = None) -> AuditRep
         summary.update(layers_meant_binary=len(intended), layers_stayed_float=len(stayed),
                        predicted_size_bytes=float(predicted),
                        size_vs_predicted=len(flatbuffer) / predicted if predicted else 0.0)
-    return AuditReport(operators, stayed, summary)
+    return AuditReport(operators, stayed, summary, warnings)
