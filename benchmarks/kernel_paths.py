@@ -88,6 +88,14 @@ def random_inputs(interpreter: Interpreter, seed: int = 0) -> List[np.ndarray]:
     return arrays
 
 
+def agreement_inputs(interpreter: Interpreter) -> Dict[str, List[np.ndarray]]:
+    """The inputs on which kernel paths are compared, by name: two standard-normal draws
+    and all zeros (a constant input reaches code paths that random data does not)."""
+    normal = [random_inputs(interpreter, seed) for seed in (0, 1)]
+    zeros = [np.zeros(a.shape, a.dtype) for a in normal[0]]
+    return {"random normal": normal[0], "second random normal": normal[1], "all-zero": zeros}
+
+
 def run(interpreter: Interpreter, inputs: List[np.ndarray]) -> List[np.ndarray]:
     """The model's outputs on one batch of `inputs`, always as a list."""
     outputs = interpreter.predict(list(inputs))
@@ -107,8 +115,9 @@ def invoker(interpreter: Interpreter, inputs: List[np.ndarray]) -> Callable[[], 
 
 def max_difference(outputs: List[np.ndarray], reference: List[np.ndarray]) -> Optional[float]:
     """How far `outputs` are from `reference`: the largest absolute difference of float
-    outputs relative to the reference's scale (max |reference|, at least 1), and inf
-    where integer outputs (bitpacked words) differ at all.
+    outputs relative to the reference's scale (max |finite reference|, at least 1), and
+    inf where integer outputs (bitpacked words) differ at all or where a value is NaN or
+    infinite in one and not the same in the other.
 
     Returns:
         That number, or None if the two lists' shapes or dtypes differ.
@@ -124,6 +133,11 @@ def max_difference(outputs: List[np.ndarray], reference: List[np.ndarray]) -> Op
             worst = max(worst, 0.0 if np.array_equal(a, b) else float("inf"))
             continue
         a64, b64 = a.astype(np.float64), b.astype(np.float64)
-        scale = max(1.0, float(np.max(np.abs(b64))))
-        worst = max(worst, float(np.max(np.abs(a64 - b64))) / scale)
+        finite = np.isfinite(a64) & np.isfinite(b64)
+        same = (a64 == b64) | (np.isnan(a64) & np.isnan(b64))  # equal infs, or NaN in both
+        if not np.all(finite | same):
+            return float("inf")  # max(worst, nan) would keep worst: NaN must not pass
+        if finite.any():
+            scale = max(1.0, float(np.max(np.abs(b64[finite]))))
+            worst = max(worst, float(np.max(np.abs(a64[finite] - b64[finite]))) / scale)
     return worst

@@ -15,9 +15,11 @@ import numpy as np
 from benchmarks.flatbuffer_model import load_model
 from benchmarks.host import host_description
 from benchmarks.kernel_paths import (
-    KERNEL_PATHS, REFERENCE_KERNEL, invoker, make_interpreter, max_difference, random_inputs, run,
+    KERNEL_PATHS, REFERENCE_KERNEL, agreement_inputs, invoker, make_interpreter, max_difference,
+    random_inputs, run,
 )
 from benchmarks.timing import interleaved_times
+from converter.zero_padding import AFFECTED_KERNELS, zero_padding_warnings
 from lab_bnn.errors import UserError
 
 # How far a kernel path's outputs may be from the reference path's, relative to the
@@ -72,9 +74,13 @@ def measure_latency(flatbuffer: bytes, threads: int = 1, runs: int = 50, warmup:
         runs: timed inferences per kernel path; warmup: untimed ones before them.
         kernel: a name from `benchmarks.kernel_paths.KERNEL_PATHS` ("default",
             "indirect_bgemm", "reference_bconv", each optionally "+xnnpack"), or
-            "auto": run every path once on the same random input, drop those that fail
-            or whose outputs differ from the "reference_bconv" path's by more than
-            `OUTPUT_TOLERANCE`, time the rest interleaved and keep the fastest.
+            "auto": run every path on the same inputs (`kernel_paths.agreement_inputs`:
+            random and all-zero), drop those that fail or whose outputs differ from the
+            "reference_bconv" path's by more than `OUTPUT_TOLERANCE` (NaN or inf where
+            the reference is finite always differs), time the rest interleaved and keep
+            the fastest. A rejection names a zero-padded binary conv that LCE's
+            optimized kernels compute wrongly (`converter.zero_padding`) when the model
+            has one.
             Each timed call is `kernel_paths.invoker`'s: inputs in, invoke, outputs out.
 
     Returns:
@@ -135,30 +141,54 @@ def runner(flatbuffer: bytes, kernel: str, threads: int, what: str = "this model
 
 
 def _agreeing_paths(flatbuffer: bytes, threads: int):
-    """Runners of the kernel paths that load and agree with the reference path."""
+    """Runners of the kernel paths that load and agree with the reference path on every
+    agreement input, and the reason each other path was rejected."""
     try:
         reference = make_interpreter(flatbuffer, REFERENCE_KERNEL, threads)
-        inputs = random_inputs(reference)
-        expected = run(reference, inputs)
+        inputs = agreement_inputs(reference)
+        expected = {name: run(reference, arrays) for name, arrays in inputs.items()}
     except RuntimeError as error:
         raise UserError(f"LCE's reference path cannot run this model: "
                         f"{_load_failure(error)}") from None
     runners, rejected = {}, {}
-    for name in KERNEL_PATHS:
+    for path in KERNEL_PATHS:
         try:
-            interpreter = make_interpreter(flatbuffer, name, threads)
-            outputs = run(interpreter, inputs)
+            interpreter = make_interpreter(flatbuffer, path, threads)
+            outputs = {name: run(interpreter, arrays) for name, arrays in inputs.items()}
         except RuntimeError as error:
-            rejected[name] = "failed: " + _load_failure(error)
+            rejected[path] = "failed: " + _load_failure(error)
             continue
-        difference = max_difference(outputs, expected)
-        if difference is None or difference > OUTPUT_TOLERANCE:
-            rejected[name] = (f"outputs differ from {REFERENCE_KERNEL}'s by {difference:.3g} "
-                              f"(tolerance {OUTPUT_TOLERANCE:g})" if difference is not None
-                              else f"output shapes or dtypes differ from {REFERENCE_KERNEL}'s")
+        why = _disagreement(outputs, expected)
+        if why:
+            rejected[path] = why + _likely_cause(flatbuffer, path)
             continue
-        runners[name] = invoker(interpreter, inputs)
+        runners[path] = invoker(interpreter, next(iter(inputs.values())))
     return runners, rejected
+
+
+def _disagreement(outputs, expected) -> str:
+    """Why `outputs` ({input name: arrays}) differ from `expected`, or ""."""
+    for name, arrays in outputs.items():
+        difference = max_difference(arrays, expected[name])
+        if difference is None:
+            return f"output shapes or dtypes differ from {REFERENCE_KERNEL}'s"
+        if difference > OUTPUT_TOLERANCE:
+            what = (" (NaN or infinite values, or other integer words)"
+                    if difference == float("inf") else "")
+            return (f"outputs differ from {REFERENCE_KERNEL}'s by {difference:.3g} on the "
+                    f"{name} input{what} (tolerance {OUTPUT_TOLERANCE:g})")
+    return ""
+
+
+def _likely_cause(flatbuffer: bytes, path: str) -> str:
+    """The zero-padded binary convs that this kernel path is known to compute wrongly."""
+    if path.split("+")[0] not in AFFECTED_KERNELS:
+        return ""
+    warnings = zero_padding_warnings(flatbuffer)
+    if not warnings:
+        return ""
+    return ("; likely cause: " + "; ".join(w.message for w in warnings[:3])
+            + (f" (and {len(warnings) - 3} more such convs)" if len(warnings) > 3 else ""))
 
 
 def _load_failure(error: Exception) -> str:

@@ -1,11 +1,14 @@
 """measure_latency: named kernel paths, and "auto" keeping only paths that agree."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import benchmarks.latency as latency
 from benchmarks.kernel_paths import KERNEL_PATHS
 from benchmarks.latency import LatencyRecord, measure_latency
+from benchmarks.zero_padding import conv_model, measure
+from converter import convert
 
 
 def test_auto_times_every_agreeing_path_and_keeps_the_fastest(small_bnn_tflite):
@@ -27,7 +30,8 @@ def test_auto_drops_a_path_that_cannot_load(grouped_bconv_tflite):
     assert record.kernel in record.candidates and not record.kernel.startswith("default")
 
 
-def test_auto_drops_a_path_whose_outputs_differ(small_bnn_tflite, monkeypatch):
+def break_default_path(monkeypatch, change):
+    """Make the "default" kernel path's outputs `change(outputs, inputs)`."""
     made_for_default = []
     real_make, real_run = latency.make_interpreter, latency.run
 
@@ -37,17 +41,40 @@ def test_auto_drops_a_path_whose_outputs_differ(small_bnn_tflite, monkeypatch):
             made_for_default.append(interpreter)
         return interpreter
 
-    def run_off_by_one_on_default(interpreter, inputs):
+    def run_broken_on_default(interpreter, inputs):
         outputs = real_run(interpreter, inputs)
-        return [o + 1 for o in outputs] if any(interpreter is i for i in made_for_default) \
+        return change(outputs, inputs) if any(interpreter is i for i in made_for_default) \
             else outputs
 
     monkeypatch.setattr(latency, "make_interpreter", make)
-    monkeypatch.setattr(latency, "run", run_off_by_one_on_default)
+    monkeypatch.setattr(latency, "run", run_broken_on_default)
+
+
+def test_auto_drops_a_path_whose_outputs_differ(small_bnn_tflite, monkeypatch):
+    break_default_path(monkeypatch, lambda outputs, inputs: [o + 1 for o in outputs])
     record = measure_latency(small_bnn_tflite, runs=1, warmup=0)
     assert list(record.rejected) == ["default"]
     assert "outputs differ from reference_bconv's" in record.rejected["default"]
     assert "default" not in record.candidates
+
+
+def test_auto_drops_a_path_whose_outputs_are_nan(small_bnn_tflite, monkeypatch):
+    break_default_path(monkeypatch, lambda outputs, inputs: [o * np.nan for o in outputs])
+    record = measure_latency(small_bnn_tflite, runs=1, warmup=0)
+    assert list(record.rejected) == ["default"]
+    assert record.rejected["default"].startswith(
+        "outputs differ from reference_bconv's by inf on the random normal input (NaN")
+    assert "default" not in record.candidates
+
+
+def test_auto_judges_agreement_on_a_constant_input_too(small_bnn_tflite, monkeypatch):
+    def wrong_on_zeros(outputs, inputs):
+        return [o + 1 for o in outputs] if not any(a.any() for a in inputs) else outputs
+
+    break_default_path(monkeypatch, wrong_on_zeros)
+    record = measure_latency(small_bnn_tflite, runs=1, warmup=0)
+    assert list(record.rejected) == ["default"]
+    assert "on the all-zero input" in record.rejected["default"]
 
 
 def test_a_named_path_is_timed_alone(small_bnn_tflite):
@@ -75,3 +102,17 @@ def test_corrupt_flatbuffer_is_a_value_error(small_bnn_tflite, cut):
 def test_bad_counts_are_value_errors(small_bnn_tflite):
     with pytest.raises(ValueError, match=r"runs must be an integer >= 1; received 0"):
         measure_latency(small_bnn_tflite, runs=0)
+
+
+@pytest.mark.parametrize("side", [2, 3])
+def test_auto_names_a_zero_padded_conv_on_a_map_smaller_than_its_window(side):
+    model = conv_model([(side, side)], 3)
+    oracle = measure([(side, side)], 3)  # each path against the reference, on LCE
+    wrong = set(oracle.kernel_path[oracle.vs_reference > 0.5])
+    record = measure_latency(convert(model), runs=1, warmup=0)
+    assert set(record.rejected) == wrong and bool(wrong) == (side < 3)
+    for why in record.rejected.values():
+        assert why.startswith("outputs differ from reference_bconv's by ")
+        assert (f"likely cause: conv_{side}x{side}: a zero-padded binary conv with a 3×3 "
+                f"window on a {side}×{side} map") in why
+        assert "Fix: retrain with pad_values=1.0" in why
