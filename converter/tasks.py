@@ -96,7 +96,8 @@ class Convert:
         report.operators.to_csv(tflite.with_suffix(".audit.csv"), index=False)
         tflite.with_suffix(".parity.json").write_text(json.dumps(
             {**parity.as_dict(), **reload, "sign_flip_rates": parity.sign_flip_rates,
-             "audit": report.summary, "stayed_float": report.stayed_float.to_dict("records")},
+             "audit": report.summary, "stayed_float": report.stayed_float.to_dict("records"),
+             "warnings": report.warnings.to_dict("records")},
             indent=2) + "\n")
 
         print(f"\n{tflite} ({len(flatbuffer) / 1024:.1f} KiB)")
@@ -106,3 +107,5 @@ class Convert:
         if not report.stayed_float.empty:
             print("meant binary but stayed float:")
             print(report.stayed_float.to_string(index=False))
+        for message in report.warnings.message:
+            print(f"WARNING: {message}")
