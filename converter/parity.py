@@ -1,15 +1,14 @@
 """Does the converted flatbuffer compute what the Keras model computes?"""
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import lab_bnn  # noqa: F401
 import numpy as np
 import tensorflow as tf
 
-from converter.convert import convert
-from converter.fuse import fuse_for_inference
 from converter.interpreter import run_flatbuffer
+from converter import sign_probe
 from lab_bnn.errors import UserError
 
 
@@ -17,9 +16,10 @@ from lab_bnn.errors import UserError
 class ParityReport:
     """Keras vs LCE on the same samples.
 
-    `sign_flip_rates` maps each binary conv's layer name to the fraction of its
-    binarized input values whose sign differs between Keras and LCE: values within
-    float rounding of a threshold flip, and this says how often that happens.
+    `sign_flip_rates` maps each binary conv's layer name (`block/conv` inside a nested
+    model `block`) to the fraction of its binarized input values whose sign differs
+    between Keras and LCE: values within float rounding of a threshold flip, and this
+    says how often that happens.
     """
 
     samples: int
@@ -43,24 +43,14 @@ class ParityReport:
                 "max_abs_diff_flip_free": self.max_abs_diff_flip_free}
 
 
-def binarized_inputs(model: tf.keras.Model) -> List[tf.keras.layers.Layer]:
-    """Layers whose input quantizer binarizes (larq precision 1)."""
-    layers = []
-    for layer in model.layers:
-        quantizer = getattr(layer, "input_quantizer", None)
-        if quantizer is not None and getattr(quantizer, "precision", None) == 1:
-            layers.append(layer)
-    return layers
-
-
 def check_parity(model: tf.keras.Model, flatbuffer: bytes, samples: np.ndarray, *,
                  sign_flips: bool = True,
                  kernel_path: Optional[Dict[str, bool]] = None) -> ParityReport:
     """Compare `model` and its conversion `flatbuffer` on `samples` (a batch).
 
     With `sign_flips`, a probe copy of the (fused) model that also outputs every
-    binary conv's binarized input is converted and run, and each sign compared: one
-    extra conversion.
+    binarized input, at any depth, is converted and run, and each sign compared
+    (`converter.sign_probe`): one extra conversion.
 
     Raises:
         UserError: for bytes that are not a TFLite model, or samples whose shape
@@ -78,37 +68,9 @@ def check_parity(model: tf.keras.Model, flatbuffer: bytes, samples: np.ndarray, 
         max_abs_diff=float(np.abs(keras_out - lce_out).max()),
         top1_agreement=float(np.mean(keras_out.argmax(-1) == lce_out.argmax(-1))))
     if sign_flips:
-        report.sign_flip_rates, flipped = _sign_flips(model, samples, kernel_path)
+        report.sign_flip_rates, flipped = sign_probe.sign_flips(model, samples, kernel_path)
         report.flip_free_samples = int((~flipped).sum())
         if report.flip_free_samples:
             report.max_abs_diff_flip_free = float(
                 np.abs(keras_out - lce_out)[~flipped].max())
     return report
-
-
-def _sign_flips(model, samples, kernel_path):
-    """(flip rate per binarized layer, per-sample mask of samples with any flip)."""
-    fused = fuse_for_inference(model)
-    layers = binarized_inputs(fused)
-    flipped = np.zeros(len(samples), bool)
-    if not layers:
-        return {}, flipped
-    probes = [tf.keras.layers.Lambda(tf.identity, name=f"probe_{l.name}")(
-        l.input_quantizer(l.input)) for l in layers]
-    probe_model = tf.keras.Model(fused.inputs, probes)
-    keras_signs = [np.sign(p) for p in _as_list(probe_model.predict(samples, verbose=0))]
-    lce_signs = [np.sign(p) for p in run_flatbuffer(convert(probe_model, fuse=False), samples,
-                                                    kernel_path)]
-    rates = {}
-    for layer, expected in zip(layers, keras_signs):
-        # TFLite may order outputs differently: take the same-shaped one agreeing most.
-        candidates = [s for s in lce_signs if s.shape == expected.shape]
-        best = max(candidates, key=lambda s: np.mean(s == expected))
-        differs = (best != expected).reshape(len(samples), -1)
-        rates[layer.name] = float(differs.mean())
-        flipped |= differs.any(axis=1)
-    return rates, flipped
-
-
-def _as_list(outputs):
-    return outputs if isinstance(outputs, list) else [outputs]
