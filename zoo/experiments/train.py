@@ -42,6 +42,10 @@ FIELD_HELP = {
     "cache": "keep decoded training images in memory after the first epoch",
     "binarizer": "how every binary block binarizes: a recipe of lab_bnn.recipes, "
                  "boolnet_k4 or float",
+    "temperature_every_n_steps": "N of BoolNet's weight temperature schedule, "
+                                 "T <- 0.965*T every N steps; None = BoolNet's ImageNet "
+                                 "rate (N = 1000 of 5005 steps per epoch) scaled to this "
+                                 "run: round(1000 * steps_per_epoch / 5005), at least 1",
 }
 
 # Settings that must match for `resume=True` to continue a run.
@@ -151,6 +155,11 @@ class TrainZooModel:
                 f"resume=True but {', '.join(f'{k}={config[k]!r}' for k in changed)} differ "
                 f"from the run in {folder} ({', '.join(f'{k}={saved.get(k)!r}' for k in changed)})")
 
+    def extra_callbacks(self, steps_per_epoch: int) -> list:
+        """Callbacks a task adds for its model's own training schedule (BoolNet's
+        temperature); none by default."""
+        return []
+
     def compiled_model(self, steps_per_epoch: int) -> tf.keras.Model:
         model = self.build_model()
         model.compile(
@@ -227,7 +236,8 @@ class TrainZooModel:
                 tf.keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False,
                                                profile_batch=0),
                 SaveEachEpoch(state),
-                BinarizerSchedule(epochs=self.epochs),  # ReCU, FDA, progressive sign
+                BinarizerSchedule(epochs=self.epochs),  # per-epoch: ReCU's τ, FDA's terms
+                *self.extra_callbacks(steps_per_epoch),
             ])
         final, partial = folder / "model.h5", folder / ".model.h5.partial"
         model.save(str(partial), save_format="h5")
