@@ -13,19 +13,30 @@ from lab_bnn.layers import BatchNormSign, MultiSliceSign, ThresholdSign, slice_o
 from lab_bnn.quantizers import LAB
 
 
-def _pre_sign_distance(layer, features):
-    """|value − threshold| of every sign the layer takes, minimum per sample."""
+def _pre_sign_values(layer, features):
+    """value − threshold of every sign the layer takes, as arrays of shape (N, ...)."""
     if isinstance(layer, BatchNormSign):
         values, slices = layer.batch_norm(features, training=False).numpy(), layer.slices
     elif isinstance(layer, MultiSliceSign):
         values, slices = features.numpy(), layer.slices
     elif isinstance(layer, ThresholdSign):
         x = features.numpy()[..., None, :]  # (N, H, W, 1, C) against (k, C) thresholds
-        return np.abs(x - layer.thresholds.numpy()).min(axis=(1, 2, 3, 4))
+        return [x - layer.thresholds.numpy()]
     else:  # a larq layer whose input quantizer is LAB
-        return np.abs(layer.input_quantizer.difference(features).numpy()).min(axis=(1, 2, 3))
-    distances = [np.abs(values + b).min(axis=(1, 2, 3)) for b in slice_offsets(slices)]
-    return np.min(distances, axis=0)
+        return [layer.input_quantizer.difference(features).numpy()]
+    return [values + b for b in slice_offsets(slices)]
+
+
+def _pre_sign_distance(layer, features, relative=False):
+    """|value − threshold| of every sign the layer takes, minimum per sample; with
+    `relative`, divided by the sample's largest |value − threshold| in the layer."""
+    values = _pre_sign_values(layer, features)
+    per_sample = [tuple(range(1, v.ndim)) for v in values]
+    distance = np.min([np.abs(v).min(axis=a) for v, a in zip(values, per_sample)], axis=0)
+    if relative:
+        scale = np.max([np.abs(v).max(axis=a) for v, a in zip(values, per_sample)], axis=0)
+        distance = distance / np.maximum(scale, np.finfo(np.float32).tiny)
+    return distance
 
 
 def sign_sites(model):
@@ -33,14 +44,21 @@ def sign_sites(model):
             or isinstance(getattr(l, "input_quantizer", None), LAB)]
 
 
-def tie_free_samples(model, candidates, margin=1e-5):
-    """The candidates whose every pre-sign value is farther than `margin` from its
-    threshold."""
+def tie_margins(model, samples, relative=False):
+    """Per sample, the smallest distance of any pre-sign value to its threshold (with
+    `relative`, as a fraction of the largest |value − threshold| in the same layer)."""
     sites = sign_sites(model)
     probe = tf.keras.Model(model.inputs, [l.input for l in sites])
-    features = probe(candidates, training=False)
+    features = probe(samples, training=False)
     features = features if isinstance(features, (list, tuple)) else [features]
-    closest = np.full(len(candidates), np.inf)
+    closest = np.full(len(samples), np.inf)
     for layer, f in zip(sites, features):
-        closest = np.minimum(closest, _pre_sign_distance(layer, f))
-    return candidates[closest > margin]
+        closest = np.minimum(closest, _pre_sign_distance(layer, f, relative))
+    return closest
+
+
+def tie_free_samples(model, candidates, margin=1e-5, relative=False):
+    """The candidates whose every pre-sign value is farther than `margin` from its
+    threshold (with `relative`, farther than `margin` times the layer's largest
+    |value − threshold|: Keras and LCE differ by ~1e-6 of that, measured)."""
+    return candidates[tie_margins(model, candidates, relative) > margin]

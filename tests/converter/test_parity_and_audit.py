@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from converter import audit, check_parity, convert, multiply_accumulates, read_operators
+from sign_margins import tie_free_samples
 from zoo.models import SmallBNN
 
 SHAPE = (12, 12, 1)
@@ -19,17 +20,25 @@ def lab_model_and_flatbuffer():
     return model, convert(model)
 
 
+# Keras and LCE pre-sign values differ by at most 1.5e-6 of the layer's largest one
+# (measured on LAB SmallBNNs, AVX-512). A value 1e-5 of that away from its threshold
+# has the same sign on any CPU, so on such samples every sign must agree; near-ties
+# may flip on one CPU and not another, and are left out.
+TIE_MARGIN = 1e-5
+
+
 def test_parity_of_a_faithful_conversion(lab_model_and_flatbuffer, rng):
     model, flatbuffer = lab_model_and_flatbuffer
-    samples = rng.rand(8, *SHAPE)
+    samples = tie_free_samples(model, rng.rand(64, *SHAPE).astype(np.float32), TIE_MARGIN,
+                               relative=True)[:8]
+    assert len(samples) == 8, "too few samples clear of sign ties to compare"
     report = check_parity(model, flatbuffer, samples)
     logit_scale = np.abs(model.predict(samples, verbose=0)).max()  # untrained: large logits
     assert set(report.sign_flip_rates) == {l.name for l in model.layers
                                            if isinstance(l, lq.layers.QuantConv2D)}
-    assert all(0 <= rate < 1e-3 for rate in report.sign_flip_rates.values())
-    assert report.flip_free_samples >= 4
-    assert report.max_abs_diff_flip_free < 1e-5 * logit_scale  # float32 rounding
-    assert report.top1_agreement >= 0.75
+    assert set(report.sign_flip_rates.values()) == {0.0}
+    assert report.flip_free_samples == 8
+    assert report.max_abs_diff < 1e-5 * logit_scale  # float32 rounding only
 
 
 def test_parity_catches_a_flatbuffer_of_another_model(lab_model_and_flatbuffer, rng):
