@@ -86,7 +86,8 @@ def main(argv=None) -> None:
     maps = [(n, n) for n in map(int, args.sizes.split(","))] + [(3, 9), (9, 4)]
     print(f"max |Δ| against the float Keras layer; {host_description()}")
     configs = [dict(kernel_size=k, dilation=d, stride=s) for k, d, s in (
-        (2, 1, 1), (3, 1, 1), (3, 2, 1), (3, 1, 2), (4, 1, 1), (5, 1, 1), (7, 1, 1))]
+        (2, 1, 1), (3, 1, 1), (3, 2, 1), (3, 3, 1), (3, 1, 2), (4, 1, 1), (5, 1, 1), (5, 1, 2),
+        (7, 1, 1))]
     configs += [dict(kernel_size=3, pad_value=1.0), dict(kernel_size=3, padding="valid")]
     for config in configs:
         usable = [m for m in maps if config.get("padding") != "valid" or min(m) >= 3]
