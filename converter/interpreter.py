@@ -8,8 +8,9 @@ from larq_compute_engine.tflite.python.interpreter import Interpreter
 from converter.tflite_ops import read_operators
 
 # LCE's reference kernel: it runs grouped binary convs (x86's default path refuses
-# them) and zero-padded ones correctly (x86's optimized paths do not; measured on
-# ReActNet: max |Δ| 0.48 vs 1.6e-6). Benchmarks pick faster paths that agree with it.
+# them), and zero-padded ones on maps smaller than their window, correctly (the
+# optimized paths do not; see converter.zero_padding). Benchmarks pick faster paths
+# that agree with it.
 PARITY_KERNEL_PATH = dict(use_reference_bconv=True)
 
 
