@@ -56,17 +56,18 @@ def load_tasks() -> None:
     for entry_point in entry_points(group=TASK_ENTRY_POINTS):
         entry_point.load()
     for command in cli.commands.values():
-        task_class = _task_class(command)
-        if not command.help and task_class is not None:
-            command.help = fields_help(task_class)
+        cls = task_class(command)
+        if not command.help and cls is not None:
+            command.help = fields_help(cls)
     _report_configuration_mistakes_as_user_errors()
 
 
-def fields_help(task_class: type) -> str:
-    """`lqz <Task> --help`: the task's summary, then every field with its default."""
-    summary = (task_class.__doc__ or "").strip().splitlines()
-    lines = [summary[0] if summary else task_class.__name__, "", "\b", "Fields (key=value):"]
-    for name, field in task_class.__component_fields__.items():
+def fields_help(cls: type) -> str:
+    """`lqz <Task> --help` for a task that has none: its summary, then every field
+    with its type and default (larq-zoo's tasks; ours also say what each field means)."""
+    summary = (cls.__doc__ or "").strip().splitlines()
+    lines = [summary[0] if summary else cls.__name__, "", "\b", "Fields (key=value):"]
+    for name, field in cls.__component_fields__.items():
         lines.append(f"  {name}: {_type_name(field.type)} = {_default_name(field)}")
     return "\n".join(lines)
 
@@ -140,7 +141,8 @@ def _run(args: List[str]) -> int:
     return status or 0
 
 
-def _task_class(command) -> Optional[type]:
+def task_class(command) -> Optional[type]:
+    """The @task class behind a click command of zookeeper's `cli`, if it has one."""
     # zookeeper keeps a task's class only in the closure of its click callback.
     callback = command.callback
     cells = dict(zip(callback.__code__.co_freevars, callback.__closure__ or ()))

@@ -98,6 +98,8 @@ def start_stderr_filter() -> None:
     A child rather than a thread, so the last words of a crash (a C++ CHECK failure, a
     segfault report) still reach the terminal after this process is gone.
     """
+    if sys.stderr is None:  # started with stderr closed: nothing to keep quiet
+        return
     sys.stderr.flush()
     original = os.dup(2)
     read_end, write_end = os.pipe()

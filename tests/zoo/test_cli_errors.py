@@ -111,7 +111,7 @@ def test_every_tasks_help_lists_its_fields(capsys):
     for name, command in sorted(cli.commands.items()):
         status, out, _ = run_in_process(capsys, name, "--help")
         assert status == 0
-        fields = lqz_cli._task_class(command).__component_fields__
+        fields = lqz_cli.task_class(command).__component_fields__
         assert "Fields (key=value):" in out, name
         listed = {line.split()[0].rstrip(":") for line in
                   out.split("Fields (key=value):")[1].split("Options:")[0].splitlines()
