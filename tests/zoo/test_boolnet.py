@@ -10,6 +10,7 @@ from larq_compute_engine.tflite.python.interpreter import Interpreter
 
 from converter import convert, float_ops, read_operators
 from lab_bnn import TemperatureSchedule
+from lab_bnn.errors import UserError
 from lab_bnn.layers import MultiSliceBinaryConv2D
 from sign_margins import tie_free_samples
 from zoo.datasets import load_fashion_mnist
@@ -115,5 +116,5 @@ def test_lab_in_a_stage_replaces_its_sign():
     ({"input_shape": (64, 64)}, r"input_shape must be \(height, width, channels\).*received \(64, 64\)"),
 ])
 def test_bad_input_is_one_clear_error(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         BoolNet(**{"input_shape": SMALL, "num_classes": 10, **kwargs})

@@ -71,14 +71,3 @@ def test_has_larq_zoos_architecture(name):
     assert ours.count_params() == reference.count_params()
     kinds = lambda m: [type(l).__name__ for l in m.layers if l.weights]  # noqa: E731
     assert kinds(ours) == kinds(reference)
-
-
-@pytest.mark.parametrize("build", [BiRealNet, QuickNet], ids=lambda build: build.__name__)
-def test_wrong_lab_blocks_length_is_one_clear_error(build):
-    with pytest.raises(ValueError, match=rf"lab_blocks has 3 entries \(True, True, False\), {build.__name__} has 4 stages"):
-        build(lab_blocks=(True, True, False))
-
-
-def test_unknown_model_is_one_clear_error():
-    with pytest.raises(ValueError, match=r"unknown zoo model 'ResNet'; available: BaseNet, BiRealNet"):
-        get_model("ResNet")

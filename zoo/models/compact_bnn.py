@@ -6,11 +6,15 @@ from typing import Optional, Sequence, Tuple
 
 import tensorflow as tf
 
+from lab_bnn.errors import UserError
 from lab_bnn.layers import MultiSliceBinaryConv2D, MultiSliceSign
 from lab_bnn.recipes import RECIPES
+from zoo.models.factory import check_input_shape, check_lab_blocks, check_num_classes
 
 # (filters, max-pool after) of the four binary blocks, which run at 14² and 7².
 STAGES: Tuple[Tuple[int, bool], ...] = ((64, False), (64, True), (128, False), (128, True))
+# Three 2×2 "valid" max-pools (the stem's and two blocks') need 8 pixels to leave one.
+MIN_INPUT_SIZE = 8
 FLOAT = "float"
 BOOLNET_K4 = "boolnet_k4"
 BOOLNET_SLICES = 4
@@ -33,7 +37,7 @@ def CompactBNN(
     about 1.5 minutes on 2 CPU cores.
 
     Arguments:
-        input_shape: (height, width, channels).
+        input_shape: (height, width, channels), at least 8×8.
         num_classes: number of logits.
         binarizer: how every binary block binarizes, one of `BINARIZER_CHOICES`: a
             recipe of `lab_bnn.recipes` (its activation and weight binarizer, conv
@@ -41,31 +45,29 @@ def CompactBNN(
             "boolnet_k4" (BoolNet's multi-slice sign, k = 4, and grouped binary conv
             with per-channel scaled sign weights)
             or "float" (ReLU and a float conv in place of sign and binary conv).
-        lab_blocks: one flag per block (4); the LAB recipe replaces `binarizer` where
-            True. None keeps `binarizer` everywhere.
+        lab_blocks: one True/False per block (4); the LAB recipe replaces `binarizer`
+            where True. None keeps `binarizer` everywhere.
         include_top: add the pooling and logits.
 
     Returns:
         A Keras model producing logits.
 
     Raises:
-        ValueError: for an unknown binarizer or a lab_blocks of the wrong length.
+        UserError: for an unknown binarizer, an input under 8×8, a num_classes that is
+            not a positive integer, or a lab_blocks without one bool per block.
 
     Example:
         >>> CompactBNN(binarizer="bnn", lab_blocks=(True, True, False, False))
     """
     if binarizer not in BINARIZER_CHOICES:
-        raise ValueError(f"unknown CompactBNN binarizer {binarizer!r}; allowed: "
-                         f"{', '.join(BINARIZER_CHOICES)}")
-    choices = [binarizer] * len(STAGES)
-    if lab_blocks is not None:
-        flags = tuple(lab_blocks)
-        if len(flags) != len(STAGES):
-            raise ValueError(f"lab_blocks has {len(flags)} entries {flags}, CompactBNN has "
-                             f"{len(STAGES)} stages: give one True/False per stage")
-        choices = ["lab" if flag else binarizer for flag in flags]
+        raise UserError(f"unknown CompactBNN binarizer {binarizer!r}; allowed: "
+                        f"{', '.join(BINARIZER_CHOICES)}")
+    flags = check_lab_blocks("CompactBNN", lab_blocks, len(STAGES)) or (False,) * len(STAGES)
+    choices = ["lab" if flag else binarizer for flag in flags]
+    shape = check_input_shape("CompactBNN", input_shape, MIN_INPUT_SIZE)
+    num_classes = check_num_classes("CompactBNN", num_classes)
 
-    inputs = tf.keras.Input(tuple(input_shape))
+    inputs = tf.keras.Input(shape)
     x = tf.keras.layers.Conv2D(STAGES[0][0], 3, padding="same", use_bias=False)(inputs)
     x = tf.keras.layers.BatchNormalization(momentum=0.9)(x)
     x = tf.keras.layers.MaxPool2D()(x)

@@ -1,16 +1,87 @@
-"""What every zoo model factory shares: input/output Fields and per-stage LAB placement."""
+"""What every zoo model shares: input/output Fields, per-stage LAB placement, and the
+one place that validates a model's arguments."""
 
-from typing import List, Sequence
+from typing import List, Optional, Sequence, Tuple
 
+import numpy as np
 import tensorflow as tf
 from zookeeper import Field
+
+from lab_bnn.errors import UserError
+
+
+def check_input_shape(model_name: str, input_shape, min_size: int = 1) -> Tuple[int, int, int]:
+    """`input_shape` as (height, width, channels) of positive integers, each side at
+    least `min_size` (the smallest map the model's pools and strides leave non-empty).
+
+    Raises:
+        UserError: naming the shape received, the minimum and how to get there.
+    """
+    shape = tuple(input_shape) if isinstance(input_shape, (list, tuple)) else (input_shape,)
+    if len(shape) != 3 or not all(_is_int(d) and d > 0 for d in shape):
+        raise UserError(f"input_shape must be (height, width, channels) positive integers; "
+                        f"received {input_shape!r}")
+    shape = tuple(int(d) for d in shape)
+    if min(shape[:2]) < min_size:
+        side = 2 ** int(np.ceil(np.log2(max(min_size, *shape[:2]))))  # a power of two
+        raise UserError(
+            f"{model_name} needs inputs of at least {min_size}×{min_size} (height, width); "
+            f"received input_shape {shape}. Give a larger one (lqz: input_shape={side},{side},"
+            f"{shape[2]}; Python: input_shape=({side}, {side}, {shape[2]})) or use a dataset "
+            f"of larger images")
+    return shape
+
+
+def check_lab_blocks(model_name: str, lab_blocks, stages: int) -> Optional[Tuple[bool, ...]]:
+    """`lab_blocks` as a tuple of one bool per stage, or None (the model's default).
+
+    Only real booleans count: the string "False" is truthy and 0/1 could be meant as
+    stage numbers, so both are refused rather than guessed at.
+
+    Raises:
+        UserError: naming the value, the model's stage count and what is allowed.
+    """
+    if lab_blocks is None:
+        return None
+    if isinstance(lab_blocks, (str, bytes)) or not isinstance(lab_blocks, Sequence):
+        raise UserError(f"lab_blocks must be one True/False per stage ({stages} for "
+                        f"{model_name}); received {lab_blocks!r}")
+    flags = tuple(lab_blocks)
+    not_bool = [flag for flag in flags if not isinstance(flag, (bool, np.bool_))]
+    if not_bool:
+        raise UserError(f"lab_blocks entries must be True or False; received {not_bool[0]!r} "
+                        f"({type(not_bool[0]).__name__}) in {flags}")
+    if len(flags) != stages:
+        raise UserError(f"lab_blocks has {len(flags)} entries {flags}, {model_name} has "
+                        f"{stages} stages: give one True/False per stage")
+    return tuple(bool(flag) for flag in flags)
+
+
+def check_num_classes(model_name: str, num_classes) -> int:
+    """Raises UserError unless num_classes is a positive integer."""
+    if not _is_int(num_classes) or num_classes < 1:
+        raise UserError(f"{model_name} num_classes must be a positive integer; "
+                        f"received {num_classes!r}")
+    return int(num_classes)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def build_model(factory_class, **fields) -> tf.keras.Model:
     """Build `factory_class` with the given Fields; a None value keeps the Field's
-    default, and sequences become tuples (zookeeper's Field types)."""
-    config = {name: tuple(value) if isinstance(value, (list, tuple)) else value
-              for name, value in fields.items() if value is not None}
+    default. The shared arguments are validated first, so a bad one is a UserError
+    naming it rather than zookeeper's type error."""
+    name = factory_class.model_name
+    checks = {
+        "input_shape": lambda v: check_input_shape(name, v, factory_class.min_input_size),
+        "num_classes": lambda v: check_num_classes(name, v),
+        "lab_blocks": lambda v: check_lab_blocks(name, v, factory_class.stages),
+    }
+    config = {key: checks[key](value) if key in checks
+              else tuple(value) if isinstance(value, list) else value
+              for key, value in fields.items() if value is not None}
     return factory_class(**config).build()
 
 
@@ -18,11 +89,13 @@ class ZooModelFactory:
     """Base of the zoo's zookeeper factories (subclasses add `@factory` and `build`).
 
     `lab_blocks` has one flag per stage: True puts LAB where the stage binarizes its
-    activations. Validation lives in `stage_binarizers`, the one place that reads it.
+    activations. `min_input_size` is the smallest height and width the model builds
+    at; `image_input` refuses smaller ones.
     """
 
     model_name = "model"
     stages = 4
+    min_input_size = 1
 
     input_shape: Sequence[int] = Field((224, 224, 3))
     num_classes: int = Field(1000)
@@ -33,18 +106,13 @@ class ZooModelFactory:
         """The activation binarizer alias of each stage: "lab" or `default`.
 
         Raises:
-            ValueError: if lab_blocks does not have one boolean per stage.
+            UserError: if lab_blocks does not have one boolean per stage.
         """
-        flags = tuple(self.lab_blocks)
-        if len(flags) != self.stages or not all(isinstance(f, bool) for f in flags):
-            raise ValueError(
-                f"lab_blocks has {len(flags)} entries {flags}, {self.model_name} has "
-                f"{self.stages} stages: give one True/False per stage")
+        flags = check_lab_blocks(self.model_name, self.lab_blocks, self.stages)
         return ["lab" if flag else default for flag in flags]
 
     def image_input(self) -> tf.Tensor:
-        shape = tuple(self.input_shape)
-        if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
-            raise ValueError(f"input_shape must be (height, width, channels) positive integers; "
-                             f"received {shape}")
-        return tf.keras.Input(shape)
+        """Raises UserError for a shape the model cannot take."""
+        check_num_classes(self.model_name, self.num_classes)
+        return tf.keras.Input(check_input_shape(self.model_name, self.input_shape,
+                                                self.min_input_size))

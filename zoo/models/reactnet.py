@@ -86,7 +86,7 @@ def ReActNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 
     Stages of `lab_blocks`, by output width: 64 and 128, 256, 512, 1024.
 
     Raises:
-        ValueError: if lab_blocks does not have one boolean per stage.
+        UserError: if lab_blocks does not have one boolean per stage.
 
     Example:
         >>> ReActNet(input_shape=(32, 32, 3), num_classes=10, lab_blocks=(False, False, True, True))

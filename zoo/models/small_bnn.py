@@ -5,7 +5,11 @@ from typing import Optional, Sequence
 import larq as lq
 import tensorflow as tf
 
+from zoo.models.factory import check_input_shape, check_lab_blocks, check_num_classes
+
 STAGES = ((64, False), (64, True), (128, False), (128, True))
+# Two 2×2 "valid" max-pools need 4 pixels to leave one.
+MIN_INPUT_SIZE = 4
 
 
 def SmallBNN(
@@ -21,26 +25,26 @@ def SmallBNN(
     match, max-pool after the 2nd and 4th), global pool, float dense logits.
 
     Arguments:
-        input_shape: (height, width, channels).
+        input_shape: (height, width, channels), at least 4×4.
         num_classes: number of logits.
         input_quantizer: activation binarizer of every binary conv (alias or object;
             an object is copied per layer through its config).
         kernel_quantizer: weight binarizer of every binary conv.
         include_top: add the pooling and logits; without, the model ends at the blocks.
-        lab_blocks: one flag per block (the 4 stages); LAB replaces input_quantizer
-            where True.
+        lab_blocks: one True/False per block (the 4 stages); LAB replaces
+            input_quantizer where True.
 
     Returns:
         A Keras model producing logits.
+
+    Raises:
+        UserError: for an input under 4×4, a num_classes that is not a positive
+            integer, or a lab_blocks without one bool per block.
     """
-    quantizers = [input_quantizer] * len(STAGES)
-    if lab_blocks is not None:
-        flags = tuple(lab_blocks)
-        if len(flags) != len(STAGES):
-            raise ValueError(f"lab_blocks has {len(flags)} entries {flags}, SmallBNN has "
-                             f"{len(STAGES)} stages: give one True/False per stage")
-        quantizers = ["lab" if flag else input_quantizer for flag in flags]
-    inputs = tf.keras.Input(tuple(input_shape))
+    flags = check_lab_blocks("SmallBNN", lab_blocks, len(STAGES)) or (False,) * len(STAGES)
+    quantizers = ["lab" if flag else input_quantizer for flag in flags]
+    num_classes = check_num_classes("SmallBNN", num_classes)
+    inputs = tf.keras.Input(check_input_shape("SmallBNN", input_shape, MIN_INPUT_SIZE))
     x = tf.keras.layers.Conv2D(64, 3, padding="same", use_bias=False)(inputs)
     x = tf.keras.layers.BatchNormalization(momentum=0.9)(x)
     for (filters, pool), quantizer in zip(STAGES, quantizers):
