@@ -1,8 +1,10 @@
 """Images of any size and channel count → the model's input, batched for training."""
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import tensorflow as tf
+
+from lab_bnn.errors import UserError
 
 # Training crops from images scaled 1.14× the target (the 256 → 224 ImageNet convention).
 CROP_MARGIN = 1.14
@@ -40,11 +42,26 @@ def preprocess(image: tf.Tensor, input_shape: Sequence[int], training: bool,
     return image * 2.0 - 1.0
 
 
+def check_channels(image_channels: Optional[int], channels: int) -> None:
+    """Raises UserError unless images of `image_channels` (None: known only at run
+    time) can become `channels`: the same count, or grey ↔ RGB."""
+    if image_channels is None or channels == image_channels or {channels, image_channels} == {1, 3}:
+        return
+    allowed = "1 or 3 (grey and RGB are converted)" if image_channels in (1, 3) else image_channels
+    raise UserError(f"input_shape has {channels} channels but the dataset's images have "
+                    f"{image_channels}; allowed: {allowed}")
+
+
 def batches(dataset: tf.data.Dataset, input_shape: Sequence[int], batch_size: int,
             training: bool, augment: bool, shuffle_buffer: int = 10_000,
             cache: bool = False, seed: int = 0) -> tf.data.Dataset:
     """Shuffled (training), preprocessed, batched and prefetched; cached in memory only
-    when asked, since a full ImageNet does not fit."""
+    when asked, since a full ImageNet does not fit.
+
+    Raises:
+        UserError: if the images' channels can be neither kept nor converted.
+    """
+    check_channels(dataset.element_spec[0].shape[-1], input_shape[2])
     if cache:
         dataset = dataset.cache()
     if training:

@@ -5,7 +5,10 @@ import gzip
 import numpy as np
 import pytest
 
-from zoo.datasets import FASHION_MNIST_DIR_VARIABLE, load_fashion_mnist, read_idx
+from lab_bnn.errors import UserError
+from zoo.datasets import (
+    FASHION_MNIST_DIR_VARIABLE, DataNotFound, load_fashion_mnist, read_idx,
+)
 
 
 def write_idx(path, array, truncate=0):
@@ -23,10 +26,10 @@ def test_reads_what_was_written(tmp_path, rng):
 
 def test_truncated_and_foreign_files_are_clear_errors(tmp_path, rng):
     write_idx(tmp_path / "short.gz", rng.randint(0, 256, (5, 4)), truncate=3)
-    with pytest.raises(ValueError, match=r"truncated: header says \(5, 4\), found 17 bytes"):
+    with pytest.raises(UserError, match=r"truncated: header says \(5, 4\), found 17 bytes"):
         read_idx(tmp_path / "short.gz")
     (tmp_path / "foreign").write_bytes(b"PK\x03\x04zipfile")
-    with pytest.raises(ValueError, match=r"not an unsigned-byte IDX file"):
+    with pytest.raises(UserError, match=r"not an unsigned-byte IDX file"):
         read_idx(tmp_path / "foreign")
 
 
@@ -45,12 +48,12 @@ def test_real_debian_fashion_mnist():
 
 
 def test_missing_files_say_how_to_install(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"apt-get install dataset-fashion-mnist.*LAB_BNN_FASHION_MNIST_DIR"):
+    with pytest.raises(DataNotFound, match=r"apt-get install dataset-fashion-mnist.*LAB_BNN_FASHION_MNIST_DIR"):
         load_fashion_mnist("train", str(tmp_path))
 
 
 def test_unknown_split_is_rejected():
-    with pytest.raises(ValueError, match=r"split must be one of \['test', 'train'\]; received 'valid'"):
+    with pytest.raises(UserError, match=r"split must be one of \['test', 'train'\]; received 'valid'"):
         load_fashion_mnist("valid")
 
 
@@ -88,7 +91,7 @@ def test_fashion_mnist_component_reads_the_idx_files_with_a_limit():
 
 def test_fashion_mnist_without_idx_or_tfds_names_both_ways_to_provide_it(tmp_path):
     component = configured(FashionMnist, data_dir=str(tmp_path), tfds_data_dir=str(tmp_path))
-    with pytest.raises(FileNotFoundError, match=r"apt-get install dataset-fashion-mnist.*"
+    with pytest.raises(DataNotFound, match=r"apt-get install dataset-fashion-mnist.*"
                                                 r"Or: FashionMnist \(TFDS 'fashion_mnist'\) is not "
                                                 r"prepared.*tfds build fashion_mnist"):
         component.split("train")
@@ -127,11 +130,11 @@ def test_image_folder_labels_by_sorted_class_and_holds_out_validation(tmp_path, 
 
 def test_image_folder_without_images_is_one_clear_error(tmp_path):
     (tmp_path / "empty_class").mkdir()
-    with pytest.raises(ValueError, match=r"has no images: expected one sub-folder per class "
+    with pytest.raises(UserError, match=r"has no images: expected one sub-folder per class "
                                          r"holding .jpg/.jpeg/.png/.bmp/.gif files \(found class "
                                          r"folders: \['empty_class'\]\)"):
         configured(ImageFolder, path=str(tmp_path)).split("train")
-    with pytest.raises(FileNotFoundError, match=r"ImageFolder path '.*nowhere' is not a folder"):
+    with pytest.raises(DataNotFound, match=r"ImageFolder path '.*nowhere' is not a folder"):
         configured(ImageFolder, path=str(tmp_path / "nowhere")).split("train")
 
 
@@ -170,12 +173,12 @@ def test_tfds_component_reads_a_prepared_dataset_offline(tmp_path, rng):
 
 
 def test_unprepared_tfds_dataset_says_how_to_prepare_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"Cifar10 \(TFDS 'cifar10'\) is not prepared in "
+    with pytest.raises(DataNotFound, match=r"Cifar10 \(TFDS 'cifar10'\) is not prepared in "
                                                 r".*tfds build cifar10 --data_dir DIR"):
         configured(Cifar10, data_dir=str(tmp_path)).split("train")
 
 
 def test_unknown_dataset_field_is_one_clear_error():
-    with pytest.raises(ValueError, match=r"unknown field 'folder' for dataset ImageFolder; its "
+    with pytest.raises(UserError, match=r"unknown field 'folder' for dataset ImageFolder; its "
                                          r"fields: augment, path, seed"):
         configured(ImageFolder, folder="x")

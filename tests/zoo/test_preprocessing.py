@@ -1,8 +1,10 @@
 """Preprocessing against NumPy: scaling to [−1, 1], channel changes, crops."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
+from lab_bnn.errors import UserError
 from zoo.preprocessing import batches, preprocess
 
 
@@ -39,3 +41,12 @@ def test_training_batches_drop_the_remainder_and_validation_keeps_it(rng):
     assert [len(labels) for _, labels in train] == [4, 4]
     assert [len(labels) for _, labels in validation] == [4, 4, 2]
     assert sorted(np.concatenate([l.numpy() for _, l in validation]).tolist()) == list(range(10))
+
+
+@pytest.mark.parametrize("image_channels,channels", [(1, 2), (3, 2), (2, 3), (4, 1)])
+def test_channels_that_cannot_be_converted_are_a_user_error(rng, image_channels, channels):
+    data = tf.data.Dataset.from_tensor_slices(
+        (rng.randint(0, 256, (4, 4, 4, image_channels)).astype(np.uint8), np.arange(4)))
+    with pytest.raises(UserError, match=rf"input_shape has {channels} channels but the "
+                                        rf"dataset's images have {image_channels}"):
+        batches(data, (4, 4, channels), 2, training=False, augment=False)

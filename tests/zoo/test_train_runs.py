@@ -142,7 +142,7 @@ def test_two_worker_multi_worker_mirrored_training_ends_with_identical_weights(t
     (("TrainLabBNN", "dataset=Imagenet"),
      r"unknown dataset 'Imagenet'; available: Cifar10, FashionMnist, ImageFolder, ImageNet"),
     (("TrainLabBNN", "epoch=3"), r"unknown field 'epoch' for TrainLabBNN; its fields: batch_size"),
-    (("TrainLabBNN", "batch_size=lots"), r"Field 'batch_size' .* not satisfied by value 'lots'"),
+    (("TrainLabBNN", "batch_size=lots"), r"TrainLabBNN\.batch_size must be int; received 'lots'"),
     (("TrainLabBNN", "strategy=tpu"),
      r"strategy must be one of \['default', 'mirrored', 'multi_worker'\]; received 'tpu'"),
     (("TrainLabBNN", "dataset=Imagenette", "dataset.data_dir={tmp}"),
@@ -151,6 +151,14 @@ def test_two_worker_multi_worker_mirrored_training_ends_with_identical_weights(t
      r"ImageFolder path '.*' has no images: expected one sub-folder per class"),
     (("TrainLabBNN", "resume=True", "experiment_name=never_ran"),
      r"resume=True but .*never_ran has no checkpoint to resume from"),
+    (("TrainXNORNet",),  # its default dataset, 28×28 FashionMnist, is too small
+     r"XNORNet needs inputs of at least 57×57 \(height, width\); received input_shape "
+     r"\(28, 28, 1\)\. .*input_shape=64,64,1.* or use a dataset of larger images"),
+    ((*SMALL_RUN, "input_shape=12,12,2"),
+     r"input_shape has 2 channels but the dataset's images have 1; allowed: 1 or 3"),
+    (("TrainCompactBNN", "binarizer=sign"), r"unknown CompactBNN binarizer 'sign'; allowed: bnn"),
+    (("TrainCompactBNN", "lab_blocks=True,False,True"),
+     r"lab_blocks has 3 entries \(True, False, True\), CompactBNN has 4 stages"),
 ])
 def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, capsys, args, message):
     data = tmp_path / "data"

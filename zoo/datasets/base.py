@@ -6,7 +6,13 @@ from typing import List, Optional, Tuple
 import tensorflow as tf
 from zookeeper import Field
 
+from lab_bnn.errors import UserError
+
 SPLITS = ("train", "validation")
+
+
+class DataNotFound(UserError):
+    """A dataset's files are absent; the message says how to provide them."""
 
 
 class ZooDataset(abc.ABC):
@@ -34,22 +40,22 @@ class ZooDataset(abc.ABC):
         """`split` ("train" or "validation"), limited to the configured example count.
 
         Raises:
-            ValueError: for an unknown split.
+            UserError: for an unknown split or a non-positive example limit.
         """
         if split not in SPLITS:
-            raise ValueError(f"dataset split must be one of {list(SPLITS)}; received {split!r}")
+            raise UserError(f"dataset split must be one of {list(SPLITS)}; received {split!r}")
         dataset, count = self.load(split)
         limit = self.train_examples if split == "train" else self.validation_examples
         if limit is not None:
             if limit <= 0:
-                raise ValueError(f"{split}_examples must be a positive integer; received {limit}")
+                raise UserError(f"{split}_examples must be a positive integer; received {limit}")
             dataset, count = dataset.take(limit), min(limit, count)
         return dataset, count
 
     def __pre_configure__(self, conf):
         unknown = [key for key in conf if key.split(".")[0] not in self.__component_fields__]
         if unknown:
-            raise ValueError(
+            raise UserError(
                 f"unknown field {unknown[0]!r} for dataset {type(self).__name__}; its fields: "
                 f"{', '.join(sorted(self.__component_fields__))}")
         return conf

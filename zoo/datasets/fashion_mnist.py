@@ -5,7 +5,7 @@ from typing import Optional, Tuple
 import tensorflow as tf
 from zookeeper import Field, component
 
-from zoo.datasets.base import ZooDataset
+from zoo.datasets.base import DataNotFound, ZooDataset
 from zoo.datasets.idx import load_fashion_mnist
 from zoo.datasets.tfds_images import check_prepared, load_tfds
 
@@ -29,11 +29,11 @@ class FashionMnist(ZooDataset):
     def load(self, split: str) -> Tuple[tf.data.Dataset, int]:
         try:
             images, labels = load_fashion_mnist(IDX_SPLIT[split], self.data_dir)
-        except FileNotFoundError as idx_missing:
+        except DataNotFound as idx_missing:
             try:
                 root = check_prepared("fashion_mnist", self.tfds_data_dir, "FashionMnist")
-            except FileNotFoundError as tfds_missing:
-                raise FileNotFoundError(f"{idx_missing} Or: {tfds_missing}") from None
+            except DataNotFound as tfds_missing:
+                raise DataNotFound(f"{idx_missing} Or: {tfds_missing}") from None
             return load_tfds("fashion_mnist", IDX_SPLIT[split], root, split == "train")
         # The arrays are the data source itself (47 MB at most), not a cache of it.
         return tf.data.Dataset.from_tensor_slices((images[..., None], labels)), len(labels)

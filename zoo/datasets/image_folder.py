@@ -7,7 +7,8 @@ import numpy as np
 import tensorflow as tf
 from zookeeper import Field, component
 
-from zoo.datasets.base import ZooDataset
+from lab_bnn.errors import UserError
+from zoo.datasets.base import DataNotFound, ZooDataset
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
@@ -16,11 +17,11 @@ def list_images(root: Path) -> Tuple[List[str], List[int], List[str]]:
     """(file paths, label indices, class names) of root/<class>/<image>.
 
     Raises:
-        FileNotFoundError: if root is not a folder.
-        ValueError: if no class folder holds an image.
+        DataNotFound: if root is not a folder.
+        UserError: if no class folder holds an image.
     """
     if not root.is_dir():
-        raise FileNotFoundError(f"ImageFolder path {str(root)!r} is not a folder")
+        raise DataNotFound(f"ImageFolder path {str(root)!r} is not a folder")
     classes = sorted(d.name for d in root.iterdir() if d.is_dir())
     paths, labels = [], []
     for label, name in enumerate(classes):
@@ -29,7 +30,7 @@ def list_images(root: Path) -> Tuple[List[str], List[int], List[str]]:
                 paths.append(str(file))
                 labels.append(label)
     if not paths:
-        raise ValueError(
+        raise UserError(
             f"ImageFolder path {str(root)!r} has no images: expected one sub-folder per class "
             f"holding {'/'.join(IMAGE_EXTENSIONS)} files (found class folders: {classes})")
     return paths, labels, classes
@@ -64,11 +65,11 @@ class ImageFolder(ZooDataset):
                 return paths, labels
             val_paths, val_labels, val_classes = list_images(Path(self.validation_path))
             if val_classes != classes:
-                raise ValueError(f"validation_path classes {val_classes} differ from path "
+                raise UserError(f"validation_path classes {val_classes} differ from path "
                                  f"classes {classes}")
             return val_paths, val_labels
         if not 0 <= self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in [0, 1); received "
+            raise UserError(f"validation_fraction must be in [0, 1); received "
                              f"{self.validation_fraction}")
         order = np.random.RandomState(self.seed).permutation(len(paths))
         n_validation = int(round(self.validation_fraction * len(paths)))

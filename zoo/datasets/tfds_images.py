@@ -8,7 +8,7 @@ from typing import Optional, Tuple
 import tensorflow as tf
 from zookeeper import Field, component
 
-from zoo.datasets.base import ZooDataset
+from zoo.datasets.base import DataNotFound, ZooDataset
 
 
 def tfds_data_dir(data_dir: Optional[str]) -> Path:
@@ -20,14 +20,14 @@ def check_prepared(name: str, data_dir: Optional[str], label: str) -> Path:
     """The folder holding the prepared TFDS dataset `name`.
 
     Raises:
-        FileNotFoundError: saying how to prepare the data, when it is absent. Checking
+        DataNotFound: saying how to prepare the data, when it is absent. Checking
             the files first keeps TFDS from trying the network when offline.
     """
     root = tfds_data_dir(data_dir)
     bare_name = name.split(":")[0]
     if glob.glob(str(root / bare_name / "**" / "dataset_info.json"), recursive=True):
         return root
-    raise FileNotFoundError(
+    raise DataNotFound(
         f"{label} (TFDS {bare_name!r}) is not prepared in {root}. On a machine with internet "
         f"run `tfds build {bare_name} --data_dir DIR`, copy DIR here and pass "
         f"dataset.data_dir=DIR (or set dataset.download=True where downloading is allowed)")

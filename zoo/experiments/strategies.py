@@ -5,6 +5,8 @@ import os
 
 import tensorflow as tf
 
+from lab_bnn.errors import UserError
+
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
@@ -13,7 +15,7 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     (MultiWorkerMirroredStrategy; the cluster comes from $TF_CONFIG).
 
     Raises:
-        ValueError: for another name, or multi_worker without TF_CONFIG.
+        UserError: for another name, or multi_worker without TF_CONFIG.
     """
     if name == "default":
         return tf.distribute.get_strategy()
@@ -21,10 +23,10 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError("strategy=multi_worker reads the cluster from $TF_CONFIG, which "
+            raise UserError("strategy=multi_worker reads the cluster from $TF_CONFIG, which "
                              "is not set (see the tf.distribute multi-worker guide)")
         return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"strategy must be one of {list(STRATEGIES)}; received {name!r}")
+    raise UserError(f"strategy must be one of {list(STRATEGIES)}; received {name!r}")
 
 
 def worker_index() -> int:
@@ -51,7 +53,7 @@ def is_chief(strategy_name: str) -> bool:
 
 
 def check_batch_size(batch_size: int, replicas: int) -> None:
-    """Raises ValueError unless the global batch splits evenly across the replicas."""
+    """Raises UserError unless the global batch splits evenly across the replicas."""
     if batch_size <= 0 or batch_size % replicas:
-        raise ValueError(f"batch_size={batch_size} must be a positive multiple of the "
+        raise UserError(f"batch_size={batch_size} must be a positive multiple of the "
                          f"{replicas} replicas in sync (the global batch is split across them)")

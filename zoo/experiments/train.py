@@ -14,6 +14,7 @@ import tensorflow as tf
 from zookeeper import ComponentField, Field
 
 from lab_bnn import BinarizerSchedule
+from lab_bnn.errors import UserError
 from zoo.datasets import FashionMnist, ZooDataset, dataset_names
 from zoo.experiments.checkpoints import LogOptimizerIterations, SaveEachEpoch, TrainingState
 from zoo.experiments.fingerprint import write_fingerprint
@@ -22,6 +23,7 @@ from zoo.experiments.strategies import (
     check_batch_size, expected_replicas, is_chief, make_strategy,
 )
 from zoo.models import get_model
+from zoo.models.factory import check_input_shape
 from zoo.preprocessing import batches
 
 FIELD_HELP = {
@@ -93,17 +95,19 @@ class TrainZooModel:
         for key, value in conf.items():
             name = key.split(".")[0]
             if name not in fields:
-                raise ValueError(f"unknown field {key!r} for {type(self).__name__}; its fields: "
+                raise UserError(f"unknown field {key!r} for {type(self).__name__}; its fields: "
                                  f"{', '.join(sorted(fields))}")
             if key == "dataset" and isinstance(value, str) and value not in dataset_names():
-                raise ValueError(f"unknown dataset {value!r}; available: "
+                raise UserError(f"unknown dataset {value!r}; available: "
                                  f"{', '.join(dataset_names())}")
         return conf
 
     # -- pieces -------------------------------------------------------------------
 
     def model_input_shape(self):
-        return tuple(self.input_shape or self.dataset.default_input_shape)
+        """Raises UserError for a shape the model cannot take, before it is built."""
+        shape = self.input_shape or self.dataset.default_input_shape
+        return check_input_shape(self.model_name, shape, get_model(self.model_name).min_input_size)
 
     def model_options(self) -> dict:
         """Extra builder arguments of this task's model (fields of a subclass); they
@@ -139,19 +143,19 @@ class TrainZooModel:
         """The run to continue (resume=True); all workers read it, only the chief writes.
 
         Raises:
-            FileNotFoundError: if it has no checkpoint.
+            UserError: if it has no checkpoint.
         """
         folder = Path(self.output_dir).expanduser() / self.experiment_name
         if not (folder / "checkpoints" / "checkpoint").exists():
-            raise FileNotFoundError(f"resume=True but {folder} has no checkpoint to resume from")
+            raise UserError(f"resume=True but {folder} has no checkpoint to resume from")
         return folder
 
     def check_resumable(self, folder: Path, config: dict) -> None:
-        """Raises ValueError if the settings that shape the run differ from the saved ones."""
+        """Raises UserError if the settings that shape the run differ from the saved ones."""
         saved = json.loads((folder / "config.json").read_text())
         changed = [k for k in (*RESUME_MUST_MATCH, *self.model_options()) if saved.get(k) != json.loads(json.dumps(config[k]))]
         if changed:
-            raise ValueError(
+            raise UserError(
                 f"resume=True but {', '.join(f'{k}={config[k]!r}' for k in changed)} differ "
                 f"from the run in {folder} ({', '.join(f'{k}={saved.get(k)!r}' for k in changed)})")
 
@@ -177,14 +181,14 @@ class TrainZooModel:
         strategy = make_strategy(self.strategy)  # before other ops: multi-worker needs that
         check_batch_size(self.batch_size, strategy.num_replicas_in_sync)
         if self.epochs <= 0:
-            raise ValueError(f"epochs must be a positive integer; received {self.epochs}")
+            raise UserError(f"epochs must be a positive integer; received {self.epochs}")
         tf.keras.utils.set_random_seed(self.seed)
 
         train_data, train_count = self.dataset.split("train")
         validation_data, validation_count = self.dataset.split("validation")
         steps_per_epoch = train_count // self.batch_size
         if steps_per_epoch == 0:
-            raise ValueError(f"batch_size={self.batch_size} exceeds the {train_count} training "
+            raise UserError(f"batch_size={self.batch_size} exceeds the {train_count} training "
                              f"examples of {type(self.dataset).__name__}")
         shape, augment = self.model_input_shape(), self.dataset.augment
         train_batches = batches(train_data, shape, self.batch_size, True, augment,
