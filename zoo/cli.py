@@ -18,6 +18,7 @@ from typing import List, Optional, Sequence
 
 from lab_bnn.errors import UserError
 from zoo import quiet
+from zoo.task_help import format_default
 
 # larq-zoo's experiment modules; importing one registers its @task classes.
 LARQ_ZOO_EXPERIMENTS = (
@@ -63,12 +64,13 @@ def load_tasks() -> None:
 
 
 def fields_help(cls: type) -> str:
-    """`lqz <Task> --help` for a task that has none: its summary, then every field
-    with its type and default (larq-zoo's tasks; ours also say what each field means)."""
-    summary = (cls.__doc__ or "").strip().splitlines()
-    lines = [summary[0] if summary else cls.__name__, "", "\b", "Fields (key=value):"]
+    """`lqz <Task> --help` for a task registered without one (larq-zoo's): its summary,
+    then every field's default and type, in zoo.task_help's layout."""
+    summary = (cls.__doc__ or cls.__name__).strip().splitlines()[0]
+    lines = [summary, "", "\b", "Fields (key=value; name = default: type):"]
     for name, field in cls.__component_fields__.items():
-        lines.append(f"  {name}: {_type_name(field.type)} = {_default_name(field)}")
+        default = format_default(field) if field.has_default else "(required)"
+        lines.append(f"  {name} = {default}: {_type_name(field.type)}")
     return "\n".join(lines)
 
 
@@ -76,16 +78,6 @@ def _type_name(annotation) -> str:
     if isinstance(annotation, type):
         return annotation.__name__
     return str(annotation).replace("typing.", "")
-
-
-def _default_name(field) -> str:
-    if not field.has_default:
-        return "(required)"
-    # zookeeper has no public accessor for a default before an instance exists.
-    default = field._default
-    if isinstance(default, type):  # a ComponentField's default component class
-        return default.__name__
-    return "(computed)" if callable(default) else repr(default)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
