@@ -110,10 +110,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return BUG_STATUS
 
 
-def one_line(error: BaseException) -> str:
-    """The message of `error` on one line (zookeeper's add a multi-line example)."""
-    paragraph = str(error).strip().split("\n\n")[0]
-    return " ".join(line.strip() for line in paragraph.splitlines()) or type(error).__name__
+def one_line(error: BaseException, first_paragraph: bool = False) -> str:
+    """The message of `error` on one line: all of it (a device's output included), or
+    only its first paragraph (zookeeper's go on with a multi-line example)."""
+    message = str(error).strip()
+    if first_paragraph:
+        message = message.split("\n\n")[0]
+    return " ".join(line.strip() for line in message.splitlines() if line.strip()) \
+        or type(error).__name__
 
 
 def _run(args: List[str]) -> int:
@@ -216,7 +220,7 @@ WRONG_TYPE = re.compile(r"Field '(?P<field>[^']+)' of component '(?P<component>[
 
 def _explain(error: BaseException, task) -> str:
     """zookeeper's message on one line; for an unknown key, with the allowed fields."""
-    message = one_line(error)
+    message = one_line(error, first_paragraph=True)
     wrong_type = WRONG_TYPE.search(message)
     if wrong_type is not None:
         expected = re.sub(r"<class '(\w+)'>", r"\1", wrong_type["type"]).replace("typing.", "")

@@ -56,6 +56,15 @@ def test_a_user_error_raised_by_a_task_is_one_line(capsys, monkeypatch, no_debug
     assert (status, err) == (2, ["lqz: error: no profile at 'missing.txt'; pass path=FILE"])
 
 
+def test_a_multi_line_user_error_is_one_line_with_all_of_it(capsys, monkeypatch, no_debug):
+    def run(self):
+        raise UserError("lce_benchmark_model failed on the device:\n\n  ERROR: no model.tflite\n")
+
+    monkeypatch.setattr(ImportProfile, "run", run)
+    _, _, err = run_in_process(capsys, "ImportProfile")
+    assert err == ["lqz: error: lce_benchmark_model failed on the device: ERROR: no model.tflite"]
+
+
 def test_lqz_debug_shows_a_user_errors_traceback_too(capsys, monkeypatch):
     monkeypatch.setenv("LQZ_DEBUG", "1")
     status, _, err = run_in_process(capsys, "Quickstart", "epochs=abc")
