@@ -43,7 +43,8 @@ INTERRUPTED_STATUS = 130
 
 def load_tasks() -> None:
     """Import every experiment module so its @task classes register with zookeeper,
-    and give every task without help text one that lists its fields."""
+    give every task without help text one that lists its fields, and make zookeeper
+    report a bad key=value as a UserError. Calling it again changes nothing."""
     from zookeeper.core.cli import cli
 
     importlib.import_module(ZOO_EXPERIMENTS)
