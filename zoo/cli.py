@@ -4,7 +4,9 @@ A user's mistake (a `lab_bnn.errors.UserError`, an unknown task, a malformed, un
 missing or ill-typed key=value) prints one `lqz: error: ...` line and exits 2. Any other
 exception is a bug in lab-bnn: its traceback, a hint to report it, exit 1.
 `LQZ_DEBUG=1` also shows a user error's traceback. TensorFlow's log chatter is dropped
-(zoo/quiet.py) unless `lqz --verbose ...` or `LQZ_DEBUG=1`.
+(zoo/quiet.py) unless `lqz --verbose ...` or `LQZ_DEBUG=1`. `lqz A key=value + B
+key=value` runs tasks in turn in one process (one start-up), stopping at the first that
+fails.
 """
 
 import importlib
@@ -39,6 +41,8 @@ BUG_HINT = ("lqz: this is a bug in lab-bnn, not in your command; please report i
 USER_ERROR_STATUS = 2
 BUG_STATUS = 1
 INTERRUPTED_STATUS = 130
+# `lqz A … + B …` runs task A, then task B, in one process.
+CHAIN_SEPARATOR = "+"
 
 
 def load_tasks() -> None:
@@ -121,11 +125,38 @@ def one_line(error: BaseException, first_paragraph: bool = False) -> str:
         or type(error).__name__
 
 
+def split_chain(args: List[str]) -> List[List[str]]:
+    """`A x=1 + B y=2` → [[A, x=1], [B, y=2]]: tasks run in turn in one process.
+
+    Raises:
+        UserError: for an empty step (a leading, trailing or doubled `+`).
+    """
+    steps: List[List[str]] = [[]]
+    for arg in args:
+        if arg == CHAIN_SEPARATOR:
+            steps.append([])
+        else:
+            steps[-1].append(arg)
+    if len(steps) > 1 and not all(steps):
+        raise UserError(f"'{CHAIN_SEPARATOR}' must stand between two tasks, as in "
+                        f"`lqz Convert run_dir=R + Benchmark tflite=R/model.tflite`; received "
+                        f"{' '.join(args)!r}")
+    return steps
+
+
 def _run(args: List[str]) -> int:
+    load_tasks()
+    for step in split_chain(args):  # one start-up (TensorFlow, tasks) for every step
+        status = _run_task(step)
+        if status:
+            return status
+    return 0
+
+
+def _run_task(args: List[str]) -> int:
     import click
     from zookeeper.core.cli import cli
 
-    load_tasks()
     try:
         status = cli.main(args=args, prog_name="lqz", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as error:  # bare `lqz`: the task list

@@ -137,3 +137,23 @@ def test_the_lqz_command_prints_a_users_mistake_as_one_line():
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "lqz: error: Quickstart.epochs must be int; received 'abc'"]
+
+
+def test_chained_tasks_run_in_turn_and_stop_at_the_first_failure(capsys, monkeypatch, no_debug):
+    paths = []
+
+    def run(self):
+        paths.append(self.path)
+        if self.path == "bad":
+            raise UserError("no profile at 'bad'")
+
+    monkeypatch.setattr(ImportProfile, "run", run)
+    status, _, err = run_in_process(capsys, "ImportProfile", "path=a", "+", "ImportProfile",
+                                    "path=bad", "+", "ImportProfile", "path=c")
+    assert (status, paths, err) == (2, ["a", "bad"], ["lqz: error: no profile at 'bad'"])
+
+
+@pytest.mark.parametrize("args", [["+", "Charts"], ["Charts", "+"], ["Charts", "+", "+", "Charts"]])
+def test_a_chain_with_an_empty_step_is_one_line(capsys, no_debug, args):
+    status, _, err = run_in_process(capsys, *args)
+    assert status == 2 and len(err) == 1 and "'+' must stand between two tasks" in err[0]
