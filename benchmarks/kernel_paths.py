@@ -68,10 +68,11 @@ def random_inputs(interpreter: Interpreter, seed: int = 0) -> List[np.ndarray]:
     """One random array per model input, of its dtype and shape.
 
     Floats are standard normal; integer tensors (LCE's bitpacked int32 words, and
-    quantized inputs) take any value of their type, since every bit pattern is valid.
+    quantized inputs) take any value of their type, since every bit pattern is valid;
+    booleans are fair coin flips.
 
     Raises:
-        UserError: for an input dtype other than float or integer.
+        UserError: for an input dtype other than float, integer or bool.
     """
     rng = np.random.RandomState(seed)
     arrays = []
@@ -82,9 +83,11 @@ def random_inputs(interpreter: Interpreter, seed: int = 0) -> List[np.ndarray]:
         elif dtype.kind in "iu":
             info = np.iinfo(dtype)
             arrays.append(rng.randint(info.min, int(info.max) + 1, size=shape, dtype=dtype))
+        elif dtype.kind == "b":  # e.g. LceQuantize of a comparison (BN-sign not folded)
+            arrays.append(rng.randint(0, 2, size=shape).astype(bool))
         else:
             raise UserError(f"cannot make random inputs of dtype {dtype}; "
-                            f"supported: float and integer tensors")
+                            f"supported: float, integer and bool tensors")
     return arrays
 
 
