@@ -85,6 +85,11 @@ def test_audit_names_a_planted_multi_bit_layer_with_its_reason():
 def test_audit_bad_input_is_one_clear_error():
     with pytest.raises(ValueError, match=r"expected TFLite flatbuffer bytes.*received bytes starting b'not a fl'"):
         audit(b"not a flatbuffer")
+
+
+def test_a_float_baseline_is_audited_as_float():
     float_model = tf.keras.Sequential([tf.keras.Input(SHAPE), tf.keras.layers.Conv2D(4, 3)])
-    with pytest.raises(ValueError, match=r"has no binary layer"):
-        audit(convert(float_model), float_model)
+    report = audit(convert(float_model), float_model)
+    assert report.operators.op_type.tolist() == ["CONV_2D"]
+    assert (report.summary["binary_convs"], report.summary["layers_meant_binary"]) == (0, 0)
+    assert report.stayed_float.empty and report.summary["binary_mac_fraction"] == 0.0
