@@ -1,6 +1,6 @@
 """Latency and per-operator measurements of converted `.tflite` models.
 
-    from benchmarks import measure_latency, profile_ops, read_device_profile
+from benchmarks import measure_latency, profile_ops, read_device_profile
 """
 
 import importlib

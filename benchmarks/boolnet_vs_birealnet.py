@@ -12,6 +12,7 @@ import collections
 import statistics
 
 import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
+
 import numpy as np
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 from larq_zoo.literature import BiRealNet
@@ -39,8 +40,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
 
-    print(f"host: {host_description()}; LCE interpreter kernel path: "
-          f"{kernel_path_name(HOST_KERNEL_PATH)}; threads: {args.threads}")
+    print(
+        f"host: {host_description()}; LCE interpreter kernel path: "
+        f"{kernel_path_name(HOST_KERNEL_PATH)}; threads: {args.threads}"
+    )
     models = {
         "Bi-RealNet-18": BiRealNet(input_shape=(224, 224, 3), weights=None),
         "BaseNet k=1 (replicate pad)": BaseNet(input_shape=(224, 224, 3), k=1),
@@ -57,10 +60,14 @@ def main() -> None:
     reference = medians["Bi-RealNet-18"]
     for name, flatbuffer in flatbuffers.items():
         costs = graph_costs(flatbuffer)
-        print(f"\n{name}: median {medians[name]:.2f} ms over {args.runs} runs "
-              f"(ratio to Bi-RealNet-18: {medians[name] / reference:.3f})")
-        print(f"  float ops {costs['float ops']}, float MACs {costs['float MACs'] / 1e6:.1f} M, "
-              f"binary MACs {costs['binary MACs'] / 1e6:.1f} M")
+        print(
+            f"\n{name}: median {medians[name]:.2f} ms over {args.runs} runs "
+            f"(ratio to Bi-RealNet-18: {medians[name] / reference:.3f})"
+        )
+        print(
+            f"  float ops {costs['float ops']}, float MACs {costs['float MACs'] / 1e6:.1f} M, "
+            f"binary MACs {costs['binary MACs'] / 1e6:.1f} M"
+        )
         print(f"  float op types: {costs['float op types']}")
 
 

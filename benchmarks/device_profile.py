@@ -22,25 +22,52 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
-import pandas as pd
-
 from lab_bnn.errors import UserError
 
-REGULAR_RUNS = "Operator-wise Profiling Info for Regular Benchmark Runs:"
-EXPECTED = (f"the output of lce_benchmark_model --enable_op_profiling=true (a '{REGULAR_RUNS}' "
-            "section with TFLite's Run Order, Top by Computation Time and Summary by node "
-            "type tables), as logged or as written with --profiling_output_csv_file")
+import pandas as pd
 
-COLUMNS = ["node_type", "first_ms", "avg_ms", "percent", "cdf_percent", "mem_kb",
-           "times_called", "name", "node_index"]
+REGULAR_RUNS = "Operator-wise Profiling Info for Regular Benchmark Runs:"
+EXPECTED = (
+    f"the output of lce_benchmark_model --enable_op_profiling=true (a '{REGULAR_RUNS}' "
+    "section with TFLite's Run Order, Top by Computation Time and Summary by node "
+    "type tables), as logged or as written with --profiling_output_csv_file"
+)
+
+COLUMNS = [
+    "node_type",
+    "first_ms",
+    "avg_ms",
+    "percent",
+    "cdf_percent",
+    "mem_kb",
+    "times_called",
+    "name",
+    "node_index",
+]
 
 # Header cells of the operator tables (text form, CSV form) → tidy column names.
-_OP_HEADER = {"node type": "node_type", "start": "start_ms", "first": "first_ms",
-              "avg ms": "avg_ms", "avg_ms": "avg_ms", "%": "percent", "cdf%": "cdf_percent",
-              "mem kb": "mem_kb", "times called": "times_called", "name": "name"}
-_TYPE_HEADER = {"node type": "node_type", "count": "count", "avg ms": "avg_ms",
-                "avg_ms": "avg_ms", "avg %": "percent", "cdf %": "cdf_percent",
-                "mem kb": "mem_kb", "times called": "times_called"}
+_OP_HEADER = {
+    "node type": "node_type",
+    "start": "start_ms",
+    "first": "first_ms",
+    "avg ms": "avg_ms",
+    "avg_ms": "avg_ms",
+    "%": "percent",
+    "cdf%": "cdf_percent",
+    "mem kb": "mem_kb",
+    "times called": "times_called",
+    "name": "name",
+}
+_TYPE_HEADER = {
+    "node type": "node_type",
+    "count": "count",
+    "avg ms": "avg_ms",
+    "avg_ms": "avg_ms",
+    "avg %": "percent",
+    "cdf %": "cdf_percent",
+    "mem kb": "mem_kb",
+    "times called": "times_called",
+}
 _TITLE = re.compile(r"^=+ (.+?) =+$")
 _STAT = re.compile(r"(\w+)=(\S+?)(?=\s|\(|$)")
 _NODE_INDEX = re.compile(r":(\d+)$")
@@ -74,16 +101,24 @@ def read_device_profile(path: Union[str, Path]) -> pd.DataFrame:
         >>> df = read_device_profile("tests/benchmarks/fixtures/lce_benchmark_small_bnn.txt")
         >>> df.attrs["model_avg_ms"], df.avg_ms.sum()
     """
-    problem = ("empty" if not str(path).strip() else "missing" if not Path(path).exists()
-               else "a folder, not a file" if not Path(path).is_file() else "")
+    problem = (
+        "empty"
+        if not str(path).strip()
+        else "missing"
+        if not Path(path).exists()
+        else "a folder, not a file"
+        if not Path(path).is_file()
+        else ""
+    )
     if problem:
         raise UserError(f"path={str(path)!r} is {problem}; give a file holding {EXPECTED}")
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
-        raise UserError(f"{path} is not text (byte {error.start} is not UTF-8); "
-                        f"expected {EXPECTED}") from None
+        raise UserError(
+            f"{path} is not text (byte {error.start} is not UTF-8); expected {EXPECTED}"
+        ) from None
     return parse_device_profile(text, source=str(path))
 
 
@@ -96,7 +131,7 @@ def parse_device_profile(text: str, source: str = "<text>") -> pd.DataFrame:
     if len(starts) != 1:
         found = "no" if not starts else f"{len(starts)}"
         raise UserError(f"{source} has {found} '{REGULAR_RUNS}' lines; expected {EXPECTED}")
-    log, section = lines[:starts[0]], _primary_graph(lines[starts[0] + 1:])
+    log, section = lines[: starts[0]], _primary_graph(lines[starts[0] + 1 :])
 
     tables, summary = _tables(section, source)
     header, rows = tables["Run Order"]
@@ -118,7 +153,7 @@ def _strip_log_prefix(line: str) -> str:
     """TFLITE_LOG starts a message with its severity; the tables' own lines have none."""
     for prefix in ("INFO: ", "WARN: "):
         if line.startswith(prefix):
-            return line[len(prefix):]
+            return line[len(prefix) :]
     return line
 
 
@@ -145,29 +180,33 @@ def _tables(section: List[str], source: str):
         title = _TITLE.match(line)
         if title:
             if title.group(1) in tables or i + 1 >= len(section):
-                raise UserError(f"{source}: table '{title.group(1)}' is repeated or has no "
-                                f"header (truncated?); expected {EXPECTED}")
+                raise UserError(
+                    f"{source}: table '{title.group(1)}' is repeated or has no "
+                    f"header (truncated?); expected {EXPECTED}"
+                )
             header, rows, i = _split_cells(section[i + 1]), [], i + 2
             while i < len(section) and section[i].strip():
                 rows.append(section[i])
                 i += 1
             if i >= len(section):
-                raise UserError(f"{source} ends inside the '{title.group(1)}' table "
-                                f"(truncated?); expected {EXPECTED}")
+                raise UserError(
+                    f"{source} ends inside the '{title.group(1)}' table (truncated?); expected {EXPECTED}"
+                )
             tables[title.group(1)] = (header, rows)
         elif line.startswith("Number of nodes executed:"):
             summary["executed"] = _integer(line.split(":", 1)[1], "nodes executed", source)
         elif line.startswith("Timings (microseconds):"):
             summary["timings"] = _stat(line.split(":", 1)[1], source)
         elif line.endswith(" nodes observed"):
-            summary["observed"] = _integer(line[:-len(" nodes observed")], "nodes observed", source)
+            summary["observed"] = _integer(line[: -len(" nodes observed")], "nodes observed", source)
         i += 1
-    missing = [t for t in ("Run Order", "Top by Computation Time", "Summary by node type")
-               if t not in tables]
+    missing = [t for t in ("Run Order", "Top by Computation Time", "Summary by node type") if t not in tables]
     if missing or summary["observed"] is None or summary["executed"] is None:
-        lacking = ", ".join([f"the '{t}' table" for t in missing]
-                            + ["'Number of nodes executed'"] * (summary["executed"] is None)
-                            + ["'N nodes observed'"] * (summary["observed"] is None))
+        lacking = ", ".join(
+            [f"the '{t}' table" for t in missing]
+            + ["'Number of nodes executed'"] * (summary["executed"] is None)
+            + ["'N nodes observed'"] * (summary["observed"] is None)
+        )
         raise UserError(f"{source}: the profile lacks {lacking} (truncated?); expected {EXPECTED}")
     return tables, summary
 
@@ -201,10 +240,12 @@ def _cells(header: List[str], row: str, known: Dict[str, str], source: str) -> D
     if len(cells) < len(columns):
         cells = row.split(",", len(columns) - 1)
     if len(cells) > len(columns) and columns[-1] == "name":
-        cells = cells[:len(columns) - 1] + ["\t".join(cells[len(columns) - 1:])]
+        cells = cells[: len(columns) - 1] + ["\t".join(cells[len(columns) - 1 :])]
     if len(cells) != len(columns):
-        raise UserError(f"{source}: table row {row.strip()!r} has {len(cells)} cells for "
-                        f"{len(columns)} columns (truncated?); expected {EXPECTED}")
+        raise UserError(
+            f"{source}: table row {row.strip()!r} has {len(cells)} cells for "
+            f"{len(columns)} columns (truncated?); expected {EXPECTED}"
+        )
     return dict(zip(columns, (cell.strip() for cell in cells)))
 
 
@@ -212,28 +253,34 @@ def _op_row(header: List[str], row: str, source: str) -> list:
     cells = _cells(header, row, _OP_HEADER, source)
     missing = [c for c in COLUMNS[:-1] if c not in cells]
     if missing:
-        raise UserError(f"{source}: the Run Order table lacks columns {missing}; "
-                        f"expected {EXPECTED}")
+        raise UserError(f"{source}: the Run Order table lacks columns {missing}; expected {EXPECTED}")
     values = [_number(cells[c], c, source) for c in COLUMNS[1:-3]]
-    return [cells["node_type"], *values,
-            _integer(cells["times_called"], "times called", source), cells["name"]]
+    return [
+        cells["node_type"],
+        *values,
+        _integer(cells["times_called"], "times called", source),
+        cells["name"],
+    ]
 
 
 def _type_row(header: List[str], row: str, source: str) -> dict:
     cells = _cells(header, row, _TYPE_HEADER, source)
     if "node_type" not in cells or "avg_ms" not in cells:
-        raise UserError(f"{source}: the Summary by node type table lacks node type or "
-                        f"avg ms; expected {EXPECTED}")
-    return {"node_type": cells["node_type"], "avg_ms": _number(cells["avg_ms"], "avg ms", source),
-            "count": _integer(cells.get("count", "0"), "count", source)}
+        raise UserError(
+            f"{source}: the Summary by node type table lacks node type or avg ms; expected {EXPECTED}"
+        )
+    return {
+        "node_type": cells["node_type"],
+        "avg_ms": _number(cells["avg_ms"], "avg ms", source),
+        "count": _integer(cells.get("count", "0"), "count", source),
+    }
 
 
 def _number(cell: str, what: str, source: str) -> float:
     try:
         return float(cell[:-1] if cell.endswith("%") else cell)
     except ValueError:
-        raise UserError(f"{source}: {what} {cell!r} is not a number; "
-                        f"expected {EXPECTED}") from None
+        raise UserError(f"{source}: {what} {cell!r} is not a number; expected {EXPECTED}") from None
 
 
 def _integer(cell: str, what: str, source: str) -> int:
@@ -241,9 +288,8 @@ def _integer(cell: str, what: str, source: str) -> int:
         value = int(cell.strip())
     except ValueError:
         value = None
-    if value is None or abs(value) >= 2 ** 62:
-        raise UserError(f"{source}: {what} {cell.strip()!r} is not a count; "
-                        f"expected {EXPECTED}")
+    if value is None or abs(value) >= 2**62:
+        raise UserError(f"{source}: {what} {cell.strip()!r} is not a count; expected {EXPECTED}")
     return value
 
 
@@ -257,8 +303,7 @@ def _stat(text: str, source: str) -> Dict[str, float]:
     std=...' or 'count=5 curr=812(all same)', as numbers (min/max/avg filled in)."""
     values = {key: _number(value, key, source) for key, value in _STAT.findall(text)}
     if "count" not in values:
-        raise UserError(f"{source}: timing line {text.strip()!r} has no count; "
-                        f"expected {EXPECTED}")
+        raise UserError(f"{source}: timing line {text.strip()!r} has no count; expected {EXPECTED}")
     if "curr" in values and "avg" not in values:  # all runs took the same time
         values.update(min=values["curr"], max=values["curr"], avg=values["curr"], std=0.0)
     return values
@@ -292,18 +337,25 @@ def _model_stats(log: List[str]) -> Dict[str, float]:
 
 def _check_consistency(df: pd.DataFrame, top, by_type: List[dict], summary, source: str) -> None:
     """The report's own counts agree: a cut or spliced file rarely keeps them so."""
-    counts = {"Run Order rows": len(df), "Number of nodes executed": summary["executed"],
-              "nodes observed": summary["observed"]}
+    counts = {
+        "Run Order rows": len(df),
+        "Number of nodes executed": summary["executed"],
+        "nodes observed": summary["observed"],
+    }
     if len(set(counts.values())) != 1:
         raise UserError(f"{source}: node counts disagree ({counts}); expected {EXPECTED}")
     if sum(row["count"] for row in by_type) != len(df):
-        raise UserError(f"{source}: the Summary by node type counts "
-                        f"{sum(row['count'] for row in by_type)} nodes, the Run Order table "
-                        f"{len(df)}; expected {EXPECTED}")
+        raise UserError(
+            f"{source}: the Summary by node type counts "
+            f"{sum(row['count'] for row in by_type)} nodes, the Run Order table "
+            f"{len(df)}; expected {EXPECTED}"
+        )
     names = set(df["name"])
     header, rows = top
     for row in rows:
         cells = _cells(header, row, _OP_HEADER, source)
         if cells.get("name") not in names:
-            raise UserError(f"{source}: node {cells.get('name')!r} of Top by Computation "
-                            f"Time is not in the Run Order table; expected {EXPECTED}")
+            raise UserError(
+                f"{source}: node {cells.get('name')!r} of Top by Computation "
+                f"Time is not in the Run Order table; expected {EXPECTED}"
+            )

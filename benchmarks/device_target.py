@@ -6,8 +6,10 @@ from typing import Optional
 
 from lab_bnn.errors import UserError
 
-_SSH = re.compile(r"^ssh://(?:(?P<user>[^@/:\s]+)@)?(?P<host>\[[0-9a-fA-F:]+\]|[^@/:\s\[\]]+)"
-                  r"(?::(?P<port>\d{1,5}))?/?$")
+_SSH = re.compile(
+    r"^ssh://(?:(?P<user>[^@/:\s]+)@)?(?P<host>\[[0-9a-fA-F:]+\]|[^@/:\s\[\]]+)"
+    r"(?::(?P<port>\d{1,5}))?/?$"
+)
 _ADB = re.compile(r"^adb://(?P<serial>[^/\s]+)/?$")
 FORMS = "ssh://user@host[:port] (Raspberry Pi, Jetson, any ARM64 Linux board) or adb://serial"
 

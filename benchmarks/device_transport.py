@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
-from benchmarks.device_target import DeviceTarget
 from lab_bnn.errors import UserError
+
+from benchmarks.device_target import DeviceTarget
 
 SSH_CONNECTION_FAILED = 255  # ssh's and scp's exit status when the connection failed
 _HOST_KEY = ("Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED")
-_ADB_OFFLINE = ("not found", "offline", "no devices", "unauthorized", "device still connecting",
-                "closed")
+_ADB_OFFLINE = ("not found", "offline", "no devices", "unauthorized", "device still connecting", "closed")
 
 
 class DeviceConnectionError(UserError, ConnectionError):
@@ -53,17 +53,23 @@ class Transport:
     target: DeviceTarget
     timeout: float = 600.0
 
-    def run(self, argv: List[str], step: str, timeout: Optional[float] = None
-            ) -> subprocess.CompletedProcess:
+    def run(self, argv: List[str], step: str, timeout: Optional[float] = None) -> subprocess.CompletedProcess:
         try:
-            result = subprocess.run(argv, capture_output=True, text=True,
-                                    timeout=timeout or self.timeout, stdin=subprocess.DEVNULL)
+            result = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=timeout or self.timeout,
+                stdin=subprocess.DEVNULL,
+            )
         except FileNotFoundError:
-            raise DeviceToolMissing(f"{argv[0]!r} is not installed on this machine; it is "
-                                    f"needed to reach {self.target}") from None
+            raise DeviceToolMissing(
+                f"{argv[0]!r} is not installed on this machine; it is needed to reach {self.target}"
+            ) from None
         except subprocess.TimeoutExpired:
-            raise DeviceTimeout(f"{step} on {self.target} timed out after "
-                                f"{timeout or self.timeout:g} s") from None
+            raise DeviceTimeout(
+                f"{step} on {self.target} timed out after {timeout or self.timeout:g} s"
+            ) from None
         self.check_connection(result, step)
         return result
 
@@ -78,10 +84,19 @@ class SshTransport(Transport):
     connected: bool = False
 
     def options(self) -> List[str]:
-        options = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={self.connect_timeout}",
-                   "-o", "StrictHostKeyChecking=yes",
-                   # A dead link is noticed in ~15 s rather than at the TCP timeout.
-                   "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]
+        options = [
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"ConnectTimeout={self.connect_timeout}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            # A dead link is noticed in ~15 s rather than at the TCP timeout.
+            "-o",
+            "ServerAliveInterval=5",
+            "-o",
+            "ServerAliveCountMax=3",
+        ]
         if self.identity_file:
             options += ["-i", self.identity_file, "-o", "IdentitiesOnly=yes"]
         if self.known_hosts:
@@ -93,14 +108,25 @@ class SshTransport(Transport):
         return f"{self.target.user}@{host}" if self.target.user else host
 
     def shell(self, command: str, step: str) -> subprocess.CompletedProcess:
-        return self.run(["ssh", *self.options(), "-p", str(self.target.port),
-                         self.destination(), command], step)
+        return self.run(
+            ["ssh", *self.options(), "-p", str(self.target.port), self.destination(), command], step
+        )
 
     def push(self, local: Path, remote: str, step: str) -> None:
         # scp needs an IPv6 address in brackets, as the target keeps it.
         destination = (f"{self.target.user}@" if self.target.user else "") + self.target.host
-        result = self.run(["scp", "-q", *self.options(), "-P", str(self.target.port), str(local),
-                           f"{destination}:{remote}"], step)
+        result = self.run(
+            [
+                "scp",
+                "-q",
+                *self.options(),
+                "-P",
+                str(self.target.port),
+                str(local),
+                f"{destination}:{remote}",
+            ],
+            step,
+        )
         if result.returncode:
             raise DeviceCommandError(f"{step}: scp to {self.target} failed: {tail(result.stderr)}")
 
@@ -115,9 +141,11 @@ class SshTransport(Transport):
                 f"the host key of {self.target} does not match the known_hosts entry"
                 + (f" ({offending[0]})" if offending else "")
                 + "; ssh refused to connect. If the device was reinstalled, check its new "
-                  "key and update known_hosts")
-        raise DeviceConnectionError(f"{step}: cannot reach {self.target} (ssh: {said})",
-                                    dropped=self.connected)
+                "key and update known_hosts"
+            )
+        raise DeviceConnectionError(
+            f"{step}: cannot reach {self.target} (ssh: {said})", dropped=self.connected
+        )
 
 
 @dataclass
@@ -132,22 +160,30 @@ class AdbTransport(Transport):
     def push(self, local: Path, remote: str, step: str) -> None:
         result = self.run(["adb", "-s", self.target.serial, "push", str(local), remote], step)
         if result.returncode:
-            raise DeviceCommandError(f"{step}: adb push to {self.target} failed: "
-                                     f"{tail(result.stderr or result.stdout)}")
+            raise DeviceCommandError(
+                f"{step}: adb push to {self.target} failed: {tail(result.stderr or result.stdout)}"
+            )
 
     def check_connection(self, result: subprocess.CompletedProcess, step: str) -> None:
         said = (result.stderr or "").lower()
-        if result.returncode and said.startswith(("error:", "adb: error")) and any(
-                marker in said for marker in _ADB_OFFLINE):
-            raise DeviceConnectionError(f"{step}: cannot reach {self.target} (adb: "
-                                        f"{tail(result.stderr)})", dropped=self.connected)
+        if (
+            result.returncode
+            and said.startswith(("error:", "adb: error"))
+            and any(marker in said for marker in _ADB_OFFLINE)
+        ):
+            raise DeviceConnectionError(
+                f"{step}: cannot reach {self.target} (adb: {tail(result.stderr)})", dropped=self.connected
+            )
         self.connected = True
 
 
-def make_transport(target: DeviceTarget, *, timeout: float = 600.0,
-                   identity_file: Optional[str] = None, known_hosts: Optional[str] = None
-                   ) -> Transport:
+def make_transport(
+    target: DeviceTarget,
+    *,
+    timeout: float = 600.0,
+    identity_file: Optional[str] = None,
+    known_hosts: Optional[str] = None,
+) -> Transport:
     if target.kind == "ssh":
-        return SshTransport(target, timeout, identity_file=identity_file,
-                            known_hosts=known_hosts)
+        return SshTransport(target, timeout, identity_file=identity_file, known_hosts=known_hosts)
     return AdbTransport(target, timeout)

@@ -5,21 +5,28 @@ LCE's interpreter does not verify what it loads (a truncated flatbuffer crashes 
 process), so everything the benchmarks hand to it passes `load_model` first.
 """
 
-import flatbuffers
 import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
+from lab_bnn.errors import UserError
+
+import flatbuffers
 import numpy as np
 from tensorflow.lite.python import schema_py_generated as schema
 
 from converter import read_operators
-from lab_bnn.errors import UserError
 
 FILE_IDENTIFIER = b"TFL3"
 
 # Bytes per element of the tensor types a constant buffer is checked against.
 _ELEMENT_BYTES = {
-    schema.TensorType.FLOAT32: 4, schema.TensorType.FLOAT16: 2, schema.TensorType.INT32: 4,
-    schema.TensorType.UINT8: 1, schema.TensorType.INT64: 8, schema.TensorType.BOOL: 1,
-    schema.TensorType.INT16: 2, schema.TensorType.INT8: 1, schema.TensorType.FLOAT64: 8,
+    schema.TensorType.FLOAT32: 4,
+    schema.TensorType.FLOAT16: 2,
+    schema.TensorType.INT32: 4,
+    schema.TensorType.UINT8: 1,
+    schema.TensorType.INT64: 8,
+    schema.TensorType.BOOL: 1,
+    schema.TensorType.INT16: 2,
+    schema.TensorType.INT8: 1,
+    schema.TensorType.FLOAT64: 8,
 }
 
 
@@ -44,10 +51,14 @@ def load_model(flatbuffer: bytes) -> schema.ModelT:
     except Exception as error:  # flatbuffers raises struct.error, IndexError, ...
         if isinstance(error, ValueError) and str(error).startswith("expected TFLite"):
             raise
-        kind = type(error).__name__ if type(error).__module__ == "builtins" else \
-            f"{type(error).__module__}.{type(error).__name__}"
-        raise UserError(f"corrupt TFLite flatbuffer ({len(flatbuffer)} bytes): reading it "
-                        f"failed with {kind}: {error}") from None
+        kind = (
+            type(error).__name__
+            if type(error).__module__ == "builtins"
+            else f"{type(error).__module__}.{type(error).__name__}"
+        )
+        raise UserError(
+            f"corrupt TFLite flatbuffer ({len(flatbuffer)} bytes): reading it failed with {kind}: {error}"
+        ) from None
     problem = _first_inconsistency(model)
     if problem:
         raise UserError(f"corrupt TFLite flatbuffer ({len(flatbuffer)} bytes): {problem}")
@@ -81,13 +92,15 @@ def _first_inconsistency(model: schema.ModelT) -> str:
                 return f"tensor {t} refers to buffer {tensor.buffer} of {len(buffers)}"
             data = buffers[tensor.buffer].data if buffers and buffers[tensor.buffer] else None
             width = _ELEMENT_BYTES.get(tensor.type)
-            if data is not None and len(data) and width and \
-                    len(data) != width * int(np.prod(shape, dtype=np.int64)):
-                return (f"tensor {t} of shape {shape} has a constant buffer of "
-                        f"{len(data)} bytes")
+            if (
+                data is not None
+                and len(data)
+                and width
+                and len(data) != width * int(np.prod(shape, dtype=np.int64))
+            ):
+                return f"tensor {t} of shape {shape} has a constant buffer of {len(data)} bytes"
         for name, indices in (("inputs", graph.inputs), ("outputs", graph.outputs)):
-            bad = [int(i) for i in (indices if indices is not None else [])
-                   if not 0 <= i < len(tensors)]
+            bad = [int(i) for i in (indices if indices is not None else []) if not 0 <= i < len(tensors)]
             if bad:
                 return f"subgraph {s} {name} refer to tensors {bad} of {len(tensors)}"
         for o, op in enumerate(graph.operators or []):
@@ -96,8 +109,7 @@ def _first_inconsistency(model: schema.ModelT) -> str:
             if not 0 <= op.opcodeIndex < len(codes) or codes[op.opcodeIndex] is None:
                 return f"operator {o} refers to operator code {op.opcodeIndex} of {len(codes)}"
             for name, indices in (("inputs", op.inputs), ("outputs", op.outputs)):
-                bad = [int(i) for i in (indices if indices is not None else [])
-                       if not -1 <= i < len(tensors)]
+                bad = [int(i) for i in (indices if indices is not None else []) if not -1 <= i < len(tensors)]
                 if bad:
                     return f"operator {o} {name} refer to tensors {bad} of {len(tensors)}"
     return ""

@@ -18,5 +18,6 @@ def cpu_model() -> str:
 
 def host_description() -> str:
     """e.g. 'vm: AMD EPYC, x86_64, 2 cores, Linux'."""
-    return (f"{platform.node()}: {cpu_model()}, {platform.machine()}, "
-            f"{os.cpu_count()} cores, {platform.system()}")
+    return (
+        f"{platform.node()}: {cpu_model()}, {platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
+    )

@@ -8,11 +8,12 @@ one refuses grouped binary convs, so every measurement names the path it used.
 from typing import Callable, Dict, List, Optional
 
 import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
+from lab_bnn.errors import UserError
+
 import numpy as np
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 
 from benchmarks.timing import HOST_KERNEL_PATH
-from lab_bnn.errors import UserError
 
 _BCONV_KERNELS = {
     "default": {"use_reference_bconv": False, "use_indirect_bgemm": False},
@@ -31,8 +32,11 @@ KERNEL_PATHS: Dict[str, Dict[str, bool]] = {
 REFERENCE_KERNEL = "reference_bconv"
 
 # benchmarks.timing's choice for this host, by name.
-HOST_KERNEL = next(name for name, flags in KERNEL_PATHS.items()
-                   if all(flags[k] == bool(HOST_KERNEL_PATH.get(k)) for k in flags))
+HOST_KERNEL = next(
+    name
+    for name, flags in KERNEL_PATHS.items()
+    if all(flags[k] == bool(HOST_KERNEL_PATH.get(k)) for k in flags)
+)
 
 
 def interpreter_options(kernel: str) -> Dict[str, bool]:
@@ -86,8 +90,9 @@ def random_inputs(interpreter: Interpreter, seed: int = 0) -> List[np.ndarray]:
         elif dtype.kind == "b":  # e.g. LceQuantize of a comparison (BN-sign not folded)
             arrays.append(rng.randint(0, 2, size=shape).astype(bool))
         else:
-            raise UserError(f"cannot make random inputs of dtype {dtype}; "
-                            f"supported: float, integer and bool tensors")
+            raise UserError(
+                f"cannot make random inputs of dtype {dtype}; supported: float, integer and bool tensors"
+            )
     return arrays
 
 
@@ -126,7 +131,8 @@ def max_difference(outputs: List[np.ndarray], reference: List[np.ndarray]) -> Op
         That number, or None if the two lists' shapes or dtypes differ.
     """
     if len(outputs) != len(reference) or any(
-            a.shape != b.shape or a.dtype != b.dtype for a, b in zip(outputs, reference)):
+        a.shape != b.shape or a.dtype != b.dtype for a, b in zip(outputs, reference)
+    ):
         return None
     worst = 0.0
     for a, b in zip(outputs, reference):

@@ -13,6 +13,7 @@ import statistics
 from typing import Dict, List
 
 import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
+
 import numpy as np
 import tensorflow as tf
 from larq_compute_engine.tflite.python.interpreter import Interpreter
@@ -23,6 +24,7 @@ from benchmarks.host import host_description
 from benchmarks.timing import HOST_KERNEL_PATH, interleaved_times, kernel_path_name
 from converter import convert
 from zoo.models import SmallBNN
+
 
 def birealnet18(input_quantizer: str) -> tf.keras.Model:
     """larq-zoo's Bi-RealNet-18 with `input_quantizer` on every binary conv."""
@@ -82,8 +84,7 @@ def main() -> None:
     for name, ms in latency.items():
         print(f"  {name:15s} {ms:8.2f} ms")
     print(f"  ratio LAB as trained / Sign = {latency['LAB as trained'] / latency['Sign']:.3f}")
-    print(f"  ratio LAB fused / Sign      = {latency['LAB fused'] / latency['Sign']:.3f}"
-          "  (target <= 1.05)")
+    print(f"  ratio LAB fused / Sign      = {latency['LAB fused'] / latency['Sign']:.3f}  (target <= 1.05)")
 
     step = {k: statistics.median(v) * 1e3 for k, v in training_step_time(args.train_steps).items()}
     print("\nsmall BNN, 28x28x1, batch 128, median training step over", args.train_steps, "steps:")

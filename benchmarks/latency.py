@@ -10,17 +10,24 @@ from dataclasses import dataclass, field
 from typing import Dict
 
 import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
+from lab_bnn.errors import UserError
+
 import numpy as np
 
 from benchmarks.flatbuffer_model import load_model
 from benchmarks.host import host_description
 from benchmarks.kernel_paths import (
-    KERNEL_PATHS, REFERENCE_KERNEL, agreement_inputs, invoker, make_interpreter, max_difference,
-    random_inputs, run,
+    KERNEL_PATHS,
+    REFERENCE_KERNEL,
+    agreement_inputs,
+    invoker,
+    make_interpreter,
+    max_difference,
+    random_inputs,
+    run,
 )
 from benchmarks.timing import interleaved_times
 from converter.zero_padding import AFFECTED_KERNELS, zero_padding_warnings
-from lab_bnn.errors import UserError
 
 # How far a kernel path's outputs may be from the reference path's, relative to the
 # outputs' scale: float rounding (XNNPACK) passes, a wrong kernel does not.
@@ -57,15 +64,18 @@ class LatencyRecord:
         """A flat dict for one tidy pandas row, always with the same keys: one
         `median_ms[<path>]` column per kernel path (None where it was not a candidate)
         and one `rejected` text column, so rows of any run line up in one table."""
-        row = {k: getattr(self, k) for k in (
-            "host", "kernel", "threads", "runs", "warmup", "min_ms", "median_ms", "p90_ms")}
+        row = {
+            k: getattr(self, k)
+            for k in ("host", "kernel", "threads", "runs", "warmup", "min_ms", "median_ms", "p90_ms")
+        }
         row.update({f"median_ms[{path}]": self.candidates.get(path) for path in KERNEL_PATHS})
         row["rejected"] = "; ".join(f"{path}: {why}" for path, why in self.rejected.items())
         return row
 
 
-def measure_latency(flatbuffer: bytes, threads: int = 1, runs: int = 50, warmup: int = 5,
-                    kernel: str = "auto") -> LatencyRecord:
+def measure_latency(
+    flatbuffer: bytes, threads: int = 1, runs: int = 50, warmup: int = 5, kernel: str = "auto"
+) -> LatencyRecord:
     """Time whole-model inference of `flatbuffer` with LCE's Python interpreter.
 
     Arguments:
@@ -95,8 +105,9 @@ def measure_latency(flatbuffer: bytes, threads: int = 1, runs: int = 50, warmup:
         'indirect_bgemm+xnnpack'
     """
     if kernel != "auto" and kernel not in KERNEL_PATHS:
-        raise UserError(f"unknown kernel path {kernel!r}; allowed: 'auto', "
-                        + ", ".join(repr(k) for k in KERNEL_PATHS))
+        raise UserError(
+            f"unknown kernel path {kernel!r}; allowed: 'auto', " + ", ".join(repr(k) for k in KERNEL_PATHS)
+        )
     check_counts(threads=threads, runs=runs, warmup=warmup)
     load_model(flatbuffer)  # LCE's interpreter would crash on a corrupt flatbuffer
 
@@ -105,16 +116,24 @@ def measure_latency(flatbuffer: bytes, threads: int = 1, runs: int = 50, warmup:
     else:
         runners, rejected = {kernel: runner(flatbuffer, kernel, threads)}, {}
 
-    times_ms = {name: [t * 1e3 for t in times]
-                for name, times in interleaved_times(runners, runs=runs, warmup=warmup).items()}
+    times_ms = {
+        name: [t * 1e3 for t in times]
+        for name, times in interleaved_times(runners, runs=runs, warmup=warmup).items()
+    }
     medians = {name: statistics.median(times) for name, times in times_ms.items()}
     fastest = min(medians, key=medians.get)
     chosen = times_ms[fastest]
     return LatencyRecord(
-        host=host_description(), kernel=fastest, threads=threads, runs=runs, warmup=warmup,
-        min_ms=min(chosen), median_ms=medians[fastest],
+        host=host_description(),
+        kernel=fastest,
+        threads=threads,
+        runs=runs,
+        warmup=warmup,
+        min_ms=min(chosen),
+        median_ms=medians[fastest],
         p90_ms=float(np.percentile(chosen, 90)),
-        candidates=medians if kernel == "auto" else {}, rejected=rejected,
+        candidates=medians if kernel == "auto" else {},
+        rejected=rejected,
     )
 
 
@@ -135,8 +154,7 @@ def runner(flatbuffer: bytes, kernel: str, threads: int, what: str = "this model
     try:
         interpreter = make_interpreter(flatbuffer, kernel, threads)
     except RuntimeError as error:
-        raise UserError(f"kernel path {kernel!r} cannot run {what}: "
-                        f"{_load_failure(error)}") from None
+        raise UserError(f"kernel path {kernel!r} cannot run {what}: {_load_failure(error)}") from None
     return invoker(interpreter, random_inputs(interpreter))
 
 
@@ -148,8 +166,7 @@ def _agreeing_paths(flatbuffer: bytes, threads: int):
         inputs = agreement_inputs(reference)
         expected = {name: run(reference, arrays) for name, arrays in inputs.items()}
     except RuntimeError as error:
-        raise UserError(f"LCE's reference path cannot run this model: "
-                        f"{_load_failure(error)}") from None
+        raise UserError(f"LCE's reference path cannot run this model: {_load_failure(error)}") from None
     runners, rejected = {}, {}
     for path in KERNEL_PATHS:
         try:
@@ -173,10 +190,11 @@ def _disagreement(outputs, expected) -> str:
         if difference is None:
             return f"output shapes or dtypes differ from {REFERENCE_KERNEL}'s"
         if difference > OUTPUT_TOLERANCE:
-            what = (" (NaN or infinite values, or other integer words)"
-                    if difference == float("inf") else "")
-            return (f"outputs differ from {REFERENCE_KERNEL}'s by {difference:.3g} on the "
-                    f"{name} input{what} (tolerance {OUTPUT_TOLERANCE:g})")
+            what = " (NaN or infinite values, or other integer words)" if difference == float("inf") else ""
+            return (
+                f"outputs differ from {REFERENCE_KERNEL}'s by {difference:.3g} on the "
+                f"{name} input{what} (tolerance {OUTPUT_TOLERANCE:g})"
+            )
     return ""
 
 
@@ -187,8 +205,11 @@ def _likely_cause(flatbuffer: bytes, path: str) -> str:
     warnings = zero_padding_warnings(flatbuffer)
     if not warnings:
         return ""
-    return ("; likely cause: " + "; ".join(w.message for w in warnings[:3])
-            + (f" (and {len(warnings) - 3} more such convs)" if len(warnings) > 3 else ""))
+    return (
+        "; likely cause: "
+        + "; ".join(w.message for w in warnings[:3])
+        + (f" (and {len(warnings) - 3} more such convs)" if len(warnings) > 3 else "")
+    )
 
 
 def _load_failure(error: Exception) -> str:

@@ -8,6 +8,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional, Tuple
 
+from lab_bnn.errors import UserError
+from lab_bnn.recipes import RECIPES
+
 import larq as lq
 import numpy as np
 import tensorflow as tf
@@ -18,8 +21,6 @@ from benchmarks.latency import measure_latency
 from benchmarks.op_profile import profile_ops
 from converter import audit, check_parity, convert
 from converter.output_files import next_free_path
-from lab_bnn.errors import UserError
-from lab_bnn.recipes import RECIPES
 from zoo.experiments.run_folder import write_json_atomic
 from zoo.experiments.tasks import TrainCompactBNN
 from zoo.models.compact_bnn import BOOLNET_K4, FLOAT
@@ -60,13 +61,21 @@ def title(binarizer: str) -> str:
     return {BOOLNET_K4: "BoolNet (k = 4)", FLOAT: "full precision"}.get(binarizer, binarizer)
 
 
-def training_task(binarizer: str, dataset: str, budget: Budget, runs_dir: Path,
-                  resume: bool) -> TrainCompactBNN:
+def training_task(
+    binarizer: str, dataset: str, budget: Budget, runs_dir: Path, resume: bool
+) -> TrainCompactBNN:
     """`lqz TrainCompactBNN` configured for this row (not run)."""
-    conf = {"binarizer": binarizer, "dataset": dataset, "epochs": budget.epochs,
-            "batch_size": budget.batch_size, "learning_rate": budget.learning_rate,
-            "seed": budget.seed, "output_dir": str(runs_dir), "experiment_name": binarizer,
-            "resume": resume}
+    conf = {
+        "binarizer": binarizer,
+        "dataset": dataset,
+        "epochs": budget.epochs,
+        "batch_size": budget.batch_size,
+        "learning_rate": budget.learning_rate,
+        "seed": budget.seed,
+        "output_dir": str(runs_dir),
+        "experiment_name": binarizer,
+        "resume": resume,
+    }
     for field in ("train_examples", "validation_examples"):
         if getattr(budget, field) is not None:
             conf[f"dataset.{field}"] = getattr(budget, field)
@@ -101,31 +110,43 @@ def validation_arrays(task: TrainCompactBNN) -> Tuple[np.ndarray, np.ndarray]:
     return np.concatenate(images), np.concatenate(labels)
 
 
-def measure(task: TrainCompactBNN, train_seconds: float, *, threads: int = 1,
-            latency_runs: int = 100, profile: bool = False) -> dict:
+def measure(
+    task: TrainCompactBNN,
+    train_seconds: float,
+    *,
+    threads: int = 1,
+    latency_runs: int = 100,
+    profile: bool = False,
+) -> dict:
     """Accuracy (Keras and LCE), conversion audit, parity, theoretical ops and host
     latency of the trained run; writes model.tflite, audit.csv (and op_profile.csv)
     beside it. Conversion problems are reported in the row, not raised."""
     folder = Path(task.output_dir) / task.experiment_name
     model = tf.keras.models.load_model(folder / "model.h5", compile=False)
     images, labels = validation_arrays(task)
-    keras_accuracy = float(np.mean(model.predict(images, batch_size=256, verbose=0).argmax(-1)
-                                   == labels))
+    keras_accuracy = float(np.mean(model.predict(images, batch_size=256, verbose=0).argmax(-1) == labels))
     macs = lq.models.ModelProfile(model)
     row = {
-        "binarizer": task.binarizer, "title": title(task.binarizer), "status": "ok",
+        "binarizer": task.binarizer,
+        "title": title(task.binarizer),
+        "status": "ok",
         "accuracy": keras_accuracy,
         "theoretical_binary_macs": int(macs.op_count("mac", 1)),
         "theoretical_float_macs": int(macs.op_count("mac", 32)),
         "train_seconds": round(train_seconds, 1),
         "test_examples": int(len(labels)),
-        **{k: v for k, v in asdict(budget_of(task)).items()
-           if k not in ("train_examples", "validation_examples")},
-        "model": task.model_name, "dataset": type(task.dataset).__name__,
+        **{
+            k: v
+            for k, v in asdict(budget_of(task)).items()
+            if k not in ("train_examples", "validation_examples")
+        },
+        "model": task.model_name,
+        "dataset": type(task.dataset).__name__,
         "run_dir": str(folder),
     }
-    row["theoretical_ops"] = (row["theoretical_float_macs"]
-                              + row["theoretical_binary_macs"] / BINARY_MACS_PER_OP)
+    row["theoretical_ops"] = (
+        row["theoretical_float_macs"] + row["theoretical_binary_macs"] / BINARY_MACS_PER_OP
+    )
     try:
         flatbuffer = convert(model)
     except Exception as error:  # a row explains its failure; the others go on
@@ -138,8 +159,7 @@ def measure(task: TrainCompactBNN, train_seconds: float, *, threads: int = 1,
     row["max_sign_flip_rate"] = parity.max_sign_flip_rate if binary else 0.0
 
     latency = measure_latency(flatbuffer, threads=threads, runs=latency_runs, kernel="auto")
-    row.update(latency_ms=latency.median_ms, kernel=latency.kernel, threads=threads,
-               host=latency.host)
+    row.update(latency_ms=latency.median_ms, kernel=latency.kernel, threads=threads, host=latency.host)
     interpreter = make_interpreter(flatbuffer, latency.kernel, threads)
     lce_logits = run(interpreter, [images])[0]
     row["lce_accuracy"] = float(np.mean(lce_logits.argmax(-1) == labels))
@@ -161,15 +181,27 @@ def conversion_columns(model: tf.keras.Model, flatbuffer: bytes, folder: Path) -
     elif stayed.empty:
         conversion = f"all {summary['binary_convs']} binary convs are LceBconv2d"
     else:
-        conversion = (f"{len(stayed)} of {summary['layers_meant_binary']} binary layers stayed "
-                      f"float: {stayed.reason.iloc[0]}")
-    return {"size_bytes": summary["size_bytes"], "binary_convs": summary["binary_convs"],
-            "binary_mac_fraction": summary["binary_mac_fraction"], "conversion": conversion}
+        conversion = (
+            f"{len(stayed)} of {summary['layers_meant_binary']} binary layers stayed "
+            f"float: {stayed.reason.iloc[0]}"
+        )
+    return {
+        "size_bytes": summary["size_bytes"],
+        "binary_convs": summary["binary_convs"],
+        "binary_mac_fraction": summary["binary_mac_fraction"],
+        "conversion": conversion,
+    }
 
 
 def budget_of(task: TrainCompactBNN) -> Budget:
-    return Budget(task.epochs, task.batch_size, task.learning_rate, task.seed,
-                  task.dataset.train_examples, task.dataset.validation_examples)
+    return Budget(
+        task.epochs,
+        task.batch_size,
+        task.learning_rate,
+        task.seed,
+        task.dataset.train_examples,
+        task.dataset.validation_examples,
+    )
 
 
 def run_row(binarizer: str, dataset: str, budget: Budget, runs_dir: Path, **measure_options) -> dict:
@@ -183,7 +215,11 @@ def run_row(binarizer: str, dataset: str, budget: Budget, runs_dir: Path, **meas
         row = measure(task, seconds, **measure_options)
     except Exception as error:  # noqa: BLE001 — a row explains its failure; the others go on
         traceback.print_exc()
-        return {"binarizer": binarizer, "title": title(binarizer), "status": "failed",
-                "conversion": f"{type(error).__name__}: {error}"}
+        return {
+            "binarizer": binarizer,
+            "title": title(binarizer),
+            "status": "failed",
+            "conversion": f"{type(error).__name__}: {error}",
+        }
     write_json_atomic(stored, row)  # written last: its presence means the row is finished
     return row

@@ -13,6 +13,7 @@ sum is an estimate of the whole, not a decomposition of it.
 import statistics
 
 import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
+
 import pandas as pd
 
 from benchmarks.host import host_description
@@ -25,8 +26,9 @@ from converter import BINARY_OPS
 _MODEL = "whole model"
 
 
-def profile_ops(flatbuffer: bytes, threads: int = 1, runs: int = 20, warmup: int = 3,
-                kernel: str = HOST_KERNEL) -> pd.DataFrame:
+def profile_ops(
+    flatbuffer: bytes, threads: int = 1, runs: int = 20, warmup: int = 3, kernel: str = HOST_KERNEL
+) -> pd.DataFrame:
     """Median latency of every operator of `flatbuffer`, timed as its own model.
 
     Arguments:
@@ -62,20 +64,31 @@ def profile_ops(flatbuffer: bytes, threads: int = 1, runs: int = 20, warmup: int
 
     runners = {_MODEL: runner(flatbuffer, kernel, threads, what="the whole model")}
     for cut in cuts:
-        runners[cut.index] = runner(cut.flatbuffer, kernel, threads,
-                                     what=f"operator {cut.index} ({cut.op_type}) alone")
-    medians = {name: statistics.median(times) * 1e3
-               for name, times in interleaved_times(runners, runs=runs, warmup=warmup).items()}
+        runners[cut.index] = runner(
+            cut.flatbuffer, kernel, threads, what=f"operator {cut.index} ({cut.op_type}) alone"
+        )
+    medians = {
+        name: statistics.median(times) * 1e3
+        for name, times in interleaved_times(runners, runs=runs, warmup=warmup).items()
+    }
 
-    df = pd.DataFrame({
-        "index": [cut.index for cut in cuts],
-        "op_type": [cut.op_type for cut in cuts],
-        "precision": ["binary" if cut.op_type in BINARY_OPS else "float" for cut in cuts],
-        "median_ms": [medians[cut.index] for cut in cuts],
-    })
+    df = pd.DataFrame(
+        {
+            "index": [cut.index for cut in cuts],
+            "op_type": [cut.op_type for cut in cuts],
+            "precision": ["binary" if cut.op_type in BINARY_OPS else "float" for cut in cuts],
+            "median_ms": [medians[cut.index] for cut in cuts],
+        }
+    )
     total = float(df["median_ms"].sum())
     df["share"] = df["median_ms"] / total if total > 0 else 0.0
-    df.attrs.update(model_median_ms=medians[_MODEL], sum_of_ops_ms=total, kernel=kernel,
-                    threads=threads, runs=runs, warmup=warmup, host=host_description())
+    df.attrs.update(
+        model_median_ms=medians[_MODEL],
+        sum_of_ops_ms=total,
+        kernel=kernel,
+        threads=threads,
+        runs=runs,
+        warmup=warmup,
+        host=host_description(),
+    )
     return df
-

@@ -59,9 +59,13 @@ def _is_constant(model: schema.ModelT, tensor: schema.TensorT) -> bool:
 def _cut(model: schema.ModelT, index: int, op_type: str) -> SingleOpModel:
     graph = model.subgraphs[0]
     op = graph.operators[index]
-    used = [int(t) for t in list(op.inputs if op.inputs is not None else [])
-            + list(op.outputs if op.outputs is not None else [])
-            + list(op.intermediates if op.intermediates is not None else []) if t >= 0]
+    used = [
+        int(t)
+        for t in list(op.inputs if op.inputs is not None else [])
+        + list(op.outputs if op.outputs is not None else [])
+        + list(op.intermediates if op.intermediates is not None else [])
+        if t >= 0
+    ]
     renumber: Dict[int, int] = {}
     new_buffer: Dict[int, int] = {}
     tensors, buffers = [], [schema.BufferT()]  # buffer 0: TFLite's empty sentinel
@@ -80,8 +84,7 @@ def _cut(model: schema.ModelT, index: int, op_type: str) -> SingleOpModel:
         tensors.append(tensor)
 
     def new(indices):
-        return [renumber[int(t)] if t >= 0 else -1
-                for t in (indices if indices is not None else [])]
+        return [renumber[int(t)] if t >= 0 else -1 for t in (indices if indices is not None else [])]
 
     cut_op = copy.copy(op)
     cut_op.opcodeIndex = 0
@@ -89,10 +92,14 @@ def _cut(model: schema.ModelT, index: int, op_type: str) -> SingleOpModel:
     cut_op.intermediates = new(op.intermediates) if op.intermediates is not None else None
 
     inputs = []  # the non-constant inputs, each once, in the operator's order
-    for old in (op.inputs if op.inputs is not None else []):
+    for old in op.inputs if op.inputs is not None else []:
         old = int(old)
-        if old >= 0 and old not in inputs and not _is_constant(model, graph.tensors[old]) \
-                and not graph.tensors[old].isVariable:
+        if (
+            old >= 0
+            and old not in inputs
+            and not _is_constant(model, graph.tensors[old])
+            and not graph.tensors[old].isVariable
+        ):
             inputs.append(old)
     outputs = [int(t) for t in op.outputs]
 
@@ -109,5 +116,6 @@ def _cut(model: schema.ModelT, index: int, op_type: str) -> SingleOpModel:
     one.operatorCodes = [model.operatorCodes[op.opcodeIndex]]
     one.subgraphs = [subgraph]
     one.buffers = buffers
-    return SingleOpModel(index=index, op_type=op_type, flatbuffer=pack_model(one),
-                         inputs=tuple(inputs), outputs=tuple(outputs))
+    return SingleOpModel(
+        index=index, op_type=op_type, flatbuffer=pack_model(one), inputs=tuple(inputs), outputs=tuple(outputs)
+    )

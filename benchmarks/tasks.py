@@ -3,6 +3,8 @@ and device profiles as tidy CSV files beside the model."""
 
 from pathlib import Path
 
+from lab_bnn.errors import UserError
+
 from zookeeper import Field
 
 from benchmarks.device import benchmark_on_device, store_device_result
@@ -15,7 +17,6 @@ from benchmarks.tidy_csv import append_rows
 from converter import convert
 from converter.output_files import next_free_path
 from converter.tasks import Convert
-from lab_bnn.errors import UserError
 from zoo.task_help import task
 
 
@@ -47,9 +48,12 @@ class Benchmark:
     fastest. Appends a row (host, kernel path, threads, min/median/p90 ms) to
     <model>.latency.csv."""
 
-    field_help = {**TIMING_HELP, "runs": "timed inferences per kernel path",
-                  "kernel": "auto (the fastest path agreeing with the reference kernel) or "
-                            "one of " + ", ".join(KERNEL_PATHS)}
+    field_help = {
+        **TIMING_HELP,
+        "runs": "timed inferences per kernel path",
+        "kernel": "auto (the fastest path agreeing with the reference kernel) or "
+        "one of " + ", ".join(KERNEL_PATHS),
+    }
     tflite: str = Field("")
     threads: int = Field(1)
     runs: int = Field(50)
@@ -58,8 +62,10 @@ class Benchmark:
 
     def run(self):
         flatbuffer = read_tflite(self.tflite)
-        print(f"timing {self.tflite} ({self.kernel} kernel path, {self.threads} thread(s), "
-              f"{self.runs} runs)…", flush=True)
+        print(
+            f"timing {self.tflite} ({self.kernel} kernel path, {self.threads} thread(s), {self.runs} runs)…",
+            flush=True,
+        )
         record = measure_latency(flatbuffer, self.threads, self.runs, self.warmup, self.kernel)
         row = {"model": model_label(self.tflite), **record.as_dict()}
         path = append_rows(Path(self.tflite).with_suffix(".latency.csv"), [row])
@@ -74,10 +80,11 @@ class Profile:
     """Per-operator host latency: each operator timed as its own one-op model, beside
     the whole model in the same rounds. Writes <model>.op_profile.csv."""
 
-    field_help = {**TIMING_HELP, "runs": "timed rounds (each operator and the whole model "
-                                         "once per round)",
-                  "kernel": "the kernel path, one of " + ", ".join(KERNEL_PATHS)
-                            + "; default: this host's fastest"}
+    field_help = {
+        **TIMING_HELP,
+        "runs": "timed rounds (each operator and the whole model once per round)",
+        "kernel": "the kernel path, one of " + ", ".join(KERNEL_PATHS) + "; default: this host's fastest",
+    }
     tflite: str = Field("")
     threads: int = Field(1)
     runs: int = Field(20)
@@ -92,9 +99,11 @@ class Profile:
         path = next_free_path(Path(self.tflite).with_suffix(".op_profile.csv"))
         table.rename(columns={"median_ms": "ms"}).to_csv(path, index=False)
         print(table.groupby("op_type").median_ms.sum().sort_values(ascending=False).to_string())
-        print(f"sum of per-op medians {table.attrs['sum_of_ops_ms']:.3f} ms, whole model "
-              f"{table.attrs['model_median_ms']:.3f} ms ({table.attrs['kernel']}, "
-              f"{table.attrs['host']}); written to {path}")
+        print(
+            f"sum of per-op medians {table.attrs['sum_of_ops_ms']:.3f} ms, whole model "
+            f"{table.attrs['model_median_ms']:.3f} ms ({table.attrs['kernel']}, "
+            f"{table.attrs['host']}); written to {path}"
+        )
 
 
 @task
@@ -102,9 +111,11 @@ class ImportProfile:
     """Read `lce_benchmark_model --enable_op_profiling=true` output (text or its CSV)
     from a device into the same tidy table: <path>.ops.csv, labelled `model`."""
 
-    field_help = {"path": "a file: the saved log of `lce_benchmark_model "
-                          "--enable_op_profiling=true`, or its --profiling_output_csv_file",
-                  "model": "the `model` label of every row; '' = the file's name"}
+    field_help = {
+        "path": "a file: the saved log of `lce_benchmark_model "
+        "--enable_op_profiling=true`, or its --profiling_output_csv_file",
+        "model": "the `model` label of every row; '' = the file's name",
+    }
     path: str = Field("")
     model: str = Field("")
 
@@ -165,13 +176,24 @@ class DeviceBenchmark(Convert):
             flatbuffer = convert(model)
             tflite.write_bytes(flatbuffer)
         result = benchmark_on_device(
-            flatbuffer, self.target, self.binary, threads=self.threads,
-            runs=self.runs, use_xnnpack=self.use_xnnpack,
-            use_indirect_bgemm=self.use_indirect_bgemm, keep_files=self.keep_files,
-            timeout=self.timeout, retries=self.retries, identity_file=self.identity_file,
-            known_hosts=self.known_hosts, model_name=tflite.stem)
+            flatbuffer,
+            self.target,
+            self.binary,
+            threads=self.threads,
+            runs=self.runs,
+            use_xnnpack=self.use_xnnpack,
+            use_indirect_bgemm=self.use_indirect_bgemm,
+            keep_files=self.keep_files,
+            timeout=self.timeout,
+            retries=self.retries,
+            identity_file=self.identity_file,
+            known_hosts=self.known_hosts,
+            model_name=tflite.stem,
+        )
         paths = store_device_result(result, tflite.with_suffix(""))
         stats = {k: v for k, v in result.info.items() if k.startswith("model_")}
-        print(f"{result.info['device']} ({result.info['cpu']}): {len(result.ops)} operators; "
-              + ", ".join(f"{k}={v:.4g}" for k, v in stats.items() if isinstance(v, float)))
+        print(
+            f"{result.info['device']} ({result.info['cpu']}): {len(result.ops)} operators; "
+            + ", ".join(f"{k}={v:.4g}" for k, v in stats.items() if isinstance(v, float))
+        )
         print(f"per-op table: {paths['ops']}\ndevice and options: {paths['info']}")

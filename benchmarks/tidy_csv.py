@@ -28,8 +28,9 @@ def read_rows(path: Path) -> Tuple[List[str], List[List[str]]]:
     header, rows = (table[0], table[1:]) if table else ([], [])
     for number, row in enumerate(rows, start=2):
         if len(row) != len(header):
-            raise ValueError(f"{path}: line {number} has {len(row)} cells under a header of "
-                             f"{len(header)} columns")
+            raise ValueError(
+                f"{path}: line {number} has {len(row)} cells under a header of {len(header)} columns"
+            )
     return header, rows
 
 

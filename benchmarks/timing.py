@@ -12,7 +12,9 @@ def kernel_path_name(kernel_path: Dict[str, bool]) -> str:
     return "+".join(k for k, v in kernel_path.items() if v) or "default"
 
 
-def interleaved_times(runners: Dict[str, Callable[[], None]], runs: int, warmup: int) -> Dict[str, List[float]]:
+def interleaved_times(
+    runners: Dict[str, Callable[[], None]], runs: int, warmup: int
+) -> Dict[str, List[float]]:
     """Seconds per call of each runner, `runs` times, round-robin so drift hits all alike."""
     for run in runners.values():
         for _ in range(warmup):

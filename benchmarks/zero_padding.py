@@ -12,6 +12,7 @@ import argparse
 from typing import Sequence, Tuple
 
 import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
+
 import larq as lq
 import numpy as np
 import pandas as pd
@@ -24,18 +25,37 @@ from converter import convert
 Map = Tuple[int, int]
 
 
-def conv_model(maps: Sequence[Map], kernel_size: int, *, dilation: int = 1, stride: int = 1,
-               pad_value: float = 0.0, padding: str = "same", channels: int = 64,
-               seed: int = 0) -> tf.keras.Model:
+def conv_model(
+    maps: Sequence[Map],
+    kernel_size: int,
+    *,
+    dilation: int = 1,
+    stride: int = 1,
+    pad_value: float = 0.0,
+    padding: str = "same",
+    channels: int = 64,
+    seed: int = 0,
+) -> tf.keras.Model:
     """One binary conv per map, named conv_<h>x<w>, each on its own input."""
     tf.keras.utils.set_random_seed(seed)
     inputs, outputs = [], []
     for h, w in maps:
         x = tf.keras.Input((h, w, channels), name=f"map_{h}x{w}")
-        outputs.append(lq.layers.QuantConv2D(
-            32, kernel_size, strides=stride, dilation_rate=dilation, padding=padding,
-            pad_values=pad_value, input_quantizer="ste_sign", kernel_quantizer="ste_sign",
-            kernel_constraint="weight_clip", use_bias=False, name=f"conv_{h}x{w}")(x))
+        outputs.append(
+            lq.layers.QuantConv2D(
+                32,
+                kernel_size,
+                strides=stride,
+                dilation_rate=dilation,
+                padding=padding,
+                pad_values=pad_value,
+                input_quantizer="ste_sign",
+                kernel_quantizer="ste_sign",
+                kernel_constraint="weight_clip",
+                use_bias=False,
+                name=f"conv_{h}x{w}",
+            )(x)
+        )
         inputs.append(x)
     return tf.keras.Model(inputs, outputs)
 
@@ -45,25 +65,32 @@ def kernel_path_errors(model: tf.keras.Model, flatbuffer: bytes, seed: int = 0) 
     reference path. Inputs and outputs are matched by shape, so maps (and, with
     stride 1, outputs) must differ in shape."""
     rng = np.random.RandomState(seed)
-    arrays = {tuple(x.shape[1:]): rng.standard_normal((1, *x.shape[1:])).astype(np.float32)
-              for x in model.inputs}
+    arrays = {
+        tuple(x.shape[1:]): rng.standard_normal((1, *x.shape[1:])).astype(np.float32) for x in model.inputs
+    }
     keras = model.predict([arrays[tuple(x.shape[1:])] for x in model.inputs], verbose=0)
     keras = keras if isinstance(keras, list) else [keras]
     outputs = {}
     for path in KERNEL_PATHS:
         interpreter = make_interpreter(flatbuffer, path)
-        by_shape = {o.shape: o for o in run(interpreter, [
-            arrays[tuple(shape[1:])] for shape in interpreter.input_shapes])}
+        by_shape = {
+            o.shape: o
+            for o in run(interpreter, [arrays[tuple(shape[1:])] for shape in interpreter.input_shapes])
+        }
         if len(by_shape) != len(keras):
             raise ValueError("kernel_path_errors needs outputs of distinct shapes")
         outputs[path] = [by_shape[k.shape] for k in keras]
     rows = []
     for path, values in outputs.items():
-        for x, expected, got, reference in zip(model.inputs, keras, values,
-                                               outputs[REFERENCE_KERNEL]):
-            rows.append({"kernel_path": path, "map": "{}x{}".format(*x.shape[1:3]),
-                         "vs_keras": float(np.abs(got - expected).max()),
-                         "vs_reference": float(np.abs(got - reference).max())})
+        for x, expected, got, reference in zip(model.inputs, keras, values, outputs[REFERENCE_KERNEL]):
+            rows.append(
+                {
+                    "kernel_path": path,
+                    "map": "{}x{}".format(*x.shape[1:3]),
+                    "vs_keras": float(np.abs(got - expected).max()),
+                    "vs_reference": float(np.abs(got - reference).max()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -85,17 +112,30 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     maps = [(n, n) for n in map(int, args.sizes.split(","))] + [(3, 9), (9, 4)]
     print(f"max |Δ| against the float Keras layer; {host_description()}")
-    configs = [dict(kernel_size=k, dilation=d, stride=s) for k, d, s in (
-        (2, 1, 1), (3, 1, 1), (3, 2, 1), (3, 3, 1), (3, 1, 2), (4, 1, 1), (5, 1, 1), (5, 1, 2),
-        (7, 1, 1))]
+    configs = [
+        dict(kernel_size=k, dilation=d, stride=s)
+        for k, d, s in (
+            (2, 1, 1),
+            (3, 1, 1),
+            (3, 2, 1),
+            (3, 3, 1),
+            (3, 1, 2),
+            (4, 1, 1),
+            (5, 1, 1),
+            (5, 1, 2),
+            (7, 1, 1),
+        )
+    ]
     configs += [dict(kernel_size=3, pad_value=1.0), dict(kernel_size=3, padding="valid")]
     for config in configs:
         usable = [m for m in maps if config.get("padding") != "valid" or min(m) >= 3]
-        table = measure(usable, **config).pivot(index="kernel_path", columns="map",
-                                                values="vs_keras")
+        table = measure(usable, **config).pivot(index="kernel_path", columns="map", values="vs_keras")
         print(f"\n{config}")
-        print(table.reindex(index=list(KERNEL_PATHS),
-                            columns=["{}x{}".format(*m) for m in usable]).round(3).to_string())
+        print(
+            table.reindex(index=list(KERNEL_PATHS), columns=["{}x{}".format(*m) for m in usable])
+            .round(3)
+            .to_string()
+        )
 
 
 if __name__ == "__main__":

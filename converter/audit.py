@@ -11,11 +11,8 @@ from tensorflow.lite.python import schema_py_generated as schema
 from converter.op_costs import is_binary, multiply_accumulates
 from converter.tflite_ops import read_operators
 from converter.zero_padding import AFFECTED_KERNELS, zero_padding_warnings
-from lab_bnn.errors import UserError
 
-
-WARNING_COLUMNS = ["layer", "operator", "input_map", "window", "affected_kernels", "fix",
-                   "message"]
+WARNING_COLUMNS = ["layer", "operator", "input_map", "window", "affected_kernels", "fix", "message"]
 
 
 @dataclass
@@ -30,8 +27,7 @@ class AuditReport:
     operators: pd.DataFrame
     stayed_float: pd.DataFrame
     summary: Dict[str, float] = field(default_factory=dict)
-    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=WARNING_COLUMNS))
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WARNING_COLUMNS))
 
 
 def parameter_bytes(flatbuffer: bytes) -> Dict[int, int]:
@@ -42,7 +38,7 @@ def parameter_bytes(flatbuffer: bytes) -> Dict[int, int]:
     for i in range(graph.OperatorsLength()):
         op = graph.Operators(i)
         total = 0
-        for t in (op.InputsAsNumpy() if op.InputsLength() else []):
+        for t in op.InputsAsNumpy() if op.InputsLength() else []:
             if t < 0:
                 continue
             buffer = model.Buffers(graph.Tensors(int(t)).Buffer())
@@ -83,9 +79,13 @@ def _bconv_tensor_names(flatbuffer: bytes) -> str:
     """The names of every LceBconv2d's tensors, joined: the converter names a bconv's
     bitpacked input after the layer whose quantizer made it (`model/layer/...`)."""
     graph = schema.Model.GetRootAsModel(flatbuffer, 0).Subgraphs(0)
-    return " ".join(graph.Tensors(int(t)).Name().decode()
-                    for op in read_operators(flatbuffer) if op.op_type == "LceBconv2d"
-                    for t in op.inputs + op.outputs if t >= 0)
+    return " ".join(
+        graph.Tensors(int(t)).Name().decode()
+        for op in read_operators(flatbuffer)
+        if op.op_type == "LceBconv2d"
+        for t in op.inputs + op.outputs
+        if t >= 0
+    )
 
 
 def _stayed_float(intended, flatbuffer: bytes, binary_convs: int):
@@ -105,17 +105,35 @@ def audit(flatbuffer: bytes, model: Optional[tf.keras.Model] = None) -> AuditRep
     """
     ops = read_operators(flatbuffer)
     sizes = parameter_bytes(flatbuffer)
-    operators = pd.DataFrame([{
-        "index": op.index, "op_type": op.op_type,
-        "kind": "binary" if is_binary(op) else "float",
-        "macs": multiply_accumulates(op), "parameter_bytes": sizes[op.index]} for op in ops])
+    operators = pd.DataFrame(
+        [
+            {
+                "index": op.index,
+                "op_type": op.op_type,
+                "kind": "binary" if is_binary(op) else "float",
+                "macs": multiply_accumulates(op),
+                "parameter_bytes": sizes[op.index],
+            }
+            for op in ops
+        ]
+    )
     found = zero_padding_warnings(flatbuffer, model)
-    warnings = pd.DataFrame([{
-        "layer": w.layer, "operator": w.operator, "input_map": "{}x{}".format(*w.input_map),
-        "window": "{}x{}".format(*w.window), "affected_kernels": ", ".join(AFFECTED_KERNELS),
-        "fix": w.fix, "message": w.message} for w in found], columns=WARNING_COLUMNS)
-    operators["warning"] = operators["index"].map(
-        {w.operator: w.message for w in found}).fillna("")
+    warnings = pd.DataFrame(
+        [
+            {
+                "layer": w.layer,
+                "operator": w.operator,
+                "input_map": "{}x{}".format(*w.input_map),
+                "window": "{}x{}".format(*w.window),
+                "affected_kernels": ", ".join(AFFECTED_KERNELS),
+                "fix": w.fix,
+                "message": w.message,
+            }
+            for w in found
+        ],
+        columns=WARNING_COLUMNS,
+    )
+    operators["warning"] = operators["index"].map({w.operator: w.message for w in found}).fillna("")
     binary_macs = operators.loc[operators.op_type == "LceBconv2d", "macs"].sum()
     total_macs = operators.macs.sum()
     summary = {
@@ -130,11 +148,16 @@ def audit(flatbuffer: bytes, model: Optional[tf.keras.Model] = None) -> AuditRep
     stayed = pd.DataFrame(columns=["layer", "reason"])
     if model is not None:
         intended = list(meant_binary(model))  # none in a float baseline: nothing stayed float
-        rows = [{"layer": l.name, "reason": float_reason(l)}
-                for l in _stayed_float(intended, flatbuffer, summary["binary_convs"])]
+        rows = [
+            {"layer": l.name, "reason": float_reason(l)}
+            for l in _stayed_float(intended, flatbuffer, summary["binary_convs"])
+        ]
         stayed = pd.DataFrame(rows, columns=["layer", "reason"])
         predicted = lq.models.ModelProfile(model).memory / 8
-        summary.update(layers_meant_binary=len(intended), layers_stayed_float=len(stayed),
-                       predicted_size_bytes=float(predicted),
-                       size_vs_predicted=len(flatbuffer) / predicted if predicted else 0.0)
+        summary.update(
+            layers_meant_binary=len(intended),
+            layers_stayed_float=len(stayed),
+            predicted_size_bytes=float(predicted),
+            size_vs_predicted=len(flatbuffer) / predicted if predicted else 0.0,
+        )
     return AuditReport(operators, stayed, summary, warnings)

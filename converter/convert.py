@@ -4,11 +4,12 @@ import contextlib
 import warnings
 from typing import Iterator
 
+from lab_bnn.errors import UserError
+
 import larq_compute_engine as lce
 import tensorflow as tf
 
 from converter.fuse import fuse_for_inference
-from lab_bnn.errors import UserError
 
 
 def convert(model: tf.keras.Model, *, fuse: bool = True, **lce_options) -> bytes:

@@ -2,10 +2,10 @@
 
 from typing import List, Sequence, Tuple
 
-import tensorflow as tf
-
 from lab_bnn import has_inference_form
 from lab_bnn.errors import UserError
+
+import tensorflow as tf
 
 # Attributes through which larq layers hold their quantizers.
 QUANTIZER_ATTRIBUTES = (
@@ -32,9 +32,7 @@ def fuse_for_inference(model: tf.keras.Model) -> tf.keras.Model:
         >>> np.testing.assert_array_equal(fused(x), model(x, training=False))
     """
     if not isinstance(model, tf.keras.Model):
-        raise UserError(
-            f"fuse_for_inference takes a tf.keras.Model; received {type(model).__name__}"
-        )
+        raise UserError(f"fuse_for_inference takes a tf.keras.Model; received {type(model).__name__}")
     if not (model._is_graph_network or isinstance(model, tf.keras.Sequential)):
         raise UserError(
             f"fuse_for_inference needs a functional or Sequential model; received the "
@@ -63,8 +61,7 @@ def fuse_for_inference(model: tf.keras.Model) -> tf.keras.Model:
         targets = _weights_outside(clone, swapped)
         if len(sources) != len(targets):
             raise RuntimeError(
-                f"layer {original.name}: {len(sources)} weights to copy but its clone "
-                f"has {len(targets)}"
+                f"layer {original.name}: {len(sources)} weights to copy but its clone has {len(targets)}"
             )
         for source, target in zip(sources, targets):
             target.assign(source)

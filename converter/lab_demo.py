@@ -37,8 +37,7 @@ class LabDemo:
         "batch_size": "images per step",
         "learning_rate": "Adam's learning rate",
         "test_images": "test images on which Keras and LCE accuracy are compared",
-        "data_dir": "Fashion-MNIST's folder; '' = $LAB_BNN_FASHION_MNIST_DIR or the "
-                    "Debian package",
+        "data_dir": "Fashion-MNIST's folder; '' = $LAB_BNN_FASHION_MNIST_DIR or the Debian package",
         "output_dir": "runs go to output_dir/run-N",
         "seed": "seed of weights and shuffling",
     }
@@ -80,9 +79,11 @@ class LabDemo:
         print("op counts:", dict(collections.Counter(operators)))
         keras_acc = np.mean(keras_logits.argmax(1) == test_y)
         lce_acc = np.mean(lce_logits.argmax(1) == test_y)
-        print(f"\ntest accuracy on {len(test_y)} images: Keras {keras_acc:.4f}, "
-              f"LCE {lce_acc:.4f}; max |logit difference| "
-              f"{np.abs(keras_logits - lce_logits).max():.2e}")
+        print(
+            f"\ntest accuracy on {len(test_y)} images: Keras {keras_acc:.4f}, "
+            f"LCE {lce_acc:.4f}; max |logit difference| "
+            f"{np.abs(keras_logits - lce_logits).max():.2e}"
+        )
         print(f"model size {len(flatbuffer) / 1024:.1f} KiB; files in {out}")
 
 

@@ -4,12 +4,13 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional
 
 import lab_bnn  # noqa: F401
+from lab_bnn.errors import UserError
+
 import numpy as np
 import tensorflow as tf
 
-from converter.interpreter import run_flatbuffer
 from converter import sign_probe
-from lab_bnn.errors import UserError
+from converter.interpreter import run_flatbuffer
 
 
 @dataclass
@@ -36,16 +37,24 @@ class ParityReport:
         return max(self.sign_flip_rates.values(), default=0.0)
 
     def as_dict(self) -> dict:
-        return {"samples": self.samples, "max_abs_diff": self.max_abs_diff,
-                "top1_agreement": self.top1_agreement,
-                "max_sign_flip_rate": self.max_sign_flip_rate,
-                "flip_free_samples": self.flip_free_samples,
-                "max_abs_diff_flip_free": self.max_abs_diff_flip_free}
+        return {
+            "samples": self.samples,
+            "max_abs_diff": self.max_abs_diff,
+            "top1_agreement": self.top1_agreement,
+            "max_sign_flip_rate": self.max_sign_flip_rate,
+            "flip_free_samples": self.flip_free_samples,
+            "max_abs_diff_flip_free": self.max_abs_diff_flip_free,
+        }
 
 
-def check_parity(model: tf.keras.Model, flatbuffer: bytes, samples: np.ndarray, *,
-                 sign_flips: bool = True,
-                 kernel_path: Optional[Dict[str, bool]] = None) -> ParityReport:
+def check_parity(
+    model: tf.keras.Model,
+    flatbuffer: bytes,
+    samples: np.ndarray,
+    *,
+    sign_flips: bool = True,
+    kernel_path: Optional[Dict[str, bool]] = None,
+) -> ParityReport:
     """Compare `model` and its conversion `flatbuffer` on `samples` (a batch).
 
     With `sign_flips`, a probe copy of the (fused) model that also outputs every
@@ -59,18 +68,19 @@ def check_parity(model: tf.keras.Model, flatbuffer: bytes, samples: np.ndarray, 
     samples = np.asarray(samples, np.float32)
     expected_shape = tuple(model.input_shape[1:])
     if samples.ndim != len(expected_shape) + 1 or samples.shape[1:] != expected_shape:
-        raise UserError(f"samples must have shape (N, {', '.join(map(str, expected_shape))}); "
-                        f"received {samples.shape}")
+        raise UserError(
+            f"samples must have shape (N, {', '.join(map(str, expected_shape))}); received {samples.shape}"
+        )
     keras_out = model.predict(samples, verbose=0)
     lce_out = run_flatbuffer(flatbuffer, samples, kernel_path)[0]
     report = ParityReport(
         samples=len(samples),
         max_abs_diff=float(np.abs(keras_out - lce_out).max()),
-        top1_agreement=float(np.mean(keras_out.argmax(-1) == lce_out.argmax(-1))))
+        top1_agreement=float(np.mean(keras_out.argmax(-1) == lce_out.argmax(-1))),
+    )
     if sign_flips:
         report.sign_flip_rates, flipped = sign_probe.sign_flips(model, samples, kernel_path)
         report.flip_free_samples = int((~flipped).sum())
         if report.flip_free_samples:
-            report.max_abs_diff_flip_free = float(
-                np.abs(keras_out - lce_out)[~flipped].max())
+            report.max_abs_diff_flip_free = float(np.abs(keras_out - lce_out)[~flipped].max())
     return report

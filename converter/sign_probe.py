@@ -84,13 +84,14 @@ class _SignProbe(tf.keras.layers.Layer):
         self.taps.seen = []
         self.tapped(inputs, training=False)
         self.taps.layout = [(key, int(np.prod(t.shape[1:]))) for key, t in self.taps.seen]
-        return tf.concat([tf.reshape(t, (-1, size)) for (_, t), (_, size)
-                          in zip(self.taps.seen, self.taps.layout)], axis=1)
+        return tf.concat(
+            [tf.reshape(t, (-1, size)) for (_, t), (_, size) in zip(self.taps.seen, self.taps.layout)], axis=1
+        )
 
 
-def sign_flips(model: tf.keras.Model, samples: np.ndarray,
-               kernel_path: Optional[Dict[str, bool]] = None
-               ) -> Tuple[Dict[str, float], np.ndarray]:
+def sign_flips(
+    model: tf.keras.Model, samples: np.ndarray, kernel_path: Optional[Dict[str, bool]] = None
+) -> Tuple[Dict[str, float], np.ndarray]:
     """(flip rate per binarized layer, per-sample mask of samples with any flip).
 
     One extra conversion: the probe copy of `fuse_for_inference(model)`.
@@ -110,7 +111,7 @@ def sign_flips(model: tf.keras.Model, samples: np.ndarray,
     differs: Dict[str, List[np.ndarray]] = {key: [] for key in layers}
     start = 0
     for key, size in taps.layout:  # a layer called twice has two blocks of columns
-        differs[key].append(keras_signs[:, start:start + size] != lce_signs[:, start:start + size])
+        differs[key].append(keras_signs[:, start : start + size] != lce_signs[:, start : start + size])
         start += size
     rates = {}
     for key, blocks in differs.items():

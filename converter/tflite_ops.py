@@ -4,14 +4,12 @@ import struct
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
+from lab_bnn.errors import UserError
+
 from flatbuffers import flexbuffers
 from tensorflow.lite.python import schema_py_generated as schema
 
-from lab_bnn.errors import UserError
-
-_BUILTIN_NAMES = {
-    code: name for name, code in vars(schema.BuiltinOperator).items() if name.isupper()
-}
+_BUILTIN_NAMES = {code: name for name, code in vars(schema.BuiltinOperator).items() if name.isupper()}
 
 
 @dataclass(frozen=True)
@@ -33,8 +31,11 @@ def read_operators(flatbuffer: bytes) -> List[TfliteOperator]:
     Raises:
         UserError: if `flatbuffer` is not a TFLite model.
     """
-    if not isinstance(flatbuffer, (bytes, bytearray)) or len(flatbuffer) < 8 or \
-            bytes(flatbuffer[4:8]) != b"TFL3":
+    if (
+        not isinstance(flatbuffer, (bytes, bytearray))
+        or len(flatbuffer) < 8
+        or bytes(flatbuffer[4:8]) != b"TFL3"
+    ):
         head = bytes(flatbuffer[:8]) if isinstance(flatbuffer, (bytes, bytearray)) else flatbuffer
         raise UserError(
             f"expected TFLite flatbuffer bytes (file identifier 'TFL3' at offset 4); "
@@ -43,16 +44,19 @@ def read_operators(flatbuffer: bytes) -> List[TfliteOperator]:
     try:
         return _read_operators(bytes(flatbuffer))
     except (struct.error, IndexError, TypeError, UnicodeDecodeError) as error:
-        raise UserError(f"corrupt TFLite flatbuffer ({len(flatbuffer)} bytes): the model "
-                        f"tables cannot be read ({error})") from None
+        raise UserError(
+            f"corrupt TFLite flatbuffer ({len(flatbuffer)} bytes): the model tables cannot be read ({error})"
+        ) from None
 
 
 def _read_operators(flatbuffer: bytes) -> List[TfliteOperator]:
     model = schema.Model.GetRootAsModel(flatbuffer, 0)
     graph = model.Subgraphs(0)
+
     def shapes(indices):
-        return tuple(tuple(int(d) for d in graph.Tensors(t).ShapeAsNumpy()) if t >= 0 else ()
-                     for t in indices)
+        return tuple(
+            tuple(int(d) for d in graph.Tensors(t).ShapeAsNumpy()) if t >= 0 else () for t in indices
+        )
 
     operators = []
     for i in range(graph.OperatorsLength()):
@@ -65,10 +69,20 @@ def _read_operators(flatbuffer: bytes) -> List[TfliteOperator]:
             op_type = _BUILTIN_NAMES[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())]
         inputs = tuple(int(t) for t in op.InputsAsNumpy()) if op.InputsLength() else ()
         outputs = tuple(int(t) for t in op.OutputsAsNumpy()) if op.OutputsLength() else ()
-        options = (flexbuffers.Loads(op.CustomOptionsAsNumpy().tobytes())
-                   if code.CustomCode() and op.CustomOptionsLength() else {})
-        operators.append(TfliteOperator(
-            index=i, op_type=op_type, inputs=inputs, outputs=outputs,
-            input_shapes=shapes(inputs), output_shapes=shapes(outputs), options=options,
-        ))
+        options = (
+            flexbuffers.Loads(op.CustomOptionsAsNumpy().tobytes())
+            if code.CustomCode() and op.CustomOptionsLength()
+            else {}
+        )
+        operators.append(
+            TfliteOperator(
+                index=i,
+                op_type=op_type,
+                inputs=inputs,
+                outputs=outputs,
+                input_shapes=shapes(inputs),
+                output_shapes=shapes(outputs),
+                options=options,
+            )
+        )
     return operators

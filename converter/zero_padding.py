@@ -36,32 +36,42 @@ class ZeroPaddingWarning:
 
     @property
     def fix(self) -> str:
-        return (f"retrain with pad_values=1.0 on {self.layer} (LCE's native pad value), or "
-                f"use an input large enough that this map is at least "
-                f"{self.window[0]}×{self.window[1]}")
+        return (
+            f"retrain with pad_values=1.0 on {self.layer} (LCE's native pad value), or "
+            f"use an input large enough that this map is at least "
+            f"{self.window[0]}×{self.window[1]}"
+        )
 
     @property
     def message(self) -> str:
         (h, w), (kh, kw) = self.input_map, self.window
-        return (f"{self.layer}: a zero-padded binary conv with a {kh}×{kw} window on a {h}×{w} "
-                f"map; LCE 0.16's {' and '.join(AFFECTED_KERNELS)} kernel paths (with or "
-                f"without XNNPACK) compute it wrongly, {EXACT_KERNEL} exactly. Fix: {self.fix}")
+        return (
+            f"{self.layer}: a zero-padded binary conv with a {kh}×{kw} window on a {h}×{w} "
+            f"map; LCE 0.16's {' and '.join(AFFECTED_KERNELS)} kernel paths (with or "
+            f"without XNNPACK) compute it wrongly, {EXACT_KERNEL} exactly. Fix: {self.fix}"
+        )
 
 
 def window_exceeds_map(op: TfliteOperator) -> Optional[Tuple[Tuple[int, int], Tuple[int, int]]]:
     """(input map, window) of a zero-padded SAME LceBconv2d whose map is shorter than
     its window on some side, else None."""
-    if op.op_type != "LceBconv2d" or op.options.get("padding") != schema.Padding.SAME \
-            or op.options.get("pad_values") != 0:
+    if (
+        op.op_type != "LceBconv2d"
+        or op.options.get("padding") != schema.Padding.SAME
+        or op.options.get("pad_values") != 0
+    ):
         return None
     (_, h, w, _), (_, kh, kw, _) = op.input_shapes[0], op.input_shapes[1]
-    window = ((kh - 1) * int(op.options.get("dilation_height_factor", 1)) + 1,
-              (kw - 1) * int(op.options.get("dilation_width_factor", 1)) + 1)
+    window = (
+        (kh - 1) * int(op.options.get("dilation_height_factor", 1)) + 1,
+        (kw - 1) * int(op.options.get("dilation_width_factor", 1)) + 1,
+    )
     return ((h, w), window) if h < window[0] or w < window[1] else None
 
 
-def zero_padding_warnings(flatbuffer: bytes, model: Optional[tf.keras.Model] = None
-                          ) -> List[ZeroPaddingWarning]:
+def zero_padding_warnings(
+    flatbuffer: bytes, model: Optional[tf.keras.Model] = None
+) -> List[ZeroPaddingWarning]:
     """Every binary conv of `flatbuffer` that LCE's optimized kernels compute wrongly,
     named after its Keras layer (found in `model` when given, else in the tensor names).
 
@@ -76,8 +86,7 @@ def zero_padding_warnings(flatbuffer: bytes, model: Optional[tf.keras.Model] = N
         found = window_exceeds_map(op)
         if found:
             tensor = graph.Tensors(op.inputs[0]).Name().decode()
-            warnings.append(ZeroPaddingWarning(op.index, _layer_name(tensor, layer_names, op),
-                                               *found))
+            warnings.append(ZeroPaddingWarning(op.index, _layer_name(tensor, layer_names, op), *found))
     return warnings
 
 

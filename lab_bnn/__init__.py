@@ -9,10 +9,16 @@ from lab_bnn._legacy_keras import ensure_legacy_keras
 
 ensure_legacy_keras()
 
-from lab_bnn import quantizers  # noqa: E402  (registers the binarizers)
-from lab_bnn import layers  # noqa: E402  (registers the layers)
+from lab_bnn import layers, quantizers  # noqa: E402  (registers the layers and binarizers)
 from lab_bnn.callbacks import BinarizerSchedule, TemperatureSchedule  # noqa: E402
 from lab_bnn.inference import has_inference_form  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["BinarizerSchedule", "TemperatureSchedule", "layers", "quantizers", "has_inference_form", "__version__"]
+__all__ = [
+    "BinarizerSchedule",
+    "TemperatureSchedule",
+    "layers",
+    "quantizers",
+    "has_inference_form",
+    "__version__",
+]

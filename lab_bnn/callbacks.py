@@ -2,10 +2,10 @@
 
 from typing import List
 
-import tensorflow as tf
-
 from lab_bnn.errors import UserError
 from lab_bnn.quantizers.progressive_sign import ProgressiveSign
+
+import tensorflow as tf
 
 
 def scheduled_objects(model: tf.keras.Model) -> List:
@@ -66,8 +66,9 @@ class TemperatureSchedule(tf.keras.callbacks.Callback):
     def __init__(self, every_n_steps: int = 1000, factor: float = 0.965):
         super().__init__()
         if not isinstance(every_n_steps, int) or isinstance(every_n_steps, bool) or every_n_steps < 1:
-            raise UserError(f"TemperatureSchedule every_n_steps must be a positive integer; "
-                            f"received {every_n_steps!r}")
+            raise UserError(
+                f"TemperatureSchedule every_n_steps must be a positive integer; received {every_n_steps!r}"
+            )
         if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not 0 < factor <= 1:
             raise UserError(f"TemperatureSchedule factor must be in (0, 1]; received {factor!r}")
         self.every_n_steps, self.factor = every_n_steps, float(factor)

@@ -1,6 +1,6 @@
 """The binarizer table of docs/binarizers.md, generated from the registry's cards.
 
-    python -m lab_bnn.catalog > docs/binarizers.md
+python -m lab_bnn.catalog > docs/binarizers.md
 """
 
 from typing import List
@@ -27,7 +27,8 @@ def _rows(registry: Registry) -> List[str]:
         float_ops = ", ".join(sorted(card.float_ops)) or "none"
         rows.append(
             f"| `{alias}` | `{cls.__name__}` | {card.role} | {card.paper} | {card.learnable} "
-            f"| {'yes' if card.binary_conv else '**no**'} | {float_ops} | {card.stays_float} |")
+            f"| {'yes' if card.binary_conv else '**no**'} | {float_ops} | {card.stays_float} |"
+        )
     return rows
 
 
@@ -40,18 +41,29 @@ def deploys_binary(recipe) -> bool:
 
 def markdown() -> str:
     """The whole docs/binarizers.md text."""
-    head = ("| alias | class | role | paper | learnable | LceBconv2d | float ops left "
-            "| what stays float |\n|---|---|---|---|---|---|---|---|")
-    lines = [HEADER, "## Binarizers (larq quantizers)\n", head, *_rows(BINARIZERS),
-             "\n## Layers\n", head, *_rows(LAYERS),
-             "\n## Recipes: each paper's binary conv\n",
-             "| recipe | paper | input_quantizer | kernel_quantizer | conv layer | activation "
-             "| deploys binary |\n|---|---|---|---|---|---|---|"]
+    head = (
+        "| alias | class | role | paper | learnable | LceBconv2d | float ops left "
+        "| what stays float |\n|---|---|---|---|---|---|---|---|"
+    )
+    lines = [
+        HEADER,
+        "## Binarizers (larq quantizers)\n",
+        head,
+        *_rows(BINARIZERS),
+        "\n## Layers\n",
+        head,
+        *_rows(LAYERS),
+        "\n## Recipes: each paper's binary conv\n",
+        "| recipe | paper | input_quantizer | kernel_quantizer | conv layer | activation "
+        "| deploys binary |\n|---|---|---|---|---|---|---|",
+    ]
     for name, r in RECIPES.items():
         lines.append(
             f"| `{name}` | {r.title} | `{r.input_quantizer}` | `{r.kernel_quantizer}` "
-            f"| `{r.conv_layer or 'QuantConv2D'}` | {('`' + r.activation_layer + '`') if r.activation_layer else '-'} "
-            f"| {'yes' if deploys_binary(r) else '**no**'} |")
+            f"| `{r.conv_layer or 'QuantConv2D'}` "
+            f"| {('`' + r.activation_layer + '`') if r.activation_layer else '-'} "
+            f"| {'yes' if deploys_binary(r) else '**no**'} |"
+        )
     return "\n".join(lines) + "\n"
 
 

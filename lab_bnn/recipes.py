@@ -4,11 +4,11 @@ and activation, by name. The leaderboard and the docs table read them."""
 from dataclasses import dataclass
 from typing import Dict, Optional
 
-import larq as lq
-import tensorflow as tf
-
 from lab_bnn.errors import UserError
 from lab_bnn.layers import LAYERS
+
+import larq as lq
+import tensorflow as tf
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,13 @@ class Recipe:
         """The paper's binary conv with these binarizers (weight_clip unless given)."""
         kwargs.setdefault("kernel_constraint", "weight_clip")
         layer = LAYERS.lookup(self.conv_layer) if self.conv_layer else lq.layers.QuantConv2D
-        return layer(filters, kernel_size, input_quantizer=self.input_quantizer,
-                     kernel_quantizer=self.kernel_quantizer, **kwargs)
+        return layer(
+            filters,
+            kernel_size,
+            input_quantizer=self.input_quantizer,
+            kernel_quantizer=self.kernel_quantizer,
+            **kwargs,
+        )
 
     def activation(self) -> Optional[tf.keras.layers.Layer]:
         return LAYERS.lookup(self.activation_layer)() if self.activation_layer else None

@@ -4,9 +4,9 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Dict, FrozenSet, List, Optional, Type, TypeVar
 
-import tensorflow as tf
-
 from lab_bnn.errors import UserError
+
+import tensorflow as tf
 
 T = TypeVar("T", bound=type)
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -92,10 +92,7 @@ class Registry:
             UserError: naming the alias and the registered ones.
         """
         if alias not in self._classes:
-            raise UserError(
-                f"unknown {self.kind} alias {alias!r}; registered: "
-                f"{', '.join(self.available())}"
-            )
+            raise UserError(f"unknown {self.kind} alias {alias!r}; registered: {', '.join(self.available())}")
         return self._classes[alias]
 
 

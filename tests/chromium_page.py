@@ -60,12 +60,19 @@ def render(chromium: str, page: Path, profile: Path, window: str = "1000,700") -
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     screenshot = ARTIFACTS / f"{page.stem}.png"
     command = [
-        chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        chromium,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
         f"--user-data-dir={profile}",  # one per page: parallel workers must not share a profile
         *OFFLINE,
         "--virtual-time-budget=10000",  # let vega's promises and timers finish before the dump
-        f"--window-size={window}", "--hide-scrollbars", f"--screenshot={screenshot}",
-        "--dump-dom", page.as_uri(),
+        f"--window-size={window}",
+        "--hide-scrollbars",
+        f"--screenshot={screenshot}",
+        "--dump-dom",
+        page.as_uri(),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, f"chromium exited {result.returncode}: {result.stderr[-2000:]}"

@@ -5,13 +5,13 @@ import importlib
 import json
 import pkgutil
 
-import larq as lq
-import numpy as np
-import tensorflow as tf
-
 import lab_bnn
 from lab_bnn.callbacks import scheduled_objects
 from lab_bnn.quantizers import BinarizerBase
+
+import larq as lq
+import numpy as np
+import tensorflow as tf
 
 SHAPE = (8, 8, 32)
 
@@ -19,11 +19,15 @@ SHAPE = (8, 8, 32)
 def quant_conv_model(binarizer, role, batch_size=None, partner="bnn"):
     """Input → one QuantConv2D with `binarizer` as its input or kernel quantizer and
     `partner` in the other slot."""
-    quantizers = ({"input_quantizer": binarizer, "kernel_quantizer": partner} if role == "activation"
-                  else {"input_quantizer": partner, "kernel_quantizer": binarizer})
+    quantizers = (
+        {"input_quantizer": binarizer, "kernel_quantizer": partner}
+        if role == "activation"
+        else {"input_quantizer": partner, "kernel_quantizer": binarizer}
+    )
     inputs = tf.keras.Input(SHAPE, batch_size=batch_size)
-    x = lq.layers.QuantConv2D(32, 3, padding="same", use_bias=False,
-                              kernel_constraint="weight_clip", **quantizers)(inputs)
+    x = lq.layers.QuantConv2D(
+        32, 3, padding="same", use_bias=False, kernel_constraint="weight_clip", **quantizers
+    )(inputs)
     return tf.keras.Model(inputs, x)
 
 
@@ -37,20 +41,33 @@ def _grouped_conv(x, slices=2, padding_mode="one"):
 
 LAYER_MODELS = {
     "multi_slice_sign": lambda x: _grouped_conv(lab_bnn.layers.MultiSliceSign(2)(x)),
-    "multi_slice_binary_conv2d": lambda x: _grouped_conv(lab_bnn.layers.MultiSliceSign(2)(x),
-                                                         padding_mode="replicate"),
-    "logic_xnor": lambda x: _grouped_conv(lab_bnn.layers.LogicXnor()(
-        [_sign(x), _sign(tf.keras.layers.BatchNormalization()(x))]), slices=1),
-    "logic_or": lambda x: _grouped_conv(lab_bnn.layers.LogicOr()(
-        [_sign(x), _sign(tf.keras.layers.BatchNormalization()(x))]), slices=1),
+    "multi_slice_binary_conv2d": lambda x: _grouped_conv(
+        lab_bnn.layers.MultiSliceSign(2)(x), padding_mode="replicate"
+    ),
+    "logic_xnor": lambda x: _grouped_conv(
+        lab_bnn.layers.LogicXnor()([_sign(x), _sign(tf.keras.layers.BatchNormalization()(x))]), slices=1
+    ),
+    "logic_or": lambda x: _grouped_conv(
+        lab_bnn.layers.LogicOr()([_sign(x), _sign(tf.keras.layers.BatchNormalization()(x))]), slices=1
+    ),
     "batch_norm_sign": lambda x: _grouped_conv(lab_bnn.layers.BatchNormSign(2)(x)),
     "threshold_sign": lambda x: _grouped_conv(lab_bnn.layers.ThresholdSign(2)(x)),
     "local_adaptive_shift": lambda x: _grouped_conv(_sign(lab_bnn.layers.LocalAdaptiveShift()(x)), slices=1),
     "recu_conv2d": lambda x: lab_bnn.layers.ReCUConv2D(32, 3, padding="same", use_bias=False)(x),
-    "xnor_plus_plus_conv2d": lambda x: lab_bnn.layers.XnorPlusPlusConv2D(32, 3, padding="same", use_bias=False)(x),
-    "rprelu": lambda x: lab_bnn.layers.RPReLU()(lq.layers.QuantConv2D(
-        32, 3, padding="same", input_quantizer="bnn", kernel_quantizer="bnn", use_bias=False,
-        kernel_constraint="weight_clip")(x)),
+    "xnor_plus_plus_conv2d": lambda x: lab_bnn.layers.XnorPlusPlusConv2D(
+        32, 3, padding="same", use_bias=False
+    )(x),
+    "rprelu": lambda x: lab_bnn.layers.RPReLU()(
+        lq.layers.QuantConv2D(
+            32,
+            3,
+            padding="same",
+            input_quantizer="bnn",
+            kernel_quantizer="bnn",
+            use_bias=False,
+            kernel_constraint="weight_clip",
+        )(x)
+    ),
 }
 
 
@@ -155,6 +172,9 @@ def classes_defined_in(package, base):
     found = set()
     for info in pkgutil.iter_modules(package.__path__):
         module = importlib.import_module(f"{package.__name__}.{info.name}")
-        found |= {obj for obj in vars(module).values() if isinstance(obj, type)
-                  and issubclass(obj, base) and obj.__module__ == module.__name__}
+        found |= {
+            obj
+            for obj in vars(module).values()
+            if isinstance(obj, type) and issubclass(obj, base) and obj.__module__ == module.__name__
+        }
     return found

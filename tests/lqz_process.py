@@ -15,12 +15,12 @@ def lqz_env(**extra):
 
 def lqz(*args, cwd=None, timeout=600, **env):
     """Run `lqz args…` to completion; returns the CompletedProcess (text output)."""
-    return subprocess.run([LQZ, *args], capture_output=True, text=True, cwd=cwd,
-                          env=lqz_env(**env), timeout=timeout)
+    return subprocess.run(
+        [LQZ, *args], capture_output=True, text=True, cwd=cwd, env=lqz_env(**env), timeout=timeout
+    )
 
 
 def start_lqz(*args, log_path, **env):
     """Start `lqz args…` in the background, output to `log_path`; returns the Popen."""
     log = open(log_path, "w")
-    return subprocess.Popen([LQZ, *args], stdout=log, stderr=subprocess.STDOUT,
-                            env=lqz_env(**env))
+    return subprocess.Popen([LQZ, *args], stdout=log, stderr=subprocess.STDOUT, env=lqz_env(**env))

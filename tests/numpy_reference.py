@@ -21,7 +21,7 @@ def depthwise_conv_same(x, kernel, bias):
     y = np.zeros((n, h, w, c, m))
     for a in range(k):
         for b in range(k):
-            y += xp[:, a:a + h, b:b + w, :, None] * kernel[a, b]
+            y += xp[:, a : a + h, b : b + w, :, None] * kernel[a, b]
     return y.reshape(n, h, w, c * m) + bias
 
 
@@ -35,10 +35,10 @@ def depthwise_conv_same_grads(x, kernel, grad_y):
     grad_kernel = np.zeros_like(kernel)
     for a in range(k):
         for b in range(k):
-            grad_xp[:, a:a + h, b:b + w, :] += (g * kernel[a, b]).sum(-1)
-            grad_kernel[a, b] = (g * xp[:, a:a + h, b:b + w, :, None]).sum((0, 1, 2))
+            grad_xp[:, a : a + h, b : b + w, :] += (g * kernel[a, b]).sum(-1)
+            grad_kernel[a, b] = (g * xp[:, a : a + h, b : b + w, :, None]).sum((0, 1, 2))
     p = (k - 1) // 2
-    return grad_xp[:, p:p + h, p:p + w, :], grad_kernel
+    return grad_xp[:, p : p + h, p : p + w, :], grad_kernel
 
 
 def lab(x, kernel, bias, beta, upstream):
@@ -48,7 +48,7 @@ def lab(x, kernel, bias, beta, upstream):
     d = beta * (y1 - y0)
     out = np.where(d > 0, 1.0, -1.0)
     soft = 2.0 / (1.0 + np.exp(-d)) - 1.0  # 2·softmax([0, d])[1] − 1 = tanh(d/2)
-    grad_d = upstream * 0.5 * (1.0 - soft ** 2)
+    grad_d = upstream * 0.5 * (1.0 - soft**2)
     grad_y = np.empty_like(y)
     grad_y[..., 0::2] = -beta * grad_d
     grad_y[..., 1::2] = beta * grad_d
@@ -62,14 +62,14 @@ def window_sum(f, n):
     """Sum of f over the n×n window around each pixel (zeros outside the map)."""
     h, w = f.shape[1:3]
     fp = pad_same(f, n)
-    return sum(fp[:, a:a + h, b:b + w, :] for a in range(n) for b in range(n))
+    return sum(fp[:, a : a + h, b : b + w, :] for a in range(n) for b in range(n))
 
 
 def local_stats(x, n, epsilon):
     """Window mean over valid pixels, std = sqrt(max(E[x²] − m², 0) + ε), counts."""
     count = window_sum(np.ones_like(x), n)
     mean = window_sum(x, n) / count
-    variance = window_sum(x * x, n) / count - mean ** 2
+    variance = window_sum(x * x, n) / count - mean**2
     return mean, np.sqrt(np.maximum(variance, 0) + epsilon), count, variance > 0
 
 
@@ -98,10 +98,10 @@ def sauvola(x, n, k, epsilon, upstream):
     through_mean = window_sum(g * (1 + k * (s / r - 1)) / count, n)
     through_std = (k / r) * (x * window_sum(g * m * ds, n) - window_sum(g * m * m * ds, n))
     # Through R = s_{p*}: d R / d x_q = ds_{p*} (x_q − m_{p*}) for q in the window of p*.
-    pull = -(g * m * k * s).sum(axis=(1, 2, 3), keepdims=True) / r ** 2
+    pull = -(g * m * k * s).sum(axis=(1, 2, 3), keepdims=True) / r**2
     through_range = np.zeros_like(x)
     for i in range(x.shape[0]):
-        argmax = np.zeros_like(s[i:i + 1])
+        argmax = np.zeros_like(s[i : i + 1])
         argmax.flat[np.argmax(s[i])] = 1.0
         window_of_max = window_sum(argmax, n) > 0
         star = np.argmax(s[i])

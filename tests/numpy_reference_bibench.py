@@ -56,13 +56,13 @@ def recu_weight(w, tau, upstream, eps=1e-5):
     rows = w.reshape(-1, w.shape[-1])  # (d, out): one column per output channel
     n = rows.shape[0]
     centered = rows - rows.mean(0)
-    sigma = np.sqrt((centered ** 2).sum(0) / (n - 1) + eps)
+    sigma = np.sqrt((centered**2).sum(0) / (n - 1) + eps)
     c = 2 * np.sqrt(2)
     w1 = centered * c / sigma
     q = -np.abs(w1).mean() * np.log(2 - 2 * tau)
     out = sign(np.clip(w1, -q, q))
     g = upstream.reshape(rows.shape) * (np.abs(w1) <= q)
-    d_centered = c * (g / sigma - centered * (g * centered).sum(0) / ((n - 1) * sigma ** 3))
+    d_centered = c * (g / sigma - centered * (g * centered).sum(0) / ((n - 1) * sigma**3))
     d_rows = d_centered - d_centered.mean(0)
     return out.reshape(w.shape), d_rows.reshape(w.shape), (np.abs(w1) > q).mean()
 
@@ -75,11 +75,11 @@ def recu_activation_grad(a, upstream, training, eps=1e-5):
     flat, g_flat = a.reshape(len(a), -1), upstream.reshape(len(a), -1)
     n = flat.shape[1]
     centered = flat - flat.mean(1, keepdims=True)
-    s = np.sqrt((centered ** 2).sum(1, keepdims=True) / (n - 1) + eps)
+    s = np.sqrt((centered**2).sum(1, keepdims=True) / (n - 1) + eps)
     a0 = flat / s
     g0 = g_flat * np.maximum(0.0, 2.0 - 2.0 * np.abs(a0))
     # a0_i = a_i / s, ds/da_j = centered_j / ((n − 1) s)
-    da = g0 / s - (g0 * flat).sum(1, keepdims=True) * centered / ((n - 1) * s ** 3)
+    da = g0 / s - (g0 * flat).sum(1, keepdims=True) * centered / ((n - 1) * s**3)
     return da.reshape(a.shape)
 
 

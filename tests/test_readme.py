@@ -33,8 +33,7 @@ OUR_PACKAGES = ("lab_bnn", "zoo", "converter", "benchmarks", "visualization")
 TINY_DATA = ["train_examples=64", "validation_examples=64", "batch_size=32", "epochs=1"]
 TINY = {
     "Quickstart": TINY_DATA,
-    "TrainLabBNN": ["dataset.train_examples=64", "dataset.validation_examples=64",
-                    "batch_size=32"],
+    "TrainLabBNN": ["dataset.train_examples=64", "dataset.validation_examples=64", "batch_size=32"],
     "Benchmark": ["runs=3", "warmup=1"],
     "Profile": ["runs=2", "warmup=1"],
 }
@@ -44,17 +43,16 @@ NOT_RUN = {
     r"\.venv/bin/python -m pytest": "this test suite itself",
     r"lqz Leaderboard": "the full 13-row leaderboard (an hour)",
     r"lqz Leaderboard binarizers=lab,bnn,float .*": "the Quickstart above runs the same job "
-        "(two of these rows) at a tiny budget, and tests/visualization/test_jobs.py runs "
-        "lqz Leaderboard itself; a third job here would break this test's 3-minute budget",
-    r"lqz TrainLabBNN dataset=Imagenette .*": "needs Imagenette, prepared by `tfds build` "
-                                              "(a download)",
+    "(two of these rows) at a tiny budget, and tests/visualization/test_jobs.py runs "
+    "lqz Leaderboard itself; a third job here would break this test's 3-minute budget",
+    r"lqz TrainLabBNN dataset=Imagenette .*": "needs Imagenette, prepared by `tfds build` (a download)",
     r"lqz DeviceBenchmark .*target=ssh://pi@.*": "needs a Raspberry Pi over ssh",
     r"lqz DeviceBenchmark .*target=ssh://ubuntu@jetson.*": "needs a Jetson over ssh",
     r"lqz DeviceBenchmark .*target=adb://.*": "needs an Android phone over adb",
-    r"lqz Charts profiles=\S*model\.device-raspberrypi\.ops\.csv":
-        "draws the profile that DeviceBenchmark brings home from a Raspberry Pi",
+    r"lqz Charts profiles=\S*model\.device-raspberrypi\.ops\.csv": "draws the profile that "
+    "DeviceBenchmark brings home from a Raspberry Pi",
     r"\.venv/bin/python -m benchmarks\.\w+": "minutes of benchmarking (each loads "
-                                               "TensorFlow before it parses --help)",
+    "TensorFlow before it parses --help)",
 }
 # Documented dotted names that are not Python objects.
 NOT_PYTHON = {"lab_bnn.tasks": "the entry-point group in setup.cfg"}
@@ -68,7 +66,7 @@ def python_blocks():
     """Every ```python block, named after the README section it is in."""
     blocks = []
     for block in re.finditer(r"^```python\n(.*?)^```", README, re.M | re.S):
-        titles = re.findall(r"^#{2,} (.+)$", README[:block.start()], re.M)
+        titles = re.findall(r"^#{2,} (.+)$", README[: block.start()], re.M)
         blocks.append(pytest.param(block[1], id=titles[-1]))
     return blocks
 
@@ -82,7 +80,7 @@ def commands():
             while words:
                 end = words.index("&&") if "&&" in words else len(words)
                 found.append(words[:end])
-                words = words[end + 1:]
+                words = words[end + 1 :]
     return found
 
 
@@ -112,8 +110,9 @@ def test_every_command_runs_here_or_says_why_not():
 def test_python_block_runs(block, tmp_path):
     script = tmp_path / "readme_block.py"
     script.write_text(block, encoding="utf-8")
-    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, f"{block}\n{result.stderr[-3000:]}"
 
 
@@ -144,18 +143,36 @@ def test_offline_lqz_commands_run_with_tiny_settings(tmp_path, monkeypatch, caps
         status = main(args + TINY.get(args[0], []))
         assert status == 0, (shlex.join(words), capsys.readouterr().err[-3000:])
         ran.append(args[0])
-    assert ran == ["Quickstart", "TrainLabBNN", "TrainBiRealNet", "Convert", "Benchmark",
-                   "Profile", "ImportProfile", "Charts"]
-    for made in ["runs/quickstart/report.html", "runs/LabBNN-FashionMnist/model.tflite",
-                 "pi4.ops.csv", "runs/charts.html"]:
+    assert ran == [
+        "Quickstart",
+        "TrainLabBNN",
+        "TrainBiRealNet",
+        "Convert",
+        "Benchmark",
+        "Profile",
+        "ImportProfile",
+        "Charts",
+    ]
+    for made in [
+        "runs/quickstart/report.html",
+        "runs/LabBNN-FashionMnist/model.tflite",
+        "pi4.ops.csv",
+        "runs/charts.html",
+    ]:
         assert (tmp_path / made).stat().st_size > 0, made
 
 
 def write_results_csv(latency_csv, path):
     latency = pd.read_csv(latency_csv)
     size = Path(latency_csv).with_suffix("").with_suffix(".tflite").stat().st_size
-    pd.DataFrame({"model": ["LabBNN"], "accuracy": [0.5], "size_bytes": [size],
-                  "latency_ms": [latency.median_ms.iloc[-1]]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "model": ["LabBNN"],
+            "accuracy": [0.5],
+            "size_bytes": [size],
+            "latency_ms": [latency.median_ms.iloc[-1]],
+        }
+    ).to_csv(path, index=False)
 
 
 def documented_names():
@@ -164,8 +181,7 @@ def documented_names():
 
 
 def test_every_documented_name_resolves():
-    assert {"benchmarks.read_device_profile", "converter.check_parity"} <= set(
-        documented_names())
+    assert {"benchmarks.read_device_profile", "converter.check_parity"} <= set(documented_names())
     for dotted in documented_names():
         parts = dotted.split(".")
         target = importlib.import_module(parts[0])
@@ -178,8 +194,10 @@ def test_every_documented_name_resolves():
 
 
 def test_python_m_scripts_exist():
-    scripts = sorted({words[2] for words in commands() if words[1:2] == ["-m"]}
-                     | set(re.findall(r"`python -m ([\w.]+)", README)) - {"pytest"})
+    scripts = sorted(
+        {words[2] for words in commands() if words[1:2] == ["-m"]}
+        | set(re.findall(r"`python -m ([\w.]+)", README)) - {"pytest"}
+    )
     assert {"benchmarks.lab_overhead", "lab_bnn.catalog"} <= set(scripts)
     for module in scripts:
         assert importlib.util.find_spec(module) is not None, module

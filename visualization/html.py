@@ -81,8 +81,11 @@ def save_html(
         title = chart_title.get("text") if isinstance(chart_title, dict) else chart_title
     if isinstance(title, list):
         title = " ".join(title)
-    return _write_page(path, page_html(str(title or "Chart"), [(None, chart)], renderer=renderer,
-                                       show_title=False), overwrite)
+    return _write_page(
+        path,
+        page_html(str(title or "Chart"), [(None, chart)], renderer=renderer, show_title=False),
+        overwrite,
+    )
 
 
 def save_report(
@@ -119,8 +122,10 @@ def save_report(
     """
     items = list(sections.items() if isinstance(sections, Mapping) else sections)
     if not items:
-        raise ValueError(f"save_report: sections is empty ({sections!r}); "
-                         "allowed: at least one (heading, chart | DataFrame | str)")
+        raise ValueError(
+            f"save_report: sections is empty ({sections!r}); "
+            "allowed: at least one (heading, chart | DataFrame | str)"
+        )
     return _write_page(path, page_html(title, items, renderer=renderer), overwrite)
 
 
@@ -140,22 +145,24 @@ def page_html(
             body.append(f"<h2>{html.escape(str(heading))}</h2>")
         body.append(_section_html(i, heading, content))
     embed_options = json.dumps({"mode": "vega-lite", "renderer": renderer, "actions": _ACTIONS})
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        f"<style>{_STYLE}</style>",
-        f'<script type="text/javascript">\n{_javascript_bundle()}\n</script>',
-        "</head>",
-        "<body>",
-        *body,
-        f'<script type="text/javascript">{_EMBED_ALL % embed_options}</script>',
-        "</body>",
-        "</html>",
-        "",
-    ])
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            f"<title>{html.escape(title)}</title>",
+            f"<style>{_STYLE}</style>",
+            f'<script type="text/javascript">\n{_javascript_bundle()}\n</script>',
+            "</head>",
+            "<body>",
+            *body,
+            f'<script type="text/javascript">{_EMBED_ALL % embed_options}</script>',
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
 
 
 def _section_html(i: int, heading: Optional[str], content: Section) -> str:
@@ -164,15 +171,19 @@ def _section_html(i: int, heading: Optional[str], content: Section) -> str:
         with alt.data_transformers.enable("default"), alt.data_transformers.disable_max_rows():
             spec = content.to_dict()
         spec_json = json.dumps(spec).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-        return (f'<div class="chart" id="chart-{i}" data-spec="spec-{i}"></div>\n'
-                f'<script type="application/json" id="spec-{i}">{spec_json}</script>')
+        return (
+            f'<div class="chart" id="chart-{i}" data-spec="spec-{i}"></div>\n'
+            f'<script type="application/json" id="spec-{i}">{spec_json}</script>'
+        )
     if isinstance(content, pd.DataFrame):
         show_index = not isinstance(content.index, pd.RangeIndex)
         return content.to_html(index=show_index, border=0, classes="data", na_rep="")
     if isinstance(content, str):
         return f"<p>{html.escape(content)}</p>"
-    raise TypeError(f"section {heading!r}: got {type(content).__name__}; "
-                    "allowed: an altair chart, a pandas DataFrame or a str")
+    raise TypeError(
+        f"section {heading!r}: got {type(content).__name__}; "
+        "allowed: an altair chart, a pandas DataFrame or a str"
+    )
 
 
 @functools.lru_cache(maxsize=None)
@@ -181,8 +192,10 @@ def _javascript_bundle() -> str:
     try:
         import vl_convert
     except ImportError as error:
-        raise ImportError("visualization.html needs the vl-convert-python package for the inlined vega "
-                          "JavaScript; it is pinned in setup.cfg: run ./install_requirements.sh") from error
+        raise ImportError(
+            "visualization.html needs the vl-convert-python package for the inlined vega "
+            "JavaScript; it is pinned in setup.cfg: run ./install_requirements.sh"
+        ) from error
     vl_version = "_".join(alt.SCHEMA_VERSION.split(".")[:2])  # "v6.4.1" -> "v6_4", vl-convert's naming
     bundle = vl_convert.javascript_bundle(vl_version=vl_version)
     # "</script" inside the bundle would end the <script> element; "<\/" means the same in JS.

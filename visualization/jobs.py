@@ -15,14 +15,24 @@ from benchmarks.leaderboard import CSV_FILE, parse_binarizers, run_leaderboard
 from benchmarks.leaderboard_row import Budget
 from visualization.html import save_report
 from visualization.leaderboard_page import (
-    display_table, leaderboard_sections, op_profile_table,
+    display_table,
+    leaderboard_sections,
+    op_profile_table,
 )
 from visualization.op_profile import op_profile_chart
 from zoo.task_help import task
 
 QUICKSTART_ROWS = ("lab", "bnn")  # LAB in every stage; plain sign (BNN)
-SUMMARY_COLUMNS = ["title", "status", "accuracy", "lce_accuracy", "size_bytes", "latency_ms",
-                   "kernel", "conversion"]
+SUMMARY_COLUMNS = [
+    "title",
+    "status",
+    "accuracy",
+    "lce_accuracy",
+    "size_bytes",
+    "latency_ms",
+    "kernel",
+    "conversion",
+]
 
 
 class LeaderboardJob:
@@ -48,8 +58,14 @@ class LeaderboardJob:
     threads: int = Field(1)
 
     def budget(self) -> Budget:
-        return Budget(self.epochs, self.batch_size, self.learning_rate, self.seed,
-                      self.train_examples or None, self.validation_examples or None)
+        return Budget(
+            self.epochs,
+            self.batch_size,
+            self.learning_rate,
+            self.seed,
+            self.train_examples or None,
+            self.validation_examples or None,
+        )
 
     def dataset_title(self) -> str:
         return {"FashionMnist": "Fashion-MNIST"}.get(self.dataset, self.dataset)
@@ -66,9 +82,11 @@ class Leaderboard(LeaderboardJob):
     time each, and write <output_dir>/leaderboard.csv and leaderboard.html. Killed and
     rerun, it keeps finished rows and resumes the interrupted one from its checkpoint."""
 
-    field_help = {"binarizers": "'all' or a comma-separated list of binarizers, one row each",
-                  "output_dir": "where leaderboard.csv, leaderboard.html and the runs go",
-                  "images": "also save each chart as a PNG picture"}
+    field_help = {
+        "binarizers": "'all' or a comma-separated list of binarizers, one row each",
+        "output_dir": "where leaderboard.csv, leaderboard.html and the runs go",
+        "images": "also save each chart as a PNG picture",
+    }
     binarizers: str = Field("all")  # "all" or a comma-separated list
     output_dir: str = Field("runs/leaderboard")
     images: bool = Field(True)  # also each chart as a PNG picture
@@ -76,12 +94,12 @@ class Leaderboard(LeaderboardJob):
     def run(self):
         binarizers = parse_binarizers(self.binarizers)
         output = Path(self.output_dir).expanduser()
-        table = run_leaderboard(output, binarizers, dataset=self.dataset, budget=self.budget(),
-                                threads=self.threads)
+        table = run_leaderboard(
+            output, binarizers, dataset=self.dataset, budget=self.budget(), threads=self.threads
+        )
         sections = leaderboard_sections(table, self.dataset_title())
         # The page is drawn from the stored rows, so redrawing it loses nothing.
-        page = save_report(output / "leaderboard.html", "lab-bnn leaderboard", sections,
-                           overwrite=True)
+        page = save_report(output / "leaderboard.html", "lab-bnn leaderboard", sections, overwrite=True)
         print_summary(table)
         print(f"\nrows: {output / CSV_FILE}\npage: {page}")
         if self.images:
@@ -109,18 +127,25 @@ class Quickstart(LeaderboardJob):
 
     def run(self):
         output = Path(self.output_dir).expanduser()
-        table = run_leaderboard(output, list(QUICKSTART_ROWS), dataset=self.dataset,
-                                budget=self.budget(), threads=self.threads, profile=True)
+        table = run_leaderboard(
+            output,
+            list(QUICKSTART_ROWS),
+            dataset=self.dataset,
+            budget=self.budget(),
+            threads=self.threads,
+            profile=True,
+        )
         sections = leaderboard_sections(table, self.dataset_title())
         done = table[table.status == "ok"]
-        profiles = {title: pd.read_csv(Path(d) / "op_profile.csv")
-                    for title, d in zip(done.title, done.run_dir)}
+        profiles = {
+            title: pd.read_csv(Path(d) / "op_profile.csv") for title, d in zip(done.title, done.run_dir)
+        }
         if profiles:
             sections.append(("Latency per op type", op_profile_chart(op_profile_table(profiles))))
         for title, run_dir in zip(done.title, done.run_dir):
-            sections.append((f"Audit of the {title} model, per TFLite operator",
-                             pd.read_csv(Path(run_dir) / "audit.csv")))
-        page = save_report(output / "report.html", "lab-bnn quickstart", sections,
-                           overwrite=True)
+            sections.append(
+                (f"Audit of the {title} model, per TFLite operator", pd.read_csv(Path(run_dir) / "audit.csv"))
+            )
+        page = save_report(output / "report.html", "lab-bnn quickstart", sections, overwrite=True)
         print_summary(table)
         print(f"\nreport: {page}")

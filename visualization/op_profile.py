@@ -71,21 +71,28 @@ def op_profile_chart(
     if orient == "vertical":
         latency = alt.Y("ms:Q", title="Latency [ms]", stack="zero")
         model = alt.X("model:N", title="Model", sort=model_order)
-    chart = alt.Chart(segments).mark_bar().encode(
-        latency,
-        model,
-        color=alt.Color("op_type:N", title="Op type", sort=op_order,
-                        scale=alt.Scale(domain=op_order,
-                                        scheme="tableau10" if len(op_order) <= 10 else "tableau20"),
-                        legend=alt.Legend(orient="bottom", columns=min(len(op_order), 5))),
-        order=alt.Order("rank:Q", sort="ascending"),
-        description=alt.Description("description:N"),
-        tooltip=[
-            alt.Tooltip("model:N", title="Model"),
-            alt.Tooltip("op_type:N", title="Op type"),
-            alt.Tooltip("ms:Q", title="Latency [ms]", format=".3f"),
-            alt.Tooltip("share:Q", title="Share of model", format=".1%"),
-        ],
+    chart = (
+        alt.Chart(segments)
+        .mark_bar()
+        .encode(
+            latency,
+            model,
+            color=alt.Color(
+                "op_type:N",
+                title="Op type",
+                sort=op_order,
+                scale=alt.Scale(domain=op_order, scheme="tableau10" if len(op_order) <= 10 else "tableau20"),
+                legend=alt.Legend(orient="bottom", columns=min(len(op_order), 5)),
+            ),
+            order=alt.Order("rank:Q", sort="ascending"),
+            description=alt.Description("description:N"),
+            tooltip=[
+                alt.Tooltip("model:N", title="Model"),
+                alt.Tooltip("op_type:N", title="Op type"),
+                alt.Tooltip("ms:Q", title="Latency [ms]", format=".3f"),
+                alt.Tooltip("share:Q", title="Share of model", format=".1%"),
+            ],
+        )
     )
     if orient == "horizontal":
         chart = chart.properties(width=length, height=alt.Step(40))
@@ -112,6 +119,8 @@ def op_profile_segments(table: pd.DataFrame, top_n: int, other_label: str = "oth
     segments["share"] = (segments["ms"] / model_total.where(model_total > 0)).fillna(0.0)
     rank = {op: i for i, op in enumerate(kept)}
     segments["rank"] = segments["op_type"].map(lambda op: rank.get(op, len(kept)))
-    segments["description"] = [f"{m}: {op} {ms:.3f} ms ({share:.1%})" for m, op, ms, share
-                               in segments[["model", "op_type", "ms", "share"]].itertuples(index=False)]
+    segments["description"] = [
+        f"{m}: {op} {ms:.3f} ms ({share:.1%})"
+        for m, op, ms, share in segments[["model", "op_type", "ms", "share"]].itertuples(index=False)
+    ]
     return segments

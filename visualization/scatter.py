@@ -53,28 +53,39 @@ def scatter_chart(
     Binary Neural Networks", WACV 2023.
     """
     validate_table(table, COLUMNS, chart="scatter_chart")
-    points = table[list(COLUMNS)].astype({"model": str, "accuracy": float, "latency_ms": float,
-                                          "size_bytes": float})
+    points = table[list(COLUMNS)].astype(
+        {"model": str, "accuracy": float, "latency_ms": float, "size_bytes": float}
+    )
     points["size_mb"] = points["size_bytes"] / BYTES_PER_MB
     described = points[["model", "accuracy", "latency_ms", "size_mb"]].itertuples(index=False)
-    points["description"] = [f"{m}: {accuracy_title} {a:g}, {ms:.2f} ms, {mb:.2f} MB"
-                             for m, a, ms, mb in described]
+    points["description"] = [
+        f"{m}: {accuracy_title} {a:g}, {ms:.2f} ms, {mb:.2f} MB" for m, a, ms, mb in described
+    ]
     model_order = list(dict.fromkeys(points["model"]))
 
-    chart = alt.Chart(points).mark_circle(opacity=0.8, stroke="black", strokeWidth=0.5).encode(
-        x=alt.X("latency_ms:Q", title="Latency [ms]", scale=alt.Scale(zero=False, padding=20)),
-        y=alt.Y("accuracy:Q", title=accuracy_title, scale=alt.Scale(zero=False, padding=20)),
-        color=alt.Color("model:N", title="Model", sort=model_order,
-                        scale=alt.Scale(scheme="tableau10" if len(model_order) <= 10 else "tableau20")),
-        size=alt.Size("size_mb:Q", title="Size [MB]", scale=alt.Scale(zero=False, range=[60, 600])),
-        description=alt.Description("description:N"),
-        tooltip=[
-            alt.Tooltip("model:N", title="Model"),
-            alt.Tooltip("accuracy:Q", title=accuracy_title),
-            alt.Tooltip("latency_ms:Q", title="Latency [ms]", format=".2f"),
-            alt.Tooltip("size_mb:Q", title="Size [MB]", format=".2f"),
-            alt.Tooltip("size_bytes:Q", title="Size [bytes]", format=",.0f"),
-        ],
-    ).properties(width=width, height=height)
+    chart = (
+        alt.Chart(points)
+        .mark_circle(opacity=0.8, stroke="black", strokeWidth=0.5)
+        .encode(
+            x=alt.X("latency_ms:Q", title="Latency [ms]", scale=alt.Scale(zero=False, padding=20)),
+            y=alt.Y("accuracy:Q", title=accuracy_title, scale=alt.Scale(zero=False, padding=20)),
+            color=alt.Color(
+                "model:N",
+                title="Model",
+                sort=model_order,
+                scale=alt.Scale(scheme="tableau10" if len(model_order) <= 10 else "tableau20"),
+            ),
+            size=alt.Size("size_mb:Q", title="Size [MB]", scale=alt.Scale(zero=False, range=[60, 600])),
+            description=alt.Description("description:N"),
+            tooltip=[
+                alt.Tooltip("model:N", title="Model"),
+                alt.Tooltip("accuracy:Q", title=accuracy_title),
+                alt.Tooltip("latency_ms:Q", title="Latency [ms]", format=".2f"),
+                alt.Tooltip("size_mb:Q", title="Size [MB]", format=".2f"),
+                alt.Tooltip("size_bytes:Q", title="Size [bytes]", format=",.0f"),
+            ],
+        )
+        .properties(width=width, height=height)
+    )
     chart = chart.properties(title=title) if title else chart
     return chart.interactive()

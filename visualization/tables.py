@@ -28,35 +28,47 @@ def validate_table(table: pd.DataFrame, columns: Mapping[str, str], *, chart: st
     """
     expected = ", ".join(f"{name} ({kind})" for name, kind in columns.items())
     if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"{chart}: expected a pandas.DataFrame with columns {expected}, "
-                        f"got {type(table).__name__}")
+        raise TypeError(
+            f"{chart}: expected a pandas.DataFrame with columns {expected}, got {type(table).__name__}"
+        )
     missing = [name for name in columns if name not in table.columns]
     if missing:
-        raise ValueError(f"{chart}: table is missing column(s) {', '.join(map(repr, missing))}; "
-                         f"got columns {list(map(str, table.columns))}, expected {expected}")
+        raise ValueError(
+            f"{chart}: table is missing column(s) {', '.join(map(repr, missing))}; "
+            f"got columns {list(map(str, table.columns))}, expected {expected}"
+        )
     if len(table) == 0:
-        raise ValueError(f"{chart}: table is empty (0 rows, columns {list(map(str, table.columns))}); "
-                         f"expected at least one row with {expected}")
+        raise ValueError(
+            f"{chart}: table is empty (0 rows, columns {list(map(str, table.columns))}); "
+            f"expected at least one row with {expected}"
+        )
     for name, kind in columns.items():
         column = table[name]
         if isinstance(column, pd.DataFrame):
             raise ValueError(f"{chart}: table has {column.shape[1]} columns named {name!r}; expected one")
         missing_rows = column.isna()
         if missing_rows.any():
-            raise ValueError(f"{chart}: column {name!r} has {int(missing_rows.sum())} missing value(s) "
-                             f"(first at index {column.index[missing_rows.to_numpy()][0]!r}); "
-                             f"allowed: {kind}")
+            raise ValueError(
+                f"{chart}: column {name!r} has {int(missing_rows.sum())} missing value(s) "
+                f"(first at index {column.index[missing_rows.to_numpy()][0]!r}); "
+                f"allowed: {kind}"
+            )
         if kind == TEXT:
             continue
         if kind != NON_NEGATIVE:
-            raise ValueError(f"unknown column kind {kind!r} for {name!r}; "
-                             f"allowed: {TEXT!r}, {NON_NEGATIVE!r}")
+            raise ValueError(
+                f"unknown column kind {kind!r} for {name!r}; allowed: {TEXT!r}, {NON_NEGATIVE!r}"
+            )
         if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
-            raise ValueError(f"{chart}: column {name!r} has dtype {column.dtype} "
-                             f"(first value {column.iloc[0]!r}); allowed: {kind}")
+            raise ValueError(
+                f"{chart}: column {name!r} has dtype {column.dtype} "
+                f"(first value {column.iloc[0]!r}); allowed: {kind}"
+            )
         values = column.to_numpy(dtype=float)
         for what, bad in (("a non-finite value", ~np.isfinite(values)), ("a negative value", values < 0)):
             if bad.any():
                 first = int(bad.argmax())
-                raise ValueError(f"{chart}: column {name!r} has {what}, {float(values[first])!r} at index "
-                                 f"{column.index[first]!r} ({int(bad.sum())} such row(s)); allowed: {kind}")
+                raise ValueError(
+                    f"{chart}: column {name!r} has {what}, {float(values[first])!r} at index "
+                    f"{column.index[first]!r} ({int(bad.sum())} such row(s)); allowed: {kind}"
+                )

@@ -60,7 +60,8 @@ class Charts:
         sections = {}
         if self.profiles:
             sections["Latency per op type"] = op_profile_chart(
-                read_csvs(self.profiles.split(","), "profiles"))
+                read_csvs(self.profiles.split(","), "profiles")
+            )
         if self.results:
             sections["Accuracy vs latency"] = scatter_chart(read_csvs([self.results], "results"))
         return sections

@@ -7,4 +7,5 @@ from zoo import quiet
 quiet.before_tensorflow()
 
 import lab_bnn  # noqa: E402,F401  (legacy Keras before TensorFlow; registers binarizers)
+
 import zoo.models  # noqa: E402,F401  (registers the zoo's Keras objects, so .h5 files reload)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from lab_bnn.errors import UserError
+
 from zoo import quiet
 from zoo.task_help import format_default
 
@@ -36,8 +37,7 @@ TASK_ENTRY_POINTS = "lab_bnn.tasks"
 ZOO_EXPERIMENTS = "zoo.experiments.tasks"
 SHADOWED_PREFIX = "LarqZoo"
 
-BUG_HINT = ("lqz: this is a bug in lab-bnn, not in your command; please report it "
-            "with the traceback above")
+BUG_HINT = "lqz: this is a bug in lab-bnn, not in your command; please report it with the traceback above"
 USER_ERROR_STATUS = 2
 BUG_STATUS = 1
 INTERRUPTED_STATUS = 130
@@ -121,8 +121,7 @@ def one_line(error: BaseException, first_paragraph: bool = False) -> str:
     message = str(error).strip()
     if first_paragraph:
         message = message.split("\n\n")[0]
-    return " ".join(line.strip() for line in message.splitlines() if line.strip()) \
-        or type(error).__name__
+    return " ".join(line.strip() for line in message.splitlines() if line.strip()) or type(error).__name__
 
 
 def split_chain(args: List[str]) -> List[List[str]]:
@@ -138,9 +137,11 @@ def split_chain(args: List[str]) -> List[List[str]]:
         else:
             steps[-1].append(arg)
     if len(steps) > 1 and not all(steps):
-        raise UserError(f"'{CHAIN_SEPARATOR}' must stand between two tasks, as in "
-                        f"`lqz Convert run_dir=R + Benchmark tflite=R/model.tflite`; received "
-                        f"{' '.join(args)!r}")
+        raise UserError(
+            f"'{CHAIN_SEPARATOR}' must stand between two tasks, as in "
+            f"`lqz Convert run_dir=R + Benchmark tflite=R/model.tflite`; received "
+            f"{' '.join(args)!r}"
+        )
     return steps
 
 
@@ -215,8 +216,10 @@ def _read_command_line_values(component) -> None:
     from zookeeper.core.utils import is_component_instance
 
     for name, field in component.__component_fields__.items():
-        if any(name in ancestor.__component_configured_field_values__
-               for ancestor in _self_and_ancestors(component)):
+        if any(
+            name in ancestor.__component_configured_field_values__
+            for ancestor in _self_and_ancestors(component)
+        ):
             value = base_getattr(component, name)
         elif isinstance(field, ComponentField):
             try:
@@ -241,13 +244,17 @@ def _raised_by_zookeeper(error: BaseException) -> bool:
     return bool(frames) and Path(frames[-1].filename).is_relative_to(zookeeper_dir)
 
 
-UNKNOWN_KEY = re.compile(r"Key '(?P<key>[^']+)' does not correspond to any field of "
-                         r"component '(?P<component>[^']+)'")
+UNKNOWN_KEY = re.compile(
+    r"Key '(?P<key>[^']+)' does not correspond to any field of "
+    r"component '(?P<component>[^']+)'"
+)
 
 
-WRONG_TYPE = re.compile(r"Field '(?P<field>[^']+)' of component '(?P<component>[^']+)' is "
-                        r"annotated with type '(?P<type>.+)', which is not satisfied by "
-                        r"value (?P<value>.+)\.$")
+WRONG_TYPE = re.compile(
+    r"Field '(?P<field>[^']+)' of component '(?P<component>[^']+)' is "
+    r"annotated with type '(?P<type>.+)', which is not satisfied by "
+    r"value (?P<value>.+)\.$"
+)
 
 
 def _explain(error: BaseException, task) -> str:
@@ -256,8 +263,10 @@ def _explain(error: BaseException, task) -> str:
     wrong_type = WRONG_TYPE.search(message)
     if wrong_type is not None:
         expected = re.sub(r"<class '(\w+)'>", r"\1", wrong_type["type"]).replace("typing.", "")
-        return (f"{wrong_type['component']}.{wrong_type['field']} must be {expected}; "
-                f"received {wrong_type['value']}")
+        return (
+            f"{wrong_type['component']}.{wrong_type['field']} must be {expected}; "
+            f"received {wrong_type['value']}"
+        )
     unknown = UNKNOWN_KEY.search(message)
     if unknown is None:
         return message
@@ -270,8 +279,10 @@ def _explain(error: BaseException, task) -> str:
     except Exception:  # noqa: BLE001  (zookeeper's own message is still true)
         return message
     fields = ", ".join(sorted(component.__component_fields__))
-    return (f"unknown key {unknown['key']!r} for {unknown['component']}; its fields: "
-            f"{fields} (see `lqz {type(task).__name__} --help`)")
+    return (
+        f"unknown key {unknown['key']!r} for {unknown['component']}; its fields: "
+        f"{fields} (see `lqz {type(task).__name__} --help`)"
+    )
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
 from typing import Optional, Sequence
 
-import tensorflow as tf
-
 from lab_bnn.errors import UserError
+
+import tensorflow as tf
 
 # Training crops from images scaled 1.14× the target (the 256 → 224 ImageNet convention).
 CROP_MARGIN = 1.14
@@ -17,8 +17,7 @@ def _scale_shorter_side(image: tf.Tensor, size: int) -> tf.Tensor:
     return tf.image.resize(image, new_shape)
 
 
-def preprocess(image: tf.Tensor, input_shape: Sequence[int], training: bool,
-               augment: bool) -> tf.Tensor:
+def preprocess(image: tf.Tensor, input_shape: Sequence[int], training: bool, augment: bool) -> tf.Tensor:
     """uint8 (H, W, C) → float32 `input_shape` in [−1, 1].
 
     Images of another size are scaled (shorter side) and cropped: randomly with a
@@ -48,13 +47,22 @@ def check_channels(image_channels: Optional[int], channels: int) -> None:
     if image_channels is None or channels == image_channels or {channels, image_channels} == {1, 3}:
         return
     allowed = "1 or 3 (grey and RGB are converted)" if image_channels in (1, 3) else image_channels
-    raise UserError(f"input_shape has {channels} channels but the dataset's images have "
-                    f"{image_channels}; allowed: {allowed}")
+    raise UserError(
+        f"input_shape has {channels} channels but the dataset's images have "
+        f"{image_channels}; allowed: {allowed}"
+    )
 
 
-def batches(dataset: tf.data.Dataset, input_shape: Sequence[int], batch_size: int,
-            training: bool, augment: bool, shuffle_buffer: int = 10_000,
-            cache: bool = False, seed: int = 0) -> tf.data.Dataset:
+def batches(
+    dataset: tf.data.Dataset,
+    input_shape: Sequence[int],
+    batch_size: int,
+    training: bool,
+    augment: bool,
+    shuffle_buffer: int = 10_000,
+    cache: bool = False,
+    seed: int = 0,
+) -> tf.data.Dataset:
     """Shuffled (training), preprocessed, batched and prefetched; cached in memory only
     when asked, since a full ImageNet does not fit.
 
@@ -66,7 +74,8 @@ def batches(dataset: tf.data.Dataset, input_shape: Sequence[int], batch_size: in
         dataset = dataset.cache()
     if training:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.map(lambda image, label: (preprocess(image, input_shape, training, augment),
-                                                label),
-                          num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(
+        lambda image, label: (preprocess(image, input_shape, training, augment), label),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
     return dataset.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)

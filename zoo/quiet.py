@@ -37,32 +37,35 @@ DEBUG_VARIABLE = "LQZ_DEBUG"
 
 # C++ log lines that carry no information on a machine that works (matched anywhere in
 # a line, so both TensorFlow's and absl's line prefixes are covered).
-CHATTER = re.compile("|".join([
-    r"All log messages before absl::InitializeLog\(\) is called are written to STDERR",
-    r"Unable to register cu(DNN|FFT|BLAS) factory: Attempting to register factory",
-    r"computation placer already registered",
-    r"failed call to cuInit",
-    r"Could not find cuda drivers on your machine",
-    r"TF-TRT Warning: Could not find TensorRT",
-    r"This TensorFlow binary is optimized to use available CPU instructions",
-    r"oneDNN custom operations are on",
-    r"Number of eligible GPUs \(core count >= \d+, compute capability >= ",
-    r"single_machine\.cc:\d+\] Starting new session",
-    r"Created TensorFlow Lite XNNPACK delegate for CPU",
-    r"Ignored (output_format|drop_control_dependency)\.",
-    r"Estimated count of arithmetic ops",
-    r"(Reading SavedModel from|Reading meta graph with tags|Reading SavedModel debug "
-    r"info|Restoring SavedModel bundle|Running initialization op on SavedModel|"
-    r"SavedModel load for tags)",
-]))
+CHATTER = re.compile(
+    "|".join(
+        [
+            r"All log messages before absl::InitializeLog\(\) is called are written to STDERR",
+            r"Unable to register cu(DNN|FFT|BLAS) factory: Attempting to register factory",
+            r"computation placer already registered",
+            r"failed call to cuInit",
+            r"Could not find cuda drivers on your machine",
+            r"TF-TRT Warning: Could not find TensorRT",
+            r"This TensorFlow binary is optimized to use available CPU instructions",
+            r"oneDNN custom operations are on",
+            r"Number of eligible GPUs \(core count >= \d+, compute capability >= ",
+            r"single_machine\.cc:\d+\] Starting new session",
+            r"Created TensorFlow Lite XNNPACK delegate for CPU",
+            r"Ignored (output_format|drop_control_dependency)\.",
+            r"Estimated count of arithmetic ops",
+            r"(Reading SavedModel from|Reading meta graph with tags|Reading SavedModel debug "
+            r"info|Restoring SavedModel bundle|Running initialization op on SavedModel|"
+            r"SavedModel load for tags)",
+        ]
+    )
+)
 
 # (message regex, category) of warnings about what lab-bnn does on purpose.
 HARMLESS_WARNINGS = (
     # Every run writes model.h5, the format the README documents.
     (r"You are saving your model as an HDF5 file via `model\.save\(\)`", UserWarning),
     # LCE converts tf-keras models through the graph def; the fallback is the norm.
-    (r"Saved-model conversion failed, falling back to graphdef-based conversion",
-     UserWarning),
+    (r"Saved-model conversion failed, falling back to graphdef-based conversion", UserWarning),
 )
 # Python loggers whose warnings are TensorFlow's internal advice (retracing, metrics
 # of a reloaded model), not results.
@@ -105,7 +108,10 @@ def start_stderr_filter() -> None:
     read_end, write_end = os.pipe()
     filter_process = subprocess.Popen(
         [sys.executable, "-I", "-S", os.path.abspath(__file__)],
-        stdin=read_end, stdout=original, stderr=original)
+        stdin=read_end,
+        stdout=original,
+        stderr=original,
+    )
     os.close(read_end)
     os.dup2(write_end, 2)
     os.close(write_end)
@@ -135,8 +141,7 @@ def copy_without_chatter(source: int, sink: int) -> None:
         if not chunk:
             break
         *lines, pending = (pending + chunk).split(b"\n")
-        kept = [line + b"\n" for line in lines
-                if not CHATTER.search(line.decode("utf-8", "replace"))]
+        kept = [line + b"\n" for line in lines if not CHATTER.search(line.decode("utf-8", "replace"))]
         _write_all(sink, b"".join(kept))
     if pending and not CHATTER.search(pending.decode("utf-8", "replace")):
         _write_all(sink, pending)
@@ -144,7 +149,7 @@ def copy_without_chatter(source: int, sink: int) -> None:
 
 def _write_all(fd: int, data: bytes) -> None:
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
 @contextlib.contextmanager

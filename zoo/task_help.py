@@ -43,8 +43,12 @@ def format_default(field) -> str:
 def help_text(cls) -> str:
     """The task's docstring, then one `name = default: meaning` line per field."""
     meanings = field_meanings(cls)
-    lines = [inspect.cleandoc(cls.__doc__ or cls.__name__), "",
-             "\b", "Fields (key=value; name = default: meaning):"]  # \b: click keeps lines
+    lines = [
+        inspect.cleandoc(cls.__doc__ or cls.__name__),
+        "",
+        "\b",
+        "Fields (key=value; name = default: meaning):",
+    ]  # \b: click keeps lines
     for name, field in cls.__component_fields__.items():
         lines.append(f"  {name} = {format_default(field)}: {meanings.get(name, UNDOCUMENTED)}")
     return "\n".join(lines)

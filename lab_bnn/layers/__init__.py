@@ -11,7 +11,17 @@ from lab_bnn.layers.recu import ReCUConv2D
 from lab_bnn.layers.xnor_plus_plus import XnorPlusPlusConv2D
 
 __all__ = [
-    "LAYERS", "BatchNormSign", "LocalAdaptiveShift", "LogicOr", "LogicXnor",
-    "MultiSliceBinaryConv2D", "MultiSliceSign", "RPReLU", "ReCUConv2D", "ThresholdSign",
-    "XnorPlusPlusConv2D", "register_layer", "slice_offsets",
+    "LAYERS",
+    "BatchNormSign",
+    "LocalAdaptiveShift",
+    "LogicOr",
+    "LogicXnor",
+    "MultiSliceBinaryConv2D",
+    "MultiSliceSign",
+    "RPReLU",
+    "ReCUConv2D",
+    "ThresholdSign",
+    "XnorPlusPlusConv2D",
+    "register_layer",
+    "slice_offsets",
 ]

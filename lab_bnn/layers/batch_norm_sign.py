@@ -1,21 +1,26 @@
 """BatchNorm followed by a multi-slice sign, and its inference form: a per-channel,
 per-slice threshold compare (BoolNet, Guo et al., arXiv 2106.06991)."""
 
-import larq as lq
-import numpy as np
-import tensorflow as tf
-
 from lab_bnn.layers.base import register_layer
 from lab_bnn.layers.multi_slice import MultiSliceSign, require_slices, slice_offsets
 from lab_bnn.registry import Card
 
+import larq as lq
+import numpy as np
+import tensorflow as tf
 
-@register_layer("batch_norm_sign", Card(
-    paper="BoolNet, Guo et al., arXiv 2106.06991", role="layer",
-    learnable="BatchNorm γ, β (and its moving statistics)",
-    float_ops=frozenset({"ADD", "SIGN", "SUB", "TILE"}),
-    stays_float="the threshold compare: a tiled SUB of thresholds before one sign (a float SIGN where the next conv re-signs)",
-))
+
+@register_layer(
+    "batch_norm_sign",
+    Card(
+        paper="BoolNet, Guo et al., arXiv 2106.06991",
+        role="layer",
+        learnable="BatchNorm γ, β (and its moving statistics)",
+        float_ops=frozenset({"ADD", "SIGN", "SUB", "TILE"}),
+        stays_float="the threshold compare: a tiled SUB of thresholds before one sign "
+        "(a float SIGN where the next conv re-signs)",
+    ),
+)
 class BatchNormSign(tf.keras.layers.Layer):
     """MultiSliceSign(BN(x)) in training; `inference_form()` is the equal
     ThresholdSign: sign(BN(x) + b_s) = sign(d·(x − t_s)), d = sign(γ), per channel
@@ -54,16 +59,24 @@ class BatchNormSign(tf.keras.layers.Layer):
         return self.sign.compute_output_shape(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "slices": self.slices, "momentum": self.momentum,
-                "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "slices": self.slices,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+        }
 
 
-@register_layer("threshold_sign", Card(
-    paper="BoolNet, Guo et al., arXiv 2106.06991", role="layer",
-    learnable="- (inference only)",
-    float_ops=frozenset({"ADD", "MUL", "SIGN", "SUB", "TILE"}),
-    stays_float="a tiled MUL by the direction and SUB of thresholds before one sign",
-))
+@register_layer(
+    "threshold_sign",
+    Card(
+        paper="BoolNet, Guo et al., arXiv 2106.06991",
+        role="layer",
+        learnable="- (inference only)",
+        float_ops=frozenset({"ADD", "MUL", "SIGN", "SUB", "TILE"}),
+        stays_float="a tiled MUL by the direction and SUB of thresholds before one sign",
+    ),
+)
 class ThresholdSign(tf.keras.layers.Layer):
     """Slice s, channel c: +1 where d_c·(x − t_{s,c}) ≥ 0 else −1, slice-major."""
 
@@ -74,8 +87,9 @@ class ThresholdSign(tf.keras.layers.Layer):
     def build(self, input_shape):
         channels = int(input_shape[-1])
         self.direction = self.add_weight("direction", (channels,), initializer="ones", trainable=False)
-        self.thresholds = self.add_weight("thresholds", (self.slices, channels), initializer="zeros",
-                                          trainable=False)
+        self.thresholds = self.add_weight(
+            "thresholds", (self.slices, channels), initializer="zeros", trainable=False
+        )
         super().build(input_shape)
 
     def call(self, inputs):

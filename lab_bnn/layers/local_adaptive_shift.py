@@ -1,18 +1,22 @@
 """BoolNet's local adaptive shifting for the stem (Guo et al., arXiv 2106.06991)."""
 
-import tensorflow as tf
-
 from lab_bnn.layers.base import register_layer
 from lab_bnn.registry import Card
 
+import tensorflow as tf
 
-@register_layer("local_adaptive_shift", Card(
-    paper="BoolNet, Guo et al., arXiv 2106.06991", role="layer",
-    learnable="depthwise 3×3 kernel, three BatchNorms",
-    binary_conv=True,
-    float_ops=frozenset({"ADD", "DEPTHWISE_CONV_2D", "MUL", "SIGN"}),
-    stays_float="all of it: a float depthwise conv and BatchNorms on the stem's output",
-))
+
+@register_layer(
+    "local_adaptive_shift",
+    Card(
+        paper="BoolNet, Guo et al., arXiv 2106.06991",
+        role="layer",
+        learnable="depthwise 3×3 kernel, three BatchNorms",
+        binary_conv=True,
+        float_ops=frozenset({"ADD", "DEPTHWISE_CONV_2D", "MUL", "SIGN"}),
+        stays_float="all of it: a float depthwise conv and BatchNorms on the stem's output",
+    ),
+)
 class LocalAdaptiveShift(tf.keras.layers.Layer):
     """z = BN1(x) + BN3(depthwise3×3(BN2(x))): a learned per-pixel zero point for the
     multi-slice sign that follows (float, in the stem).

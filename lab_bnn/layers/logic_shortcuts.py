@@ -1,9 +1,9 @@
 """BoolNet's 1-bit logic shortcuts on ±1 tensors (Guo et al., arXiv 2106.06991)."""
 
-import tensorflow as tf
-
 from lab_bnn.layers.base import register_layer
 from lab_bnn.registry import Card
+
+import tensorflow as tf
 
 PAPER = "BoolNet, Guo et al., arXiv 2106.06991"
 
@@ -19,10 +19,15 @@ class _LogicShortcut(tf.keras.layers.Layer):
         return input_shape[0]
 
 
-@register_layer("logic_xnor", Card(
-    paper=PAPER, role="layer", float_ops=frozenset({"ADD", "LceDequantize", "MUL"}),
-    stays_float="the XNOR, as a float MUL on dequantized ±1 values (TFLite has no bitwise XNOR)",
-))
+@register_layer(
+    "logic_xnor",
+    Card(
+        paper=PAPER,
+        role="layer",
+        float_ops=frozenset({"ADD", "LceDequantize", "MUL"}),
+        stays_float="the XNOR, as a float MUL on dequantized ±1 values (TFLite has no bitwise XNOR)",
+    ),
+)
 class LogicXnor(_LogicShortcut):
     """XNOR(x, y) = x·y on ±1 values; training differentiates the product."""
 
@@ -31,10 +36,15 @@ class LogicXnor(_LogicShortcut):
         return x * y
 
 
-@register_layer("logic_or", Card(
-    paper=PAPER, role="layer", float_ops=frozenset({"ADD", "LceDequantize", "MUL"}),
-    stays_float="the OR, as a float ADD with a fused clip on dequantized ±1 values",
-))
+@register_layer(
+    "logic_or",
+    Card(
+        paper=PAPER,
+        role="layer",
+        float_ops=frozenset({"ADD", "LceDequantize", "MUL"}),
+        stays_float="the OR, as a float ADD with a fused clip on dequantized ±1 values",
+    ),
+)
 class LogicOr(_LogicShortcut):
     """OR(x, y) = clip((x+1)/2 + (y+1)/2, 0, 1)·2 − 1 on ±1 values, computed as the
     identical clip(x + y + 1, −1, 1) (fewer ops); training differentiates it (the clip

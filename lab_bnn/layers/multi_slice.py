@@ -2,12 +2,12 @@
 
 from typing import List
 
-import larq as lq
-import tensorflow as tf
-
 from lab_bnn.errors import UserError
 from lab_bnn.layers.base import register_layer
 from lab_bnn.registry import Card
+
+import larq as lq
+import tensorflow as tf
 
 BOOLNET_PAPER = "BoolNet, Guo et al., arXiv 2106.06991"
 
@@ -15,8 +15,9 @@ BOOLNET_PAPER = "BoolNet, Guo et al., arXiv 2106.06991"
 def require_slices(layer: str, slices) -> int:
     """k must be 1 or a positive even integer."""
     if not isinstance(slices, int) or isinstance(slices, bool) or slices < 1 or (slices > 1 and slices % 2):
-        raise UserError(f"{layer} slices must be 1 or a positive even integer (1, 2, 4, ...); "
-                        f"received {slices!r}")
+        raise UserError(
+            f"{layer} slices must be 1 or a positive even integer (1, 2, 4, ...); received {slices!r}"
+        )
     return slices
 
 
@@ -26,11 +27,15 @@ def slice_offsets(slices: int) -> List[float]:
     return [0.0] if slices == 1 else [i / (half + 1) for i in range(-half, half + 1) if i]
 
 
-@register_layer("multi_slice_sign", Card(
-    paper=BOOLNET_PAPER, role="layer",
-    float_ops=frozenset({"ADD", "SIGN", "TILE"}),
-    stays_float="one tiled ADD of the k offsets before one sign",
-))
+@register_layer(
+    "multi_slice_sign",
+    Card(
+        paper=BOOLNET_PAPER,
+        role="layer",
+        float_ops=frozenset({"ADD", "SIGN", "TILE"}),
+        stays_float="one tiled ADD of the k offsets before one sign",
+    ),
+)
 class MultiSliceSign(tf.keras.layers.Layer):
     """k binary slices of x: binarizer(x + b_s), concatenated slice-major, so slice s
     holds channels s·C .. (s+1)·C − 1 — the group s of a multi-slice conv.
@@ -60,17 +65,24 @@ class MultiSliceSign(tf.keras.layers.Layer):
         return tf.TensorShape(input_shape)[:-1].concatenate([input_shape[-1] * self.slices])
 
     def get_config(self):
-        return {**super().get_config(), "slices": self.slices,
-                "binarizer": lq.quantizers.serialize(self.binarizer)}
+        return {
+            **super().get_config(),
+            "slices": self.slices,
+            "binarizer": lq.quantizers.serialize(self.binarizer),
+        }
 
 
-@register_layer("multi_slice_binary_conv2d", Card(
-    paper=BOOLNET_PAPER, role="layer",
-    learnable="binary kernel (progressive binarization)",
-    float_ops=frozenset({"ADD", "LceDequantize", "MIRROR_PAD", "TILE"}),
-    stays_float="with padding_mode='replicate' the edge padding (MIRROR_PAD on "
-                "dequantized ±1); padding_mode='one' stays fully binary",
-))
+@register_layer(
+    "multi_slice_binary_conv2d",
+    Card(
+        paper=BOOLNET_PAPER,
+        role="layer",
+        learnable="binary kernel (progressive binarization)",
+        float_ops=frozenset({"ADD", "LceDequantize", "MIRROR_PAD", "TILE"}),
+        stays_float="with padding_mode='replicate' the edge padding (MIRROR_PAD on "
+        "dequantized ±1); padding_mode='one' stays fully binary",
+    ),
+)
 class MultiSliceBinaryConv2D(lq.layers.QuantConv2D):
     """A grouped binary conv with groups = k: group s reads slice s (same MACs as one
     plain conv over one slice set). The input is ±1 already; `input_quantizer` marks
@@ -91,8 +103,16 @@ class MultiSliceBinaryConv2D(lq.layers.QuantConv2D):
             conv needs them).
     """
 
-    def __init__(self, filters, kernel_size, slices: int = 1, padding_mode: str = "replicate",
-                 input_quantizer="ste_sign", kernel_quantizer="progressive_sign", **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        slices: int = 1,
+        padding_mode: str = "replicate",
+        input_quantizer="ste_sign",
+        kernel_quantizer="progressive_sign",
+        **kwargs,
+    ):
         if padding_mode not in ("replicate", "one"):
             raise UserError(f"padding_mode must be 'replicate' or 'one'; received {padding_mode!r}")
         fixed = {key: kwargs[key] for key in ("groups", "padding", "pad_values") if key in kwargs}
@@ -100,13 +120,20 @@ class MultiSliceBinaryConv2D(lq.layers.QuantConv2D):
             raise UserError(
                 "MultiSliceBinaryConv2D sets groups from slices and padding and pad_values "
                 "from padding_mode ('replicate' or 'one'), so it takes none of them; received "
-                + ", ".join(f"{key}={value!r}" for key, value in fixed.items()))
+                + ", ".join(f"{key}={value!r}" for key, value in fixed.items())
+            )
         kwargs["padding"] = "valid" if padding_mode == "replicate" else "same"
         kwargs.setdefault("use_bias", False)
         kwargs.setdefault("kernel_constraint", "weight_clip")
-        super().__init__(filters, kernel_size, groups=require_slices("MultiSliceBinaryConv2D", slices),
-                         pad_values=1.0, input_quantizer=input_quantizer,
-                         kernel_quantizer=kernel_quantizer, **kwargs)
+        super().__init__(
+            filters,
+            kernel_size,
+            groups=require_slices("MultiSliceBinaryConv2D", slices),
+            pad_values=1.0,
+            input_quantizer=input_quantizer,
+            kernel_quantizer=kernel_quantizer,
+            **kwargs,
+        )
         self.slices = slices
         self.padding_mode = padding_mode
 
@@ -122,14 +149,17 @@ class MultiSliceBinaryConv2D(lq.layers.QuantConv2D):
             raise UserError(
                 f"MultiSliceBinaryConv2D with {self.slices} slices needs a channel count "
                 f"divisible by {self.slices} with at least 32 channels per group; received "
-                f"{channels} channels ({channels / self.slices:g} per group)")
+                f"{channels} channels ({channels / self.slices:g} per group)"
+            )
         if self.padding_mode == "replicate":
             input_shape = self._padded_shape(tf.TensorShape(input_shape))
         super().build(input_shape)
 
     def _pad_widths(self):
-        return [((k - 1) * d // 2, (k - 1) * d - (k - 1) * d // 2)
-                for k, d in zip(self.kernel_size, self.dilation_rate)]
+        return [
+            ((k - 1) * d // 2, (k - 1) * d - (k - 1) * d // 2)
+            for k, d in zip(self.kernel_size, self.dilation_rate)
+        ]
 
     def _padded_shape(self, shape):
         (top, bottom), (left, right) = self._pad_widths()
@@ -158,8 +188,7 @@ def _replicate_pad(inputs, widths):
     for axis, (before, after) in ((1, widths[1]), (2, widths[2])):
         first = tf.gather(inputs, [0], axis=axis)
         last = tf.gather(inputs, [tf.shape(inputs)[axis] - 1], axis=axis)
-        inputs = tf.concat([tf.repeat(first, before, axis=axis), inputs,
-                            tf.repeat(last, after, axis=axis)], axis=axis)
+        inputs = tf.concat(
+            [tf.repeat(first, before, axis=axis), inputs, tf.repeat(last, after, axis=axis)], axis=axis
+        )
     return inputs
-
-

@@ -1,18 +1,21 @@
 """ReActNet's RPReLU (Liu et al., ECCV 2020, arXiv 2003.03488)."""
 
-import tensorflow as tf
-
 from lab_bnn.layers.base import register_layer
 from lab_bnn.registry import Card
 
+import tensorflow as tf
 
-@register_layer("rprelu", Card(
-    paper="Liu et al., ECCV 2020, arXiv 2003.03488",
-    role="layer",
-    learnable="per-channel shifts γ, ζ and slope",
-    float_ops=frozenset({"ADD", "MUL", "NEG", "RELU", "SUB"}),
-    stays_float="the activation itself (float, between binary convs)",
-))
+
+@register_layer(
+    "rprelu",
+    Card(
+        paper="Liu et al., ECCV 2020, arXiv 2003.03488",
+        role="layer",
+        learnable="per-channel shifts γ, ζ and slope",
+        float_ops=frozenset({"ADD", "MUL", "NEG", "RELU", "SUB"}),
+        stays_float="the activation itself (float, between binary convs)",
+    ),
+)
 class RPReLU(tf.keras.layers.Layer):
     """RPReLU(x) = PReLU(x − γ_c) + ζ_c with learnable per-channel γ, ζ (init 0) and
     PReLU slope (init 0.25, as PyTorch's PReLU).

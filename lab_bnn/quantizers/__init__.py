@@ -7,8 +7,6 @@
 
 from typing import Any, List
 
-import larq as lq
-
 from lab_bnn.errors import UserError
 from lab_bnn.quantizers import bi_real, bnn  # noqa: F401  (larq's classes, our aliases)
 from lab_bnn.quantizers.base import BINARIZERS, BinarizerBase, register_binarizer
@@ -23,10 +21,17 @@ from lab_bnn.quantizers.sauvola import Sauvola
 from lab_bnn.quantizers.scaled_sign import ScaledSign
 from lab_bnn.quantizers.xnor_net import XnorActivation
 
+import larq as lq
+
 # larq's own aliases stay usable through `get`.
 LARQ_ALIASES = (
-    "approx_sign", "dorefa_quantizer", "magnitude_aware_sign", "ste_heaviside",
-    "ste_sign", "ste_tern", "swish_sign",
+    "approx_sign",
+    "dorefa_quantizer",
+    "magnitude_aware_sign",
+    "ste_heaviside",
+    "ste_sign",
+    "ste_tern",
+    "swish_sign",
 )
 
 
@@ -51,7 +56,23 @@ def get(identifier: Any):
 
 
 __all__ = [
-    "BINARIZERS", "BinarizerBase", "DepthwiseSign", "FdaSign", "FdaWeight", "LAB",
-    "LARQ_ALIASES", "Niblack", "ProgressiveSign", "RSign", "ReCUActivation", "ReCUWeight", "Sauvola",
-    "ScaledSign", "XnorActivation", "available", "get", "lab_binarize", "register_binarizer",
+    "BINARIZERS",
+    "BinarizerBase",
+    "DepthwiseSign",
+    "FdaSign",
+    "FdaWeight",
+    "LAB",
+    "LARQ_ALIASES",
+    "Niblack",
+    "ProgressiveSign",
+    "RSign",
+    "ReCUActivation",
+    "ReCUWeight",
+    "Sauvola",
+    "ScaledSign",
+    "XnorActivation",
+    "available",
+    "get",
+    "lab_binarize",
+    "register_binarizer",
 ]

@@ -2,11 +2,11 @@
 
 from typing import List, Sequence
 
-import larq as lq
-import tensorflow as tf
-
 from lab_bnn.errors import UserError
 from lab_bnn.registry import Registry
+
+import larq as lq
+import tensorflow as tf
 
 BINARIZERS = Registry("binarizer")
 register_binarizer = BINARIZERS.register
@@ -39,8 +39,13 @@ class BinarizerBase(lq.quantizers._BaseQuantizer):
         Returns:
             The variable; assign to it to change the state.
         """
-        return self.add_weight(name, shape=(), dtype=dtype, trainable=False,
-                               initializer=tf.keras.initializers.Constant(initial_value))
+        return self.add_weight(
+            name,
+            shape=(),
+            dtype=dtype,
+            trainable=False,
+            initializer=tf.keras.initializers.Constant(initial_value),
+        )
 
     @property
     def state_weights(self) -> List[tf.Variable]:

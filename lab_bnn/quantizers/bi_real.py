@@ -3,11 +3,11 @@
 Forward sign(x); backward 2 − 2|x| for |x| < 1, else 0.
 """
 
-import larq as lq
-
 from lab_bnn.quantizers.base import register_binarizer
 from lab_bnn.registry import Card
 
-register_binarizer(
-    "bi_real", Card(paper="Liu et al., ECCV 2018, arXiv 1808.00278", role="activation")
-)(lq.quantizers.ApproxSign)
+import larq as lq
+
+register_binarizer("bi_real", Card(paper="Liu et al., ECCV 2018, arXiv 1808.00278", role="activation"))(
+    lq.quantizers.ApproxSign
+)

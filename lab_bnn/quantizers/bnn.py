@@ -1,9 +1,9 @@
 """BNN (Courbariaux et al. 2016): sign with clip-STE, larq's `SteSign` under `bnn`."""
 
-import larq as lq
-
 from lab_bnn.quantizers.base import register_binarizer
 from lab_bnn.registry import Card
+
+import larq as lq
 
 BNN_PAPER = "Courbariaux et al. 2016, arXiv 1602.02830"
 

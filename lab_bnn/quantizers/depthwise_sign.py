@@ -1,8 +1,5 @@
 """Depthwise-then-sign binarizer: LAB's deploy form, and a learnable binarizer itself."""
 
-import larq as lq
-import tensorflow as tf
-
 from lab_bnn.quantizers.base import (
     BinarizerBase,
     register_binarizer,
@@ -11,14 +8,20 @@ from lab_bnn.quantizers.base import (
 )
 from lab_bnn.registry import Card
 
+import larq as lq
+import tensorflow as tf
 
-@register_binarizer("depthwise_sign", Card(
-    paper="LAB's deploy form (Falkena et al., WACV 2023)",
-    role="activation",
-    learnable="depthwise kernel (k×k×C×1), bias",
-    float_ops=frozenset({"DEPTHWISE_CONV_2D"}),
-    stays_float="one depthwise k×k conv per binarized input",
-))
+
+@register_binarizer(
+    "depthwise_sign",
+    Card(
+        paper="LAB's deploy form (Falkena et al., WACV 2023)",
+        role="activation",
+        learnable="depthwise kernel (k×k×C×1), bias",
+        float_ops=frozenset({"DEPTHWISE_CONV_2D"}),
+        stays_float="one depthwise k×k conv per binarized input",
+    ),
+)
 class DepthwiseSign(BinarizerBase):
     """sign(depthwise_conv(x) + b) with one kernel per channel (multiplier 1).
 
@@ -55,18 +58,15 @@ class DepthwiseSign(BinarizerBase):
         channels = require_nhwc("DepthwiseSign", input_shape)
         k = self.kernel_size
         self.depthwise_kernel = self.add_weight(
-            "depthwise_kernel", shape=(k, k, channels, 1),
+            "depthwise_kernel",
+            shape=(k, k, channels, 1),
             initializer=self.depthwise_initializer,
         )
-        self.bias = self.add_weight(
-            "bias", shape=(channels,), initializer=self.bias_initializer
-        )
+        self.bias = self.add_weight("bias", shape=(channels,), initializer=self.bias_initializer)
         super().build(input_shape)
 
     def call(self, inputs):
-        filtered = tf.nn.depthwise_conv2d(
-            inputs, self.depthwise_kernel, strides=[1, 1, 1, 1], padding="SAME"
-        )
+        filtered = tf.nn.depthwise_conv2d(inputs, self.depthwise_kernel, strides=[1, 1, 1, 1], padding="SAME")
         outputs = lq.quantizers.ste_sign(filtered + self.bias, clip_value=self.clip_value)
         return super().call(outputs)
 
@@ -75,8 +75,6 @@ class DepthwiseSign(BinarizerBase):
             **super().get_config(),
             "kernel_size": self.kernel_size,
             "clip_value": self.clip_value,
-            "depthwise_initializer": tf.keras.initializers.serialize(
-                self.depthwise_initializer
-            ),
+            "depthwise_initializer": tf.keras.initializers.serialize(self.depthwise_initializer),
             "bias_initializer": tf.keras.initializers.serialize(self.bias_initializer),
         }

@@ -1,14 +1,14 @@
 """FDA: Fourier-series gradient binarizers (Xu et al., NeurIPS 2021, arXiv 2108.09017),
 as BiBench trains them."""
 
-import larq as lq
-import numpy as np
-import tensorflow as tf
-
 from lab_bnn.quantizers.base import BinarizerBase, register_binarizer, require_rank_at_least_2
 from lab_bnn.quantizers.scaled_sign import ScaledSign, channel_mean_abs
 from lab_bnn.registry import Card
 from lab_bnn.schedule import fda_noise_weight, fda_terms
+
+import larq as lq
+import numpy as np
+import tensorflow as tf
 
 FDA_PAPER = "Xu et al., NeurIPS 2021, arXiv 2108.09017"
 
@@ -58,8 +58,9 @@ class FdaSign(_FourierTerms, BinarizerBase):
 
     precision = 1
 
-    def __init__(self, terms: int = 9, terms_start: int = 9, terms_end: int = 18,
-                 omega: float = 0.1, **kwargs):
+    def __init__(
+        self, terms: int = 9, terms_start: int = 9, terms_end: int = 18, omega: float = 0.1, **kwargs
+    ):
         self.terms, self.terms_start, self.terms_end = int(terms), int(terms_start), int(terms_end)
         self.omega = float(omega)
         super().__init__(**kwargs)
@@ -76,16 +77,25 @@ class FdaSign(_FourierTerms, BinarizerBase):
         return super().call(fourier_sign(inputs, self.current_terms, self.omega))
 
     def get_config(self):
-        return {**super().get_config(), "terms": self.terms, "terms_start": self.terms_start,
-                "terms_end": self.terms_end, "omega": self.omega}
+        return {
+            **super().get_config(),
+            "terms": self.terms,
+            "terms_start": self.terms_start,
+            "terms_end": self.terms_end,
+            "omega": self.omega,
+        }
 
 
-@register_binarizer("fda_weight", Card(
-    paper=FDA_PAPER, role="weight",
-    learnable="noise-adaptation MLP (training only)",
-    stays_float="nothing once the noise weight reaches 0 (the last epoch): the "
-                "inference form drops the noise-adaptation term",
-))
+@register_binarizer(
+    "fda_weight",
+    Card(
+        paper=FDA_PAPER,
+        role="weight",
+        learnable="noise-adaptation MLP (training only)",
+        stays_float="nothing once the noise weight reaches 0 (the last epoch): the "
+        "inference form drops the noise-adaptation term",
+    ),
+)
 class FdaWeight(_FourierTerms, BinarizerBase):
     """α_w·(sign(W) + λ·noise(W)) with FDA's Fourier gradient through sign(W).
 
@@ -104,8 +114,16 @@ class FdaWeight(_FourierTerms, BinarizerBase):
 
     precision = 1
 
-    def __init__(self, terms: int = 9, terms_start: int = 9, terms_end: int = 18,
-                 omega: float = 0.1, noise_weight: float = 0.1, reduction: int = 64, **kwargs):
+    def __init__(
+        self,
+        terms: int = 9,
+        terms_start: int = 9,
+        terms_end: int = 18,
+        omega: float = 0.1,
+        noise_weight: float = 0.1,
+        reduction: int = 64,
+        **kwargs,
+    ):
         self.terms, self.terms_start, self.terms_end = int(terms), int(terms_start), int(terms_end)
         self.omega = float(omega)
         self.noise_weight = float(noise_weight)
@@ -141,6 +159,12 @@ class FdaWeight(_FourierTerms, BinarizerBase):
         return ScaledSign(name=f"{self.name}_inference")
 
     def get_config(self):
-        return {**super().get_config(), "terms": self.terms, "terms_start": self.terms_start,
-                "terms_end": self.terms_end, "omega": self.omega,
-                "noise_weight": self.noise_weight, "reduction": self.reduction}
+        return {
+            **super().get_config(),
+            "terms": self.terms,
+            "terms_start": self.terms_start,
+            "terms_end": self.terms_end,
+            "omega": self.omega,
+            "noise_weight": self.noise_weight,
+            "reduction": self.reduction,
+        }

@@ -1,8 +1,5 @@
 """LAB: Learnable Activation Binarizer (Falkena et al., WACV 2023, arXiv 2210.13858)."""
 
-import numpy as np
-import tensorflow as tf
-
 from lab_bnn.quantizers.base import (
     BinarizerBase,
     register_binarizer,
@@ -11,6 +8,9 @@ from lab_bnn.quantizers.base import (
 )
 from lab_bnn.quantizers.depthwise_sign import DepthwiseSign
 from lab_bnn.registry import Card
+
+import numpy as np
+import tensorflow as tf
 
 
 def lab_binarize(difference: tf.Tensor) -> tf.Tensor:
@@ -31,13 +31,16 @@ def lab_binarize(difference: tf.Tensor) -> tf.Tensor:
     return _binarize(difference)
 
 
-@register_binarizer("lab", Card(
-    paper="Falkena et al., WACV 2023, arXiv 2210.13858",
-    role="activation",
-    learnable="depthwise kernel (k×k×C×2), bias, β",
-    float_ops=frozenset({"DEPTHWISE_CONV_2D"}),
-    stays_float="one depthwise k×k conv (multiplier 1) per binarized input, after fusion",
-))
+@register_binarizer(
+    "lab",
+    Card(
+        paper="Falkena et al., WACV 2023, arXiv 2210.13858",
+        role="activation",
+        learnable="depthwise kernel (k×k×C×2), bias, β",
+        float_ops=frozenset({"DEPTHWISE_CONV_2D"}),
+        stays_float="one depthwise k×k conv (multiplier 1) per binarized input, after fusion",
+    ),
+)
 class LAB(BinarizerBase):
     """Learnable activation binarizer: a per-channel learned 3×3 binarization kernel.
 
@@ -85,12 +88,11 @@ class LAB(BinarizerBase):
         channels = require_nhwc("LAB", input_shape)
         k = self.kernel_size
         self.depthwise_kernel = self.add_weight(
-            "depthwise_kernel", shape=(k, k, channels, 2),
+            "depthwise_kernel",
+            shape=(k, k, channels, 2),
             initializer=self.depthwise_initializer,
         )
-        self.bias = self.add_weight(
-            "bias", shape=(2 * channels,), initializer=self.bias_initializer
-        )
+        self.bias = self.add_weight("bias", shape=(2 * channels,), initializer=self.bias_initializer)
         if self.trainable_beta:
             self.beta_weight = self.add_weight(
                 "beta", shape=(), initializer=tf.keras.initializers.Constant(self.beta)
@@ -105,9 +107,7 @@ class LAB(BinarizerBase):
         """β·(y1 − y0), the pre-binarization map, as one depthwise conv."""
         kernel = self.depthwise_kernel[..., 1:] - self.depthwise_kernel[..., :1]
         bias = self.bias[1::2] - self.bias[0::2]
-        pair_gap = tf.nn.depthwise_conv2d(
-            inputs, kernel, strides=[1, 1, 1, 1], padding="SAME"
-        )
+        pair_gap = tf.nn.depthwise_conv2d(inputs, kernel, strides=[1, 1, 1, 1], padding="SAME")
         return self.current_beta() * (pair_gap + bias)
 
     def call(self, inputs):
@@ -139,8 +139,6 @@ class LAB(BinarizerBase):
             "kernel_size": self.kernel_size,
             "beta": self.beta,
             "trainable_beta": self.trainable_beta,
-            "depthwise_initializer": tf.keras.initializers.serialize(
-                self.depthwise_initializer
-            ),
+            "depthwise_initializer": tf.keras.initializers.serialize(self.depthwise_initializer),
             "bias_initializer": tf.keras.initializers.serialize(self.bias_initializer),
         }

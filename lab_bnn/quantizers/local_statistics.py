@@ -2,15 +2,13 @@
 
 from typing import Tuple
 
+from lab_bnn.quantizers.base import BinarizerBase, require_nhwc, require_positive_int
+
 import larq as lq
 import tensorflow as tf
 
-from lab_bnn.quantizers.base import BinarizerBase, require_nhwc, require_positive_int
 
-
-def local_mean_std(
-    inputs: tf.Tensor, window_size: int, epsilon: float
-) -> Tuple[tf.Tensor, tf.Tensor]:
+def local_mean_std(inputs: tf.Tensor, window_size: int, epsilon: float) -> Tuple[tf.Tensor, tf.Tensor]:
     """Per-channel mean and std over an n×n window, stride 1.
 
     At the borders the window covers only the pixels inside the map (SAME average
@@ -56,9 +54,7 @@ class LocalThresholdBinarizer(BinarizerBase):
         raise NotImplementedError
 
     def call(self, inputs):
-        outputs = lq.quantizers.ste_sign(
-            inputs - self.threshold(inputs), clip_value=self.clip_value
-        )
+        outputs = lq.quantizers.ste_sign(inputs - self.threshold(inputs), clip_value=self.clip_value)
         return super().call(outputs)
 
     def get_config(self):

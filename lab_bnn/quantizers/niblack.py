@@ -1,18 +1,21 @@
 """Niblack local-threshold binarizer (Niblack 1986; used as a baseline in the LAB paper)."""
 
+from lab_bnn.quantizers.base import register_binarizer
+from lab_bnn.quantizers.local_statistics import LocalThresholdBinarizer, local_mean_std
+from lab_bnn.registry import Card
+
 import tensorflow as tf
 
-from lab_bnn.quantizers.base import register_binarizer
-from lab_bnn.registry import Card
-from lab_bnn.quantizers.local_statistics import LocalThresholdBinarizer, local_mean_std
 
-
-@register_binarizer("niblack", Card(
-    paper="Niblack 1986; LAB paper baseline",
-    role="activation",
-    float_ops=frozenset({"ADD", "AVERAGE_POOL_2D", "MUL", "SQRT", "SUB"}),
-    stays_float="the window statistics (average pools, square root) and the threshold",
-))
+@register_binarizer(
+    "niblack",
+    Card(
+        paper="Niblack 1986; LAB paper baseline",
+        role="activation",
+        float_ops=frozenset({"ADD", "AVERAGE_POOL_2D", "MUL", "SQRT", "SUB"}),
+        stays_float="the window statistics (average pools, square root) and the threshold",
+    ),
+)
 class Niblack(LocalThresholdBinarizer):
     """sign(x − t) with the local threshold t = m + k·s over an n×n window.
 
@@ -32,8 +35,9 @@ class Niblack(LocalThresholdBinarizer):
         UserError: on a non-4-D input or an even or non-positive window.
     """
 
-    def __init__(self, window_size: int = 3, k: float = -0.2, epsilon: float = 1e-5,
-                 clip_value: float = 1.0, **kwargs):
+    def __init__(
+        self, window_size: int = 3, k: float = -0.2, epsilon: float = 1e-5, clip_value: float = 1.0, **kwargs
+    ):
         super().__init__(window_size, k, epsilon, clip_value, **kwargs)
 
     def threshold(self, inputs: tf.Tensor) -> tf.Tensor:

@@ -1,16 +1,20 @@
 """Progressive weight binarization (BoolNet, Guo et al., arXiv 2106.06991)."""
 
-import tensorflow as tf
-
 from lab_bnn.quantizers.base import BinarizerBase, register_binarizer, require_rank_at_least_2
 from lab_bnn.quantizers.scaled_sign import channel_mean_abs
 from lab_bnn.registry import Card
 
+import tensorflow as tf
 
-@register_binarizer("progressive_sign", Card(
-    paper="BoolNet, Guo et al., arXiv 2106.06991", role="weight",
-    learnable="- (temperature T follows TemperatureSchedule)",
-))
+
+@register_binarizer(
+    "progressive_sign",
+    Card(
+        paper="BoolNet, Guo et al., arXiv 2106.06991",
+        role="weight",
+        learnable="- (temperature T follows TemperatureSchedule)",
+    ),
+)
 class ProgressiveSign(BinarizerBase):
     """Training: hardtanh(W/T)·mean|W|; inference: sign(W)·mean|W| (per output channel).
 

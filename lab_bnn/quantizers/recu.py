@@ -1,14 +1,14 @@
 """ReCU weight and activation binarizers (Xu et al., ICCV 2021, arXiv 2103.12369),
 as BiBench trains them; `lab_bnn.layers.ReCUConv2D` adds the learnable scale."""
 
-import larq as lq
-import numpy as np
-import tensorflow as tf
-
 from lab_bnn.errors import UserError
 from lab_bnn.quantizers.base import BinarizerBase, register_binarizer, require_rank_at_least_2
 from lab_bnn.registry import Card
 from lab_bnn.schedule import recu_tau
+
+import larq as lq
+import numpy as np
+import tensorflow as tf
 
 RECU_PAPER = "Xu et al., ICCV 2021, arXiv 2103.12369"
 
@@ -47,8 +47,14 @@ class ReCUWeight(BinarizerBase):
 
     precision = 1
 
-    def __init__(self, tau: float = 0.85, tau_start: float = 0.85, tau_end: float = 0.99,
-                 epsilon: float = 1e-5, **kwargs):
+    def __init__(
+        self,
+        tau: float = 0.85,
+        tau_start: float = 0.85,
+        tau_end: float = 0.99,
+        epsilon: float = 1e-5,
+        **kwargs,
+    ):
         self.tau = require_tau("tau", tau)
         self.tau_start = require_tau("tau_start", tau_start)
         self.tau_end = require_tau("tau_end", tau_end)
@@ -69,13 +75,19 @@ class ReCUWeight(BinarizerBase):
         std = tf.sqrt(unbiased_variance(centered, axes) + self.epsilon)
         standardized = centered / (std / (2.0 * np.sqrt(2.0)))
         limit = tf.stop_gradient(
-            -tf.reduce_mean(tf.abs(standardized)) * tf.math.log(2.0 - 2.0 * self.current_tau))
+            -tf.reduce_mean(tf.abs(standardized)) * tf.math.log(2.0 - 2.0 * self.current_tau)
+        )
         clamped = tf.clip_by_value(standardized, -limit, limit)
         return super().call(lq.quantizers.ste_sign(clamped, clip_value=None))
 
     def get_config(self):
-        return {**super().get_config(), "tau": self.tau, "tau_start": self.tau_start,
-                "tau_end": self.tau_end, "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "tau": self.tau,
+            "tau_start": self.tau_start,
+            "tau_end": self.tau_end,
+            "epsilon": self.epsilon,
+        }
 
 
 @register_binarizer("recu_activation", Card(paper=RECU_PAPER, role="activation"))
@@ -104,8 +116,7 @@ class ReCUActivation(BinarizerBase):
             training = tf.keras.backend.learning_phase()
         axes = list(range(1, inputs.shape.rank))
         normalized = inputs / tf.sqrt(unbiased_variance(inputs, axes) + self.epsilon)
-        a0 = tf.__internal__.smart_cond.smart_cond(
-            training, lambda: normalized, lambda: tf.identity(inputs))
+        a0 = tf.__internal__.smart_cond.smart_cond(training, lambda: normalized, lambda: tf.identity(inputs))
         return super().call(lq.quantizers.approx_sign(a0))
 
     def get_config(self):

@@ -1,18 +1,21 @@
 """Sauvola local-threshold binarizer (Sauvola & Pietikäinen 2000; a LAB-paper baseline)."""
 
+from lab_bnn.quantizers.base import register_binarizer
+from lab_bnn.quantizers.local_statistics import LocalThresholdBinarizer, local_mean_std
+from lab_bnn.registry import Card
+
 import tensorflow as tf
 
-from lab_bnn.quantizers.base import register_binarizer
-from lab_bnn.registry import Card
-from lab_bnn.quantizers.local_statistics import LocalThresholdBinarizer, local_mean_std
 
-
-@register_binarizer("sauvola", Card(
-    paper="Sauvola & Pietikäinen 2000; LAB paper baseline",
-    role="activation",
-    float_ops=frozenset({"ADD", "AVERAGE_POOL_2D", "DIV", "MUL", "REDUCE_MAX", "SQRT", "SUB"}),
-    stays_float="the window statistics (average pools, square root) and the threshold",
-))
+@register_binarizer(
+    "sauvola",
+    Card(
+        paper="Sauvola & Pietikäinen 2000; LAB paper baseline",
+        role="activation",
+        float_ops=frozenset({"ADD", "AVERAGE_POOL_2D", "DIV", "MUL", "REDUCE_MAX", "SQRT", "SUB"}),
+        stays_float="the window statistics (average pools, square root) and the threshold",
+    ),
+)
 class Sauvola(LocalThresholdBinarizer):
     """sign(x − t) with t = m·(1 + k·(s/R − 1)) over an n×n window.
 
@@ -33,8 +36,9 @@ class Sauvola(LocalThresholdBinarizer):
         UserError: on a non-4-D input or an even or non-positive window.
     """
 
-    def __init__(self, window_size: int = 3, k: float = 0.5, epsilon: float = 1e-5,
-                 clip_value: float = 1.0, **kwargs):
+    def __init__(
+        self, window_size: int = 3, k: float = 0.5, epsilon: float = 1e-5, clip_value: float = 1.0, **kwargs
+    ):
         super().__init__(window_size, k, epsilon, clip_value, **kwargs)
 
     def threshold(self, inputs: tf.Tensor) -> tf.Tensor:

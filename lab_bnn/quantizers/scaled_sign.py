@@ -1,11 +1,11 @@
 """α·sign(W) weights with a per-output-channel α = mean|W|: the weight binarizer of
 XNOR-Net, DoReFa (1-bit), Bi-Real Net and ReActNet as BiBench trains them."""
 
-import larq as lq
-import tensorflow as tf
-
 from lab_bnn.quantizers.base import BinarizerBase, register_binarizer, require_rank_at_least_2
 from lab_bnn.registry import Card
+
+import larq as lq
+import tensorflow as tf
 
 
 def channel_mean_abs(weights: tf.Tensor) -> tf.Tensor:
@@ -28,10 +28,13 @@ def scaled_sign_ste(x: tf.Tensor, scale: tf.Tensor, clip_value: float) -> tf.Ten
     return _forward(x)
 
 
-@register_binarizer("scaled_sign", Card(
-    paper="XNOR-Net (Rastegari et al. 2016) / DoReFa-Net (Zhou et al. 2016) weights",
-    role="weight",
-))
+@register_binarizer(
+    "scaled_sign",
+    Card(
+        paper="XNOR-Net (Rastegari et al. 2016) / DoReFa-Net (Zhou et al. 2016) weights",
+        role="weight",
+    ),
+)
 class ScaledSign(BinarizerBase):
     """α_w·sign(W), α_w = mean|W| per output channel (no gradient through α_w);
     `per_channel=False` gives original DoReFa's one per-layer α = E|W|.
@@ -65,5 +68,4 @@ class ScaledSign(BinarizerBase):
         return super().call(scaled_sign_ste(inputs, tf.stop_gradient(scale), self.clip_value))
 
     def get_config(self):
-        return {**super().get_config(), "clip_value": self.clip_value,
-                "per_channel": self.per_channel}
+        return {**super().get_config(), "clip_value": self.clip_value, "per_channel": self.per_channel}

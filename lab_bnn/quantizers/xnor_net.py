@@ -1,20 +1,23 @@
 """XNOR-Net activations (Rastegari et al., ECCV 2016, arXiv 1603.05279)."""
 
-import tensorflow as tf
-
 from lab_bnn.quantizers.base import BinarizerBase, register_binarizer, require_rank_at_least_2
 from lab_bnn.quantizers.scaled_sign import scaled_sign_ste
 from lab_bnn.registry import Card
 
+import tensorflow as tf
 
-@register_binarizer("xnor_activation", Card(
-    paper="Rastegari et al., ECCV 2016, arXiv 1603.05279",
-    role="activation",
-    binary_conv=False,
-    float_ops=frozenset({"ABS", "CONV_2D", "LceDequantize", "MEAN", "MUL"}),
-    stays_float="the whole conv: α_x is computed per sample at run time, so the conv "
-                "input is α_x·sign(x), not ±1, and LCE keeps a float CONV_2D",
-))
+
+@register_binarizer(
+    "xnor_activation",
+    Card(
+        paper="Rastegari et al., ECCV 2016, arXiv 1603.05279",
+        role="activation",
+        binary_conv=False,
+        float_ops=frozenset({"ABS", "CONV_2D", "LceDequantize", "MEAN", "MUL"}),
+        stays_float="the whole conv: α_x is computed per sample at run time, so the conv "
+        "input is α_x·sign(x), not ±1, and LCE keeps a float CONV_2D",
+    ),
+)
 class XnorActivation(BinarizerBase):
     """α_x·sign(x) with α_x = mean|x| per sample over all non-batch axes.
 

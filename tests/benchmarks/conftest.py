@@ -20,7 +20,15 @@ def grouped_bconv_tflite() -> bytes:
     """One grouped binary conv: LCE's default kernel path refuses to prepare it."""
     tf.keras.utils.set_random_seed(0)
     inputs = tf.keras.Input((8, 8, 64))
-    x = lq.layers.QuantConv2D(64, 3, groups=2, padding="same", pad_values=1.0,
-                              input_quantizer="ste_sign", kernel_quantizer="ste_sign",
-                              kernel_constraint="weight_clip", use_bias=False)(inputs)
+    x = lq.layers.QuantConv2D(
+        64,
+        3,
+        groups=2,
+        padding="same",
+        pad_values=1.0,
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        kernel_constraint="weight_clip",
+        use_bias=False,
+    )(inputs)
     return convert(tf.keras.Model(inputs, tf.keras.layers.GlobalAveragePooling2D()(x)))

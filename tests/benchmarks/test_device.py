@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+from lab_bnn.errors import UserError
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,7 +27,6 @@ import pytest
 from benchmarks.device import benchmark_on_device, store_device_result
 from benchmarks.device_transport import DeviceConnectionError
 from converter import convert
-from lab_bnn.errors import UserError
 from zoo.cli import main
 from zoo.models import SmallBNN
 
@@ -103,12 +104,14 @@ def device(tmp_path_factory):
         f"PidFile {root / 'sshd.pid'}\nAuthorizedKeysFile {root / 'authorized_keys'}\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
         "StrictModes no\nPermitRootLogin prohibit-password\nLogLevel ERROR\n"
-        "Subsystem sftp internal-sftp\n")  # scp speaks SFTP since OpenSSH 9
+        "Subsystem sftp internal-sftp\n"
+    )  # scp speaks SFTP since OpenSSH 9
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation folder
     log = open(root / "sshd.log", "w")
-    server = subprocess.Popen([SSHD, "-D", "-e", "-f", str(root / "sshd_config")],
-                              stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [SSHD, "-D", "-e", "-f", str(root / "sshd_config")], stdout=log, stderr=subprocess.STDOUT
+    )
     deadline = time.time() + 20
     while True:
         try:
@@ -126,13 +129,19 @@ def device(tmp_path_factory):
     bin_dir.mkdir()
     try:
         yield SimpleNamespace(
-            target=f"ssh://{getpass.getuser()}@127.0.0.1:{port}", port=port, state=state,
-            binary=executable(bin_dir / "lce_benchmark_model", STAND_IN.format(
-                python=sys.executable, state=str(state), required=REQUIRED,
-                fixture=str(FIXTURE))),
+            target=f"ssh://{getpass.getuser()}@127.0.0.1:{port}",
+            port=port,
+            state=state,
+            binary=executable(
+                bin_dir / "lce_benchmark_model",
+                STAND_IN.format(
+                    python=sys.executable, state=str(state), required=REQUIRED, fixture=str(FIXTURE)
+                ),
+            ),
             failing=executable(bin_dir / "failing_benchmark", FAILING),
             ssh=dict(identity_file=str(root / "user_key"), known_hosts=str(root / "known_hosts")),
-            wrong_known_hosts=str(root / "wrong_known_hosts"))
+            wrong_known_hosts=str(root / "wrong_known_hosts"),
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -150,8 +159,11 @@ def printed_run_order(text: str):
     """(node type, avg ms) of the regular runs' Run Order table, read straight off the log."""
     section = text.split("Operator-wise Profiling Info for Regular Benchmark Runs:")[1]
     table = section.split("Run Order")[1].split("\n\n")[0].splitlines()[2:]
-    return [(cells[1].strip(), float(cells[3])) for cells in
-            (line.split("\t") for line in table) if len(cells) > 3]
+    return [
+        (cells[1].strip(), float(cells[3]))
+        for cells in (line.split("\t") for line in table)
+        if len(cells) > 3
+    ]
 
 
 def calls(device):
@@ -162,9 +174,17 @@ def calls(device):
 def test_benchmarks_a_converted_model_and_stores_what_the_tool_printed(device, flatbuffer, tmp_path):
     before = len(calls(device))
     lines = []
-    result = benchmark_on_device(flatbuffer, device.target, device.binary, threads=4, runs=20,
-                                 use_indirect_bgemm=True, model_name="small_bnn",
-                                 log=lines.append, **device.ssh)
+    result = benchmark_on_device(
+        flatbuffer,
+        device.target,
+        device.binary,
+        threads=4,
+        runs=20,
+        use_indirect_bgemm=True,
+        model_name="small_bnn",
+        log=lines.append,
+        **device.ssh,
+    )
     call = calls(device)[before]
     assert call["sha256"] == hashlib.sha256(flatbuffer).hexdigest()  # the model arrived whole
     assert call["flags"]["num_threads"] == "4" and call["flags"]["num_runs"] == "20"
@@ -185,43 +205,70 @@ def test_benchmarks_a_converted_model_and_stores_what_the_tool_printed(device, f
 
 
 def test_lqz_device_benchmark_converts_a_zoo_model_first(device, tmp_path, capsys):
-    assert main(["DeviceBenchmark", "model=SmallBNN", "input_shape=28,28,1", "num_classes=10",
-                 f"output_dir={tmp_path}", f"target={device.target}", f"binary={device.binary}",
-                 f"identity_file={device.ssh['identity_file']}",
-                 f"known_hosts={device.ssh['known_hosts']}"]) == 0
+    assert (
+        main(
+            [
+                "DeviceBenchmark",
+                "model=SmallBNN",
+                "input_shape=28,28,1",
+                "num_classes=10",
+                f"output_dir={tmp_path}",
+                f"target={device.target}",
+                f"binary={device.binary}",
+                f"identity_file={device.ssh['identity_file']}",
+                f"known_hosts={device.ssh['known_hosts']}",
+            ]
+        )
+        == 0
+    )
     host = socket.gethostname()
     stored = pd.read_csv(tmp_path / f"SmallBNN.device-{host}.ops.csv")
     assert set(stored.columns) >= {"model", "op_type", "ms"} and len(stored) > 5
-    assert calls(device)[-1]["sha256"] == hashlib.sha256(
-        (tmp_path / "SmallBNN.tflite").read_bytes()).hexdigest()
+    assert (
+        calls(device)[-1]["sha256"] == hashlib.sha256((tmp_path / "SmallBNN.tflite").read_bytes()).hexdigest()
+    )
 
 
 @pytest.mark.parametrize("case", ["wrong host key", "refused"])
-def test_unreachable_device_is_one_clear_error_and_nothing_is_written(device, flatbuffer,
-                                                                      tmp_path, capsys, case):
+def test_unreachable_device_is_one_clear_error_and_nothing_is_written(
+    device, flatbuffer, tmp_path, capsys, case
+):
     target, known_hosts = device.target, device.wrong_known_hosts
     if case == "refused":
-        target, known_hosts = f"ssh://{getpass.getuser()}@127.0.0.1:{free_port()}", device.ssh[
-            "known_hosts"]
+        target, known_hosts = f"ssh://{getpass.getuser()}@127.0.0.1:{free_port()}", device.ssh["known_hosts"]
     tflite = tmp_path / "m.tflite"
     tflite.write_bytes(flatbuffer)
     before = len(calls(device))
-    code = main(["DeviceBenchmark", f"tflite={tflite}", f"target={target}",
-                 f"binary={device.binary}", f"identity_file={device.ssh['identity_file']}",
-                 f"known_hosts={known_hosts}", "retries=1"])
+    code = main(
+        [
+            "DeviceBenchmark",
+            f"tflite={tflite}",
+            f"target={target}",
+            f"binary={device.binary}",
+            f"identity_file={device.ssh['identity_file']}",
+            f"known_hosts={known_hosts}",
+            "retries=1",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("lqz: error: ")
-    assert ("does not match the known_hosts entry" if case == "wrong host key"
-            else "Connection refused") in err[0]
+    assert (
+        "does not match the known_hosts entry" if case == "wrong host key" else "Connection refused"
+    ) in err[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.tflite"]
     assert len(calls(device)) == before
 
 
-@pytest.mark.parametrize("binary,shown", [
-    ("/nonexistent/lce_benchmark_model",
-     r"was not found or is not executable:\n.*(No such file or directory|not found)"),
-    ("failing", r"failed \(exit 1\):\nERROR: Didn't find op for builtin opcode 'LceBconv2d'"),
-])
+@pytest.mark.parametrize(
+    "binary,shown",
+    [
+        (
+            "/nonexistent/lce_benchmark_model",
+            r"was not found or is not executable:\n.*(No such file or directory|not found)",
+        ),
+        ("failing", r"failed \(exit 1\):\nERROR: Didn't find op for builtin opcode 'LceBconv2d'"),
+    ],
+)
 def test_a_missing_or_failing_binary_shows_its_output(device, flatbuffer, binary, shown):
     binary = device.failing if binary == "failing" else binary
     with pytest.raises(ChildProcessError, match=shown) as raised:
@@ -232,17 +279,21 @@ def test_a_missing_or_failing_binary_shows_its_output(device, flatbuffer, binary
 def test_a_dropped_connection_is_retried_then_given_up(device, flatbuffer):
     (device.state / "drops").write_text("1")  # the first run drops its connection
     lines = []
-    result = benchmark_on_device(flatbuffer, device.target, device.binary, retries=2,
-                                 log=lines.append, **device.ssh)
+    result = benchmark_on_device(
+        flatbuffer, device.target, device.binary, retries=2, log=lines.append, **device.ssh
+    )
     assert any("connection dropped during running the benchmark; retry 1 of 2" in l for l in lines)
-    assert np.isclose(result.ops.avg_ms.sum(), sum(ms for _, ms in printed_run_order(
-        FIXTURE.read_text())))
+    assert np.isclose(result.ops.avg_ms.sum(), sum(ms for _, ms in printed_run_order(FIXTURE.read_text())))
 
     (device.state / "drops").write_text("3")  # every attempt drops
-    with pytest.raises(DeviceConnectionError, match=r"running the benchmark: cannot reach .* "
-                                                    r"gave up after 2 attempts") as raised:
-        benchmark_on_device(flatbuffer, device.target, device.binary, retries=1,
-                            log=lambda _: None, **device.ssh)
+    with pytest.raises(
+        DeviceConnectionError,
+        match=r"running the benchmark: cannot reach .* "
+        r"gave up after 2 attempts",
+    ) as raised:
+        benchmark_on_device(
+            flatbuffer, device.target, device.binary, retries=1, log=lambda _: None, **device.ssh
+        )
     assert isinstance(raised.value, UserError)
     (device.state / "drops").write_text("0")
 
@@ -262,10 +313,10 @@ def test_adb_target_runs_the_same_steps(device, flatbuffer, tmp_path, monkeypatc
     bin_dir.mkdir()
     executable(bin_dir / "adb", FAKE_ADB.format())
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    result = benchmark_on_device(flatbuffer, "adb://emulator-5554", device.binary,
-                                 work_root=str(tmp_path), log=lambda _: None)
-    assert list(zip(result.ops.node_type, result.ops.avg_ms)) == printed_run_order(
-        FIXTURE.read_text())
+    result = benchmark_on_device(
+        flatbuffer, "adb://emulator-5554", device.binary, work_root=str(tmp_path), log=lambda _: None
+    )
+    assert list(zip(result.ops.node_type, result.ops.avg_ms)) == printed_run_order(FIXTURE.read_text())
     assert calls(device)[-1]["sha256"] == hashlib.sha256(flatbuffer).hexdigest()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]  # work folder removed
     with pytest.raises(DeviceConnectionError, match=r"cannot reach adb://other .*not found"):

@@ -2,19 +2,35 @@
 
 from pathlib import Path
 
+from lab_bnn.errors import UserError
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.device_profile import COLUMNS, parse_device_profile, read_device_profile
-from lab_bnn.errors import UserError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LOG = FIXTURES / "lce_benchmark_small_bnn.txt"
 CSV = FIXTURES / "lce_benchmark_small_bnn.csv"
-SMALL_BNN_OPS = ["CONV_2D", "LceQuantize", "LceBconv2d", "ADD", "LceQuantize", "LceBconv2d", "ADD",
-                 "LceQuantize", "LceBMaxPool2d", "LceBconv2d", "LceQuantize", "LceBconv2d", "ADD",
-                 "MAX_POOL_2D", "MEAN", "FULLY_CONNECTED"]
+SMALL_BNN_OPS = [
+    "CONV_2D",
+    "LceQuantize",
+    "LceBconv2d",
+    "ADD",
+    "LceQuantize",
+    "LceBconv2d",
+    "ADD",
+    "LceQuantize",
+    "LceBMaxPool2d",
+    "LceBconv2d",
+    "LceQuantize",
+    "LceBconv2d",
+    "ADD",
+    "MAX_POOL_2D",
+    "MEAN",
+    "FULLY_CONNECTED",
+]
 
 
 @pytest.mark.parametrize("path", [LOG, CSV], ids=["log", "csv"])
@@ -48,28 +64,30 @@ def test_whole_model_stats_from_the_log_in_ms():
 
 
 def test_older_tensorflow_layout_with_a_start_column(tmp_path):
-    older = ("INFO: Operator-wise Profiling Info for Regular Benchmark Runs:\n"
-             "============================== Run Order ==============================\n"
-             "\t             [node type]\t          [start]\t  [first]\t [avg ms]\t     [%]"
-             "\t  [cdf%]\t  [mem KB]\t[times called]\t[Name]\n"
-             "\t              LceBconv2d\t            0.000\t    2.101\t    2.003\t 90.000%"
-             "\t 90.000%\t     0.000\t        1\t[conv, second output]:0\n"
-             "\t                     ADD\t            2.010\t    0.230\t    0.222\t 10.000%"
-             "\t100.000%\t     0.000\t        1\t[add]:1\n\n"
-             "============================== Top by Computation Time "
-             "==============================\n"
-             "\t             [node type]\t          [start]\t  [first]\t [avg ms]\t     [%]"
-             "\t  [cdf%]\t  [mem KB]\t[times called]\t[Name]\n\n"
-             "Number of nodes executed: 2\n"
-             "============================== Summary by node type ==============================\n"
-             "\t             [Node type]\t  [count]\t  [avg ms]\t    [avg %]\t    [cdf %]"
-             "\t  [mem KB]\t[times called]\n"
-             "\t              LceBconv2d\t        1\t     2.003\t    90.000%\t    90.000%"
-             "\t     0.000\t        1\n"
-             "\t                     ADD\t        1\t     0.222\t    10.000%\t   100.000%"
-             "\t     0.000\t        1\n\n"
-             "Timings (microseconds): count=5 curr=2225(all same)\n"
-             "Memory (bytes): count=0\n2 nodes observed\n")
+    older = (
+        "INFO: Operator-wise Profiling Info for Regular Benchmark Runs:\n"
+        "============================== Run Order ==============================\n"
+        "\t             [node type]\t          [start]\t  [first]\t [avg ms]\t     [%]"
+        "\t  [cdf%]\t  [mem KB]\t[times called]\t[Name]\n"
+        "\t              LceBconv2d\t            0.000\t    2.101\t    2.003\t 90.000%"
+        "\t 90.000%\t     0.000\t        1\t[conv, second output]:0\n"
+        "\t                     ADD\t            2.010\t    0.230\t    0.222\t 10.000%"
+        "\t100.000%\t     0.000\t        1\t[add]:1\n\n"
+        "============================== Top by Computation Time "
+        "==============================\n"
+        "\t             [node type]\t          [start]\t  [first]\t [avg ms]\t     [%]"
+        "\t  [cdf%]\t  [mem KB]\t[times called]\t[Name]\n\n"
+        "Number of nodes executed: 2\n"
+        "============================== Summary by node type ==============================\n"
+        "\t             [Node type]\t  [count]\t  [avg ms]\t    [avg %]\t    [cdf %]"
+        "\t  [mem KB]\t[times called]\n"
+        "\t              LceBconv2d\t        1\t     2.003\t    90.000%\t    90.000%"
+        "\t     0.000\t        1\n"
+        "\t                     ADD\t        1\t     0.222\t    10.000%\t   100.000%"
+        "\t     0.000\t        1\n\n"
+        "Timings (microseconds): count=5 curr=2225(all same)\n"
+        "Memory (bytes): count=0\n2 nodes observed\n"
+    )
     (tmp_path / "old.txt").write_text(older)
     df = read_device_profile(tmp_path / "old.txt")
     assert list(df["node_type"]) == ["LceBconv2d", "ADD"]
@@ -77,13 +95,17 @@ def test_older_tensorflow_layout_with_a_start_column(tmp_path):
     assert df.attrs["op_total_avg_ms"] == 2.225
 
 
-@pytest.mark.parametrize("content, why", [
-    (b"", "is empty"),
-    (b"\n  \n", "is empty"),
-    (b"epoch,loss,accuracy\n1,0.52,0.81\n2,0.43,0.85\n", "has no 'Operator-wise Profiling Info"),
-    (b"Lorem ipsum dolor sit amet.\n", "has no 'Operator-wise Profiling Info"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00", "is not text"),
-], ids=["empty", "blank", "foreign-csv", "prose", "binary"])
+@pytest.mark.parametrize(
+    "content, why",
+    [
+        (b"", "is empty"),
+        (b"\n  \n", "is empty"),
+        (b"epoch,loss,accuracy\n1,0.52,0.81\n2,0.43,0.85\n", "has no 'Operator-wise Profiling Info"),
+        (b"Lorem ipsum dolor sit amet.\n", "has no 'Operator-wise Profiling Info"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "is not text"),
+    ],
+    ids=["empty", "blank", "foreign-csv", "prose", "binary"],
+)
 def test_what_is_not_a_profile_is_one_value_error(tmp_path, content, why):
     path = tmp_path / "profile.txt"
     path.write_bytes(content)
@@ -96,17 +118,21 @@ def test_what_is_not_a_profile_is_one_value_error(tmp_path, content, why):
 def test_truncated_profile_is_one_value_error(tmp_path, source, keep):
     text = source.read_text()
     path = tmp_path / source.name
-    path.write_text(text[:int(len(text) * keep)])
+    path.write_text(text[: int(len(text) * keep)])
     with pytest.raises(UserError, match=rf"{path}.*expected the output of lce_benchmark_model"):
         read_device_profile(path)
 
 
-@pytest.mark.parametrize("where,problem", [("", "empty"), ("missing.txt", "missing"),
-                                           (".", "a folder, not a file")])
+@pytest.mark.parametrize(
+    "where,problem", [("", "empty"), ("missing.txt", "missing"), (".", "a folder, not a file")]
+)
 def test_a_path_that_is_no_file_is_one_user_error(tmp_path, monkeypatch, where, problem):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(UserError, match=rf"^path={where!r} is {problem}; give a file holding "
-                                        r"the output of lce_benchmark_model"):
+    with pytest.raises(
+        UserError,
+        match=rf"^path={where!r} is {problem}; give a file holding "
+        r"the output of lce_benchmark_model",
+    ):
         read_device_profile(where)
 
 
@@ -114,14 +140,18 @@ def _mutations():
     """Edits of a fixture: cut it, delete, insert or replace a span, repeat or drop a line."""
     position = st.floats(0, 1)
     junk = st.text(st.sampled_from("0123456789.%-,\t\n =[]:abcXYZ"), max_size=12)
-    return st.lists(st.one_of(
-        st.tuples(st.just("cut"), position),
-        st.tuples(st.just("delete"), position, st.integers(1, 40)),
-        st.tuples(st.just("insert"), position, junk),
-        st.tuples(st.just("replace"), position, junk),
-        st.tuples(st.just("repeat line"), position),
-        st.tuples(st.just("drop line"), position),
-    ), min_size=1, max_size=4)
+    return st.lists(
+        st.one_of(
+            st.tuples(st.just("cut"), position),
+            st.tuples(st.just("delete"), position, st.integers(1, 40)),
+            st.tuples(st.just("insert"), position, junk),
+            st.tuples(st.just("replace"), position, junk),
+            st.tuples(st.just("repeat line"), position),
+            st.tuples(st.just("drop line"), position),
+        ),
+        min_size=1,
+        max_size=4,
+    )
 
 
 def _mutate(text, edits):
@@ -130,21 +160,26 @@ def _mutate(text, edits):
         if edit[0] == "cut":
             text = text[:at]
         elif edit[0] == "delete":
-            text = text[:at] + text[at + edit[2]:]
+            text = text[:at] + text[at + edit[2] :]
         elif edit[0] == "insert":
             text = text[:at] + edit[2] + text[at:]
         elif edit[0] == "replace":
-            text = text[:at] + edit[2] + text[at + len(edit[2]):]
+            text = text[:at] + edit[2] + text[at + len(edit[2]) :]
         else:
             lines = text.split("\n")
             i = min(int(edit[1] * len(lines)), len(lines) - 1)
-            lines[i:i + 1] = [lines[i]] * 2 if edit[0] == "repeat line" else []
+            lines[i : i + 1] = [lines[i]] * 2 if edit[0] == "repeat line" else []
             text = "\n".join(lines)
     return text
 
 
-@settings(max_examples=2000, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=2000,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(fixture=st.sampled_from([LOG, CSV]), edits=_mutations())
 def test_mutated_profiles_parse_or_raise_value_error(fixture, edits):
     text = _mutate(fixture.read_text(), edits)

@@ -4,15 +4,22 @@ import numpy as np
 import pytest
 
 from benchmarks.kernel_paths import (
-    HOST_KERNEL, KERNEL_PATHS, REFERENCE_KERNEL, agreement_inputs, interpreter_options,
-    make_interpreter, max_difference, random_inputs,
+    HOST_KERNEL,
+    KERNEL_PATHS,
+    REFERENCE_KERNEL,
+    agreement_inputs,
+    interpreter_options,
+    make_interpreter,
+    max_difference,
+    random_inputs,
 )
 from benchmarks.timing import HOST_KERNEL_PATH
 
 
 def test_every_bconv_kernel_with_and_without_xnnpack():
-    assert set(KERNEL_PATHS) == {f"{k}{x}" for k in ("default", "indirect_bgemm", "reference_bconv")
-                                 for x in ("", "+xnnpack")}
+    assert set(KERNEL_PATHS) == {
+        f"{k}{x}" for k in ("default", "indirect_bgemm", "reference_bconv") for x in ("", "+xnnpack")
+    }
     assert interpreter_options(REFERENCE_KERNEL)["use_reference_bconv"]
     assert {k for k, v in interpreter_options(HOST_KERNEL).items() if v} == set(HOST_KERNEL_PATH)
 

@@ -43,8 +43,7 @@ def break_default_path(monkeypatch, change):
 
     def run_broken_on_default(interpreter, inputs):
         outputs = real_run(interpreter, inputs)
-        return change(outputs, inputs) if any(interpreter is i for i in made_for_default) \
-            else outputs
+        return change(outputs, inputs) if any(interpreter is i for i in made_for_default) else outputs
 
     monkeypatch.setattr(latency, "make_interpreter", make)
     monkeypatch.setattr(latency, "run", run_broken_on_default)
@@ -63,7 +62,8 @@ def test_auto_drops_a_path_whose_outputs_are_nan(small_bnn_tflite, monkeypatch):
     record = measure_latency(small_bnn_tflite, runs=1, warmup=0)
     assert list(record.rejected) == ["default"]
     assert record.rejected["default"].startswith(
-        "outputs differ from reference_bconv's by inf on the random normal input (NaN")
+        "outputs differ from reference_bconv's by inf on the random normal input (NaN"
+    )
     assert "default" not in record.candidates
 
 
@@ -113,6 +113,8 @@ def test_auto_names_a_zero_padded_conv_on_a_map_smaller_than_its_window(side):
     assert set(record.rejected) == wrong and bool(wrong) == (side < 3)
     for why in record.rejected.values():
         assert why.startswith("outputs differ from reference_bconv's by ")
-        assert (f"likely cause: conv_{side}x{side}: a zero-padded binary conv with a 3×3 "
-                f"window on a {side}×{side} map") in why
+        assert (
+            f"likely cause: conv_{side}x{side}: a zero-padded binary conv with a 3×3 "
+            f"window on a {side}×{side} map"
+        ) in why
         assert "Fix: retrain with pad_values=1.0" in why

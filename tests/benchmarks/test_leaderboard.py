@@ -8,7 +8,11 @@ import pandas as pd
 import pytest
 
 from benchmarks.leaderboard import (
-    COLUMNS, LEADERBOARD_BINARIZERS, check_settings, leaderboard_table, parse_binarizers,
+    COLUMNS,
+    LEADERBOARD_BINARIZERS,
+    check_settings,
+    leaderboard_table,
+    parse_binarizers,
     run_leaderboard,
 )
 from benchmarks.leaderboard_row import Budget
@@ -21,22 +25,28 @@ def test_all_is_every_binarizer_the_issue_names_and_float():
     assert parse_binarizers(" lab, bnn ") == ["lab", "bnn"]
 
 
-@pytest.mark.parametrize("text,message", [
-    ("lab,sign", r"binarizers='lab,sign': unknown 'sign'; allowed: 'all' or .*bnn, xnor_net"),
-    ("", r"binarizers='': unknown empty list"),
-    ("lab,lab", r"binarizers='lab,lab' names a binarizer twice"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("lab,sign", r"binarizers='lab,sign': unknown 'sign'; allowed: 'all' or .*bnn, xnor_net"),
+        ("", r"binarizers='': unknown empty list"),
+        ("lab,lab", r"binarizers='lab,lab' names a binarizer twice"),
+    ],
+)
 def test_bad_binarizer_lists_are_named(text, message):
     with pytest.raises(ValueError, match=message):
         parse_binarizers(text)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(epochs=0), "epochs must be a positive integer; received 0"),
-    (dict(batch_size=2.5), "batch_size must be a positive integer; received 2.5"),
-    (dict(train_examples=-1), "train_examples must be a positive integer; received -1"),
-    (dict(learning_rate=0.0), "learning_rate must be positive; received 0.0"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(epochs=0), "epochs must be a positive integer; received 0"),
+        (dict(batch_size=2.5), "batch_size must be a positive integer; received 2.5"),
+        (dict(train_examples=-1), "train_examples must be a positive integer; received -1"),
+        (dict(learning_rate=0.0), "learning_rate must be positive; received 0.0"),
+    ],
+)
 def test_bad_budgets_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Budget(**kwargs)
@@ -59,15 +69,24 @@ def test_an_unknown_dataset_fails_before_anything_is_written(tmp_path):
 
 
 def row(binarizer, accuracy, latency_ms, size_bytes, float_macs, binary_macs, status="ok"):
-    return {"binarizer": binarizer, "status": status, "accuracy": accuracy,
-            "latency_ms": latency_ms, "size_bytes": size_bytes,
-            "theoretical_float_macs": float_macs, "theoretical_binary_macs": binary_macs,
-            "theoretical_ops": float_macs + binary_macs / 64}
+    return {
+        "binarizer": binarizer,
+        "status": status,
+        "accuracy": accuracy,
+        "latency_ms": latency_ms,
+        "size_bytes": size_bytes,
+        "theoretical_float_macs": float_macs,
+        "theoretical_binary_macs": binary_macs,
+        "theoretical_ops": float_macs + binary_macs / 64,
+    }
 
 
 def test_relative_columns_follow_the_float_row():
-    rows = [row("lab", 0.90, 2.0, 100, 1_000, 64_000), row("float", 0.93, 4.0, 1000, 65_000, 0),
-            {"binarizer": "fda", "status": "failed", "conversion": "RuntimeError: boom"}]
+    rows = [
+        row("lab", 0.90, 2.0, 100, 1_000, 64_000),
+        row("float", 0.93, 4.0, 1000, 65_000, 0),
+        {"binarizer": "fda", "status": "failed", "conversion": "RuntimeError: boom"},
+    ]
     table = leaderboard_table(rows)
     assert list(table.columns) == COLUMNS
     lab = table.set_index("binarizer").loc["lab"]

@@ -11,19 +11,28 @@ from zoo.cli import main
 
 
 def record(candidates, rejected, median):
-    return LatencyRecord(host="test host", kernel=min(candidates, key=candidates.get),
-                         threads=1, runs=3, warmup=1, min_ms=median / 2, median_ms=median,
-                         p90_ms=median * 2, candidates=candidates, rejected=rejected)
+    return LatencyRecord(
+        host="test host",
+        kernel=min(candidates, key=candidates.get),
+        threads=1,
+        runs=3,
+        warmup=1,
+        min_ms=median / 2,
+        median_ms=median,
+        p90_ms=median * 2,
+        candidates=candidates,
+        rejected=rejected,
+    )
 
 
 def test_benchmark_rows_stay_under_their_headers_when_other_paths_agree(
-        tmp_path, monkeypatch, small_bnn_tflite):
+    tmp_path, monkeypatch, small_bnn_tflite
+):
     tflite = tmp_path / "m.tflite"
     tflite.write_bytes(small_bnn_tflite)
     every_path = {path: 1.0 + i for i, path in enumerate(KERNEL_PATHS)}
     without_default = {p: ms for p, ms in every_path.items() if p != "default"}
-    runs = iter([record(every_path, {}, 1.0),
-                 record(without_default, {"default": "outputs differ"}, 2.0)])
+    runs = iter([record(every_path, {}, 1.0), record(without_default, {"default": "outputs differ"}, 2.0)])
     monkeypatch.setattr(benchmarks.tasks, "measure_latency", lambda *args: next(runs))
     for _ in range(2):
         assert main(["Benchmark", f"tflite={tflite}", "runs=3", "warmup=1"]) == 0
@@ -34,18 +43,34 @@ def test_benchmark_rows_stay_under_their_headers_when_other_paths_agree(
     assert table.rejected[1] == "default: outputs differ"
     for path, ms in every_path.items():
         assert table[f"median_ms[{path}]"][0] == ms
-        assert (pd.isna(table[f"median_ms[{path}]"][1]) if path == "default"
-                else table[f"median_ms[{path}]"][1] == ms)
+        assert (
+            pd.isna(table[f"median_ms[{path}]"][1])
+            if path == "default"
+            else table[f"median_ms[{path}]"][1] == ms
+        )
 
 
 def test_a_file_of_other_columns_is_merged_with_every_old_row_kept(tmp_path):
     path = tmp_path / "m.latency.csv"
     path.write_text("model,kernel,median_ms[default]\nA,default,0.25\nB,default,0.5\n")
-    assert append_rows(path, [{"model": "C", "kernel": "indirect_bgemm",
-                               "median_ms[indirect_bgemm]": 0.125, "rejected": None}]) == path
+    assert (
+        append_rows(
+            path,
+            [
+                {
+                    "model": "C",
+                    "kernel": "indirect_bgemm",
+                    "median_ms[indirect_bgemm]": 0.125,
+                    "rejected": None,
+                }
+            ],
+        )
+        == path
+    )
     assert path.read_text() == (
         "model,kernel,median_ms[default],median_ms[indirect_bgemm],rejected\n"
-        "A,default,0.25,,\nB,default,0.5,,\nC,indirect_bgemm,,0.125,\n")
+        "A,default,0.25,,\nB,default,0.5,,\nC,indirect_bgemm,,0.125,\n"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.latency.csv"]  # no temp file left
 
 
@@ -64,4 +89,3 @@ def test_a_file_corrupted_by_the_old_appends_is_left_alone(tmp_path):
     assert path.read_text() == ragged
     assert written == tmp_path / "m.latency-2.csv"
     assert pd.read_csv(written).to_dict("records") == [{"model": "C", "median_ms": 3.0}]
-

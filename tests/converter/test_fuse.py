@@ -1,15 +1,17 @@
 """LAB's deploy form: fused model equal to the trained one, truly binary after LCE."""
 
+from lab_bnn.quantizers import LAB, DepthwiseSign
+
 import numpy as np
 import pytest
 import tensorflow as tf
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 
+from converter import convert, fuse_for_inference, read_operators
+from zoo.models import SmallBNN
+
 from conftest import calibrate_batchnorm, perturb_weights
 from sign_margins import tie_free_samples
-from converter import convert, fuse_for_inference, read_operators
-from lab_bnn.quantizers import LAB, DepthwiseSign
-from zoo.models import SmallBNN
 
 SHAPE = (12, 12, 1)  # small maps: few near-tie activations per image
 FORBIDDEN = {"ARG_MAX", "RESHAPE", "NOT_EQUAL", "BROADCAST_TO"}
@@ -63,8 +65,7 @@ def test_each_lab_is_one_depthwise_conv_feeding_lce_quantize_then_bconv(lab_mode
 @pytest.mark.parametrize("kernel", [{}, {"use_indirect_bgemm": True}, {"use_reference_bconv": True}])
 def test_lce_interpreter_matches_keras(lab_model, rng, kernel):
     # 1e-5 of each layer's largest pre-sign value: far beyond Keras-vs-LCE rounding
-    x = tie_free_samples(lab_model, rng.rand(64, *SHAPE).astype(np.float32), 1e-5,
-                         relative=True)[:8]
+    x = tie_free_samples(lab_model, rng.rand(64, *SHAPE).astype(np.float32), 1e-5, relative=True)[:8]
     assert len(x) >= 4
     keras = lab_model(x, training=False).numpy()
     assert 0.1 < np.abs(keras).max() < 100, "logits should be at a trained model's scale"
@@ -94,5 +95,7 @@ def test_subclassed_model_is_one_clear_error():
         def call(self, x):
             return x
 
-    with pytest.raises(ValueError, match=r"functional or Sequential model; received the subclassed model Custom"):
+    with pytest.raises(
+        ValueError, match=r"functional or Sequential model; received the subclassed model Custom"
+    ):
         fuse_for_inference(Custom())

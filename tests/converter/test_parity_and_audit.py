@@ -7,8 +7,9 @@ import pytest
 import tensorflow as tf
 
 from converter import audit, check_parity, convert, multiply_accumulates, read_operators
-from sign_margins import tie_free_samples
 from zoo.models import SmallBNN
+
+from sign_margins import tie_free_samples
 
 SHAPE = (12, 12, 1)
 
@@ -29,13 +30,13 @@ TIE_MARGIN = 1e-5
 
 def test_parity_of_a_faithful_conversion(lab_model_and_flatbuffer, rng):
     model, flatbuffer = lab_model_and_flatbuffer
-    samples = tie_free_samples(model, rng.rand(64, *SHAPE).astype(np.float32), TIE_MARGIN,
-                               relative=True)[:8]
+    samples = tie_free_samples(model, rng.rand(64, *SHAPE).astype(np.float32), TIE_MARGIN, relative=True)[:8]
     assert len(samples) == 8, "too few samples clear of sign ties to compare"
     report = check_parity(model, flatbuffer, samples)
     logit_scale = np.abs(model.predict(samples, verbose=0)).max()  # untrained: large logits
-    assert set(report.sign_flip_rates) == {l.name for l in model.layers
-                                           if isinstance(l, lq.layers.QuantConv2D)}
+    assert set(report.sign_flip_rates) == {
+        l.name for l in model.layers if isinstance(l, lq.layers.QuantConv2D)
+    }
     assert set(report.sign_flip_rates.values()) == {0.0}
     assert report.flip_free_samples == 8
     assert report.max_abs_diff < 1e-5 * logit_scale  # float32 rounding only
@@ -62,7 +63,8 @@ def test_audit_table_adds_up(lab_model_and_flatbuffer):
     assert report.operators.macs.tolist() == [multiply_accumulates(op) for op in ops]
     binary = sum(multiply_accumulates(op) for op in ops if op.op_type == "LceBconv2d")
     assert report.summary["binary_mac_fraction"] == pytest.approx(
-        binary / sum(multiply_accumulates(op) for op in ops))
+        binary / sum(multiply_accumulates(op) for op in ops)
+    )
     assert report.stayed_float.empty and report.summary["layers_meant_binary"] == 4
     # every weight is somewhere: parameter bytes never exceed the file
     assert 0 < report.operators.parameter_bytes.sum() < report.summary["size_bytes"]
@@ -70,20 +72,36 @@ def test_audit_table_adds_up(lab_model_and_flatbuffer):
 
 def test_audit_names_a_planted_multi_bit_layer_with_its_reason():
     inputs = tf.keras.Input(SHAPE)
-    x = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, input_quantizer="ste_sign",
-                              kernel_quantizer="ste_sign", name="binary_ok")(inputs)
-    x = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0,
-                              input_quantizer=lq.quantizers.DoReFa(k_bit=2, mode="activations"),
-                              kernel_quantizer="ste_sign", name="two_bit")(x)
+    x = lq.layers.QuantConv2D(
+        32,
+        3,
+        padding="same",
+        pad_values=1.0,
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        name="binary_ok",
+    )(inputs)
+    x = lq.layers.QuantConv2D(
+        32,
+        3,
+        padding="same",
+        pad_values=1.0,
+        input_quantizer=lq.quantizers.DoReFa(k_bit=2, mode="activations"),
+        kernel_quantizer="ste_sign",
+        name="two_bit",
+    )(x)
     model = tf.keras.Model(inputs, x)
     report = audit(convert(model), model)
     assert report.stayed_float.layer.tolist() == ["two_bit"]
     assert report.stayed_float.reason[0] == (
-        "input_quantizer DoReFa has 2 bits; LCE runs 1-bit convolutions only")
+        "input_quantizer DoReFa has 2 bits; LCE runs 1-bit convolutions only"
+    )
 
 
 def test_audit_bad_input_is_one_clear_error():
-    with pytest.raises(ValueError, match=r"expected TFLite flatbuffer bytes.*received bytes starting b'not a fl'"):
+    with pytest.raises(
+        ValueError, match=r"expected TFLite flatbuffer bytes.*received bytes starting b'not a fl'"
+    ):
         audit(b"not a flatbuffer")
 
 

@@ -37,9 +37,16 @@ class Block(tf.keras.layers.Layer):
 
 
 def binary_conv(name, padding="same"):
-    return lq.layers.QuantConv2D(3, 3, padding=padding, pad_values=1.0, use_bias=False,
-                                 input_quantizer="ste_sign", kernel_quantizer="ste_sign",
-                                 name=name)
+    return lq.layers.QuantConv2D(
+        3,
+        3,
+        padding=padding,
+        pad_values=1.0,
+        use_bias=False,
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        name=name,
+    )
 
 
 @pytest.fixture
@@ -78,8 +85,7 @@ def test_layers_in_a_nested_model_and_inside_a_layer_are_probed(planted_fault, r
     x = Block(name="wrapper")(binary_conv("outer")(inputs))
     x = binary_conv("last")(inner(x))
     report = flip_rates(tf.keras.Model(inputs, tf.keras.layers.Flatten()(x)), rng)
-    assert report.sign_flip_rates == {"outer": 0.0, "wrapper/conv": 0.0,
-                                      "block/inner_conv": 1.0, "last": 0.0}
+    assert report.sign_flip_rates == {"outer": 0.0, "wrapper/conv": 0.0, "block/inner_conv": 1.0, "last": 0.0}
 
 
 def test_a_faithful_conversion_flips_nothing_at_any_depth(rng):

@@ -2,18 +2,19 @@
 
 from pathlib import Path
 
-import pytest
-
 from lab_bnn import catalog
-from lab_bnn.recipes import RECIPES, get_recipe
 from lab_bnn.errors import UserError
+from lab_bnn.recipes import RECIPES, get_recipe
+
+import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "binarizers.md"
 
 
 def test_docs_table_is_current():
     assert DOCS.read_text() == catalog.markdown(), (
-        "docs/binarizers.md is stale: run `python -m lab_bnn.catalog > docs/binarizers.md`")
+        "docs/binarizers.md is stale: run `python -m lab_bnn.catalog > docs/binarizers.md`"
+    )
 
 
 def test_xnor_net_is_the_only_recipe_that_does_not_deploy_binary():

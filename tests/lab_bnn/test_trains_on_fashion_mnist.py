@@ -1,12 +1,13 @@
 """Every binarizer and layer trains: a 4-conv net, 20 steps on a Fashion-MNIST slice."""
 
+from lab_bnn import BinarizerSchedule
+from lab_bnn.quantizers import BINARIZERS
+from lab_bnn.recipes import RECIPES, Recipe
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from lab_bnn import BinarizerSchedule
-from lab_bnn.quantizers import BINARIZERS
-from lab_bnn.recipes import RECIPES, Recipe
 from zoo.datasets import load_fashion_mnist
 
 STEPS, BATCH = 20, 32
@@ -47,13 +48,21 @@ def test_loss_falls_over_20_steps(name, fashion_slice):
     tf.keras.utils.set_random_seed(0)
     recipe = RECIPES[name[7:]] if name.startswith("recipe:") else recipe_for(name)
     model = four_conv_net(recipe)
-    model.compile(tf.keras.optimizers.Adam(5e-3),
-                  tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        tf.keras.optimizers.Adam(5e-3), tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     images, labels = fashion_slice
     convs = [l for l in model.layers if isinstance(l, tf.keras.layers.Conv2D)]
     kernels_before = [l.kernel.numpy().copy() for l in convs]
-    history = model.fit(images, labels, batch_size=BATCH, epochs=1, verbose=0, shuffle=False,
-                        callbacks=[BinarizerSchedule(epochs=1), BatchLosses()])
+    history = model.fit(
+        images,
+        labels,
+        batch_size=BATCH,
+        epochs=1,
+        verbose=0,
+        shuffle=False,
+        callbacks=[BinarizerSchedule(epochs=1), BatchLosses()],
+    )
     losses = history.model.batch_losses
     assert len(losses) == STEPS and np.isfinite(losses).all()
     assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.1, losses

@@ -37,11 +37,15 @@ def test_scatter_draws_one_point_per_model(chromium, tmp_path, scatter_table):
 
 
 def test_report_draws_every_chart_and_its_table(chromium, tmp_path, op_table, scatter_table):
-    page = save_report(tmp_path / "report.html", "BiReal vs LAB", {
-        "Latency per op type": op_profile_chart(op_table.query("model != 'QuickNet'"), top_n=3),
-        "Trade-off": scatter_chart(scatter_table),
-        "Numbers": scatter_table,
-    })
+    page = save_report(
+        tmp_path / "report.html",
+        "BiReal vs LAB",
+        {
+            "Latency per op type": op_profile_chart(op_table.query("model != 'QuickNet'"), top_n=3),
+            "Trade-off": scatter_chart(scatter_table),
+            "Numbers": scatter_table,
+        },
+    )
 
     dom = render(chromium, page, tmp_path / "profile", window="1000,1300")
     drawn = RenderedMarks(dom)

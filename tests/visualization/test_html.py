@@ -91,19 +91,26 @@ def test_save_html_refuses_what_is_not_a_chart(tmp_path):
 
 
 def test_report_has_title_charts_tables_and_text_with_one_copy_of_the_javascript(
-        tmp_path, op_table, scatter_table):
-    path = save_report(tmp_path / "report.html", "BiReal <vs> LAB", [
-        ("Latency per op type", op_profile_chart(op_table)),
-        ("Trade-off", scatter_chart(scatter_table)),
-        ("Numbers", scatter_table),
-        ("Notes", "Timed on <x86> with 1 thread."),
-    ])
+    tmp_path, op_table, scatter_table
+):
+    path = save_report(
+        tmp_path / "report.html",
+        "BiReal <vs> LAB",
+        [
+            ("Latency per op type", op_profile_chart(op_table)),
+            ("Trade-off", scatter_chart(scatter_table)),
+            ("Numbers", scatter_table),
+            ("Notes", "Timed on <x86> with 1 thread."),
+        ],
+    )
     text = path.read_text(encoding="utf-8")
     assert_loads_nothing_from_outside(text)
     page = Elements(text)
     assert "<h1>BiReal &lt;vs&gt; LAB</h1>" in text
     assert [attrs["id"] for tag, attrs in page.tags if tag == "div" and attrs.get("class") == "chart"] == [
-        "chart-0", "chart-1"]
+        "chart-0",
+        "chart-1",
+    ]
     assert sum(1 for attrs, _ in page.scripts if attrs.get("type") == "text/javascript") == 2
     assert "<td>BiReal+LAB</td>" in text and "<th>latency_ms</th>" in text
     assert "<p>Timed on &lt;x86&gt; with 1 thread.</p>" in text
@@ -114,11 +121,17 @@ def test_report_table_keeps_a_meaningful_index(tmp_path, scatter_table):
     assert "<th>BiReal</th>" in path.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("sections, error, message", [
-    ({}, ValueError, r"sections is empty \(\{\}\); allowed: at least one"),
-    ({"Plot": [1, 2, 3]}, TypeError,
-     r"section 'Plot': got list; allowed: an altair chart, a pandas DataFrame or a str"),
-])
+@pytest.mark.parametrize(
+    "sections, error, message",
+    [
+        ({}, ValueError, r"sections is empty \(\{\}\); allowed: at least one"),
+        (
+            {"Plot": [1, 2, 3]},
+            TypeError,
+            r"section 'Plot': got list; allowed: an altair chart, a pandas DataFrame or a str",
+        ),
+    ],
+)
 def test_report_refuses_bad_sections(tmp_path, sections, error, message):
     with pytest.raises(error, match=message):
         save_report(tmp_path / "r.html", "r", sections)
@@ -131,10 +144,13 @@ def test_renderer_must_be_svg_or_canvas(tmp_path, scatter_table):
 
 
 def test_visualization_imports_no_tensorflow():
-    code = "import sys, visualization; print(sorted(m for m in sys.modules if m.split('.')[0] in " \
-           "{'tensorflow', 'tf_keras', 'larq', 'lab_bnn', 'zoo', 'converter', 'benchmarks'}))"
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                            timeout=120)
+    code = (
+        "import sys, visualization; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'tensorflow', 'tf_keras', 'larq', 'lab_bnn', 'zoo', 'converter', 'benchmarks'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -144,8 +160,13 @@ def test_nothing_imports_visualization():
     for package in ("lab_bnn", "zoo", "converter", "benchmarks"):
         for source in (REPO / package).rglob("*.py"):
             for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
                 if any(n.split(".")[0] == "visualization" for n in names):
                     importers.append(str(source.relative_to(REPO)))
     assert importers == [], "imports flow lab_bnn <- zoo <- converter <- benchmarks <- visualization"

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chromium_page import RenderedMarks, chromium, render  # noqa: F401 (chromium: fixture)
-from html_tables import read_tables
-from lqz_process import lqz, start_lqz
 from visualization.leaderboard_page import DECIMALS, TABLE_COLUMNS, op_profile_table
 from visualization.op_profile import op_profile_segments
 from zoo.cli import main
+
+from chromium_page import RenderedMarks, chromium, render  # noqa: F401 (chromium: fixture)
+from html_tables import read_tables
+from lqz_process import lqz, start_lqz
 
 TINY = ["epochs=1", "train_examples=192", "validation_examples=96", "batch_size=32"]
 
@@ -55,11 +56,12 @@ def test_quickstart_report_draws_and_its_tables_match_the_csv(tmp_path, chromium
         audit_csv = pd.read_csv(out / "runs" / binarizer / "audit.csv")
         assert_table_matches(audit_table, audit_csv, "index", list(audit_csv.columns))
 
-    drawn = RenderedMarks(render(chromium, out / "report.html", tmp_path / "profile",
-                                 window="1100,2400"))
+    drawn = RenderedMarks(render(chromium, out / "report.html", tmp_path / "profile", window="1100,2400"))
     assert drawn.svg_roots == 2  # the accuracy/latency scatter and the op profile
-    profiles = {title: pd.read_csv(out / "runs" / b / "op_profile.csv")
-                for title, b in (("LAB", "lab"), ("BNN", "bnn"))}
+    profiles = {
+        title: pd.read_csv(out / "runs" / b / "op_profile.csv")
+        for title, b in (("LAB", "lab"), ("BNN", "bnn"))
+    }
     segments = op_profile_segments(op_profile_table(profiles), top_n=8)  # the chart's default
     # One scatter point per model, plus one bar segment per op type it spends time in.
     assert drawn.marks_per_model() == Counter(segments.model) + Counter(["LAB", "BNN"])
@@ -76,8 +78,16 @@ def wait_for(condition, process, timeout=300):
 
 def test_killed_leaderboard_keeps_finished_rows_and_resumes_the_interrupted_one(tmp_path, chromium):  # noqa: F811
     out = tmp_path / "board"
-    args = ["Leaderboard", "binarizers=bnn,float", "epochs=4", "train_examples=1024",
-            "validation_examples=64", "batch_size=32", f"output_dir={out}", "images=False"]
+    args = [
+        "Leaderboard",
+        "binarizers=bnn,float",
+        "epochs=4",
+        "train_examples=1024",
+        "validation_examples=64",
+        "batch_size=32",
+        f"output_dir={out}",
+        "images=False",
+    ]
     first_result = out / "runs" / "bnn" / "result.json"
     float_checkpoint = out / "runs" / "float" / "checkpoints" / "checkpoint"
     process = start_lqz(*args, log_path=tmp_path / "killed.log")

@@ -14,8 +14,19 @@ DEVICE_PROFILE = Path(__file__).parents[1] / "benchmarks" / "fixtures" / "lce_be
 
 
 def test_convert_benchmark_profile_import_and_chart(tmp_path, capsys):
-    assert main(["Convert", "model=SmallBNN", "input_shape=12,12,1", "num_classes=10",
-                 "lab_blocks=True,True,False,False", f"output_dir={tmp_path}"]) == 0
+    assert (
+        main(
+            [
+                "Convert",
+                "model=SmallBNN",
+                "input_shape=12,12,1",
+                "num_classes=10",
+                "lab_blocks=True,True,False,False",
+                f"output_dir={tmp_path}",
+            ]
+        )
+        == 0
+    )
     tflite = tmp_path / "SmallBNN.tflite"
     parity = json.loads((tmp_path / "SmallBNN.parity.json").read_text())
     assert parity["audit"]["binary_convs"] == 4 and parity["stayed_float"] == []
@@ -38,11 +49,25 @@ def test_convert_benchmark_profile_import_and_chart(tmp_path, capsys):
     assert set(imported.model) == {"SmallBNN on Pi 4"} and (imported.ms >= 0).all()
 
     results = tmp_path / "results.csv"
-    pd.DataFrame({"model": ["SmallBNN"], "accuracy": [0.9], "latency_ms": [latency.median_ms[0]],
-                  "size_bytes": [tflite.stat().st_size]}).to_csv(results, index=False)
-    assert main(["Charts", f"profiles={tmp_path / 'SmallBNN.op_profile.csv'},"
-                 f"{tmp_path / 'pi4.ops.csv'}", f"results={results}",
-                 f"output={tmp_path / 'charts.html'}"]) == 0
+    pd.DataFrame(
+        {
+            "model": ["SmallBNN"],
+            "accuracy": [0.9],
+            "latency_ms": [latency.median_ms[0]],
+            "size_bytes": [tflite.stat().st_size],
+        }
+    ).to_csv(results, index=False)
+    assert (
+        main(
+            [
+                "Charts",
+                f"profiles={tmp_path / 'SmallBNN.op_profile.csv'},{tmp_path / 'pi4.ops.csv'}",
+                f"results={results}",
+                f"output={tmp_path / 'charts.html'}",
+            ]
+        )
+        == 0
+    )
     page = (tmp_path / "charts.html").read_text()
     assert "SmallBNN on Pi 4" in page and not re.search(r"<script[^>]+src=", page)
 
@@ -61,10 +86,20 @@ def test_tool_chain_bad_input_is_one_clear_line(tmp_path, capsys):
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     cases.append((["ImportProfile", f"path={empty}"], r".*empty"))
-    cases.append((["ImportProfile"], r"path='' is empty; give a file holding the output of "
-                                     r"lce_benchmark_model"))
-    cases.append((["ImportProfile", f"path={tmp_path}"], r"path='.*' is a folder, not a file; "
-                                                         r"give a file holding"))
+    cases.append(
+        (
+            ["ImportProfile"],
+            r"path='' is empty; give a file holding the output of "
+            r"lce_benchmark_model",
+        )
+    )
+    cases.append(
+        (
+            ["ImportProfile", f"path={tmp_path}"],
+            r"path='.*' is a folder, not a file; "
+            r"give a file holding",
+        )
+    )
     binary = tmp_path / "results.csv"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
     cases.append((["Charts", f"results={binary}"], r"results: '.*results.csv' is not a CSV table"))

@@ -21,7 +21,8 @@ def test_op_types_outside_the_top_n_are_summed_as_other(op_table):
     assert segment(segments, "QuickNet", "other")["ms"] == pytest.approx(0.4)
     assert len(segments) == 3 + 4 + 3
     assert segments.groupby("model")["ms"].sum().to_dict() == pytest.approx(
-        op_table.groupby("model")["ms"].sum().to_dict())
+        op_table.groupby("model")["ms"].sum().to_dict()
+    )
 
 
 def test_share_is_of_the_models_total(op_table):
@@ -41,8 +42,9 @@ def test_a_model_taking_no_time_has_zero_shares():
     assert op_profile_segments(table, top_n=8)["share"].to_list() == [0.0, 1.0]
 
 
-@pytest.mark.parametrize("orient, latency_channel, model_channel", [
-    ("horizontal", "x", "y"), ("vertical", "y", "x")])
+@pytest.mark.parametrize(
+    "orient, latency_channel, model_channel", [("horizontal", "x", "y"), ("vertical", "y", "x")]
+)
 def test_chart_stacks_latency_per_model_in_table_order(op_table, orient, latency_channel, model_channel):
     spec = op_profile_chart(op_table, top_n=3, orient=orient).to_dict()
     encoding = spec["encoding"]
@@ -60,23 +62,40 @@ def test_chart_is_an_altair_chart_with_a_title(op_table):
     assert chart.to_dict()["title"] == "Ablation"
 
 
-@pytest.mark.parametrize("table, message", [
-    (pd.DataFrame({"model": [], "op_type": [], "ms": []}),
-     r"table is empty \(0 rows.*expected at least one row"),
-    (pd.DataFrame({"model": ["a"], "op": ["ADD"], "time": [1.0]}),
-     r"table is missing column\(s\) 'op_type', 'ms'; got columns \['model', 'op', 'time'\], "
-     r"expected model \(text\)"),
-    (pd.DataFrame({"model": ["a", "b"], "op_type": ["ADD", "ADD"], "ms": [1.0, -0.5]}),
-     r"column 'ms' has a negative value, -0.5 at index 1 .*allowed: number >= 0"),
-    (pd.DataFrame({"model": ["a"], "op_type": ["ADD"], "ms": [float("nan")]}),
-     r"column 'ms' has 1 missing value\(s\) \(first at index 0\); allowed: number >= 0"),
-    (pd.DataFrame({"model": ["a"], "op_type": ["ADD"], "ms": [float("inf")]}),
-     r"column 'ms' has a non-finite value, inf"),
-    (pd.DataFrame({"model": ["a"], "op_type": ["ADD"], "ms": ["fast"]}),
-     r"column 'ms' has dtype .*first value 'fast'.*allowed: number >= 0"),
-    (pd.DataFrame({"model": [None], "op_type": ["ADD"], "ms": [1.0]}),
-     r"column 'model' has 1 missing value\(s\).*allowed: text"),
-])
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        (
+            pd.DataFrame({"model": [], "op_type": [], "ms": []}),
+            r"table is empty \(0 rows.*expected at least one row",
+        ),
+        (
+            pd.DataFrame({"model": ["a"], "op": ["ADD"], "time": [1.0]}),
+            r"table is missing column\(s\) 'op_type', 'ms'; got columns \['model', 'op', 'time'\], "
+            r"expected model \(text\)",
+        ),
+        (
+            pd.DataFrame({"model": ["a", "b"], "op_type": ["ADD", "ADD"], "ms": [1.0, -0.5]}),
+            r"column 'ms' has a negative value, -0.5 at index 1 .*allowed: number >= 0",
+        ),
+        (
+            pd.DataFrame({"model": ["a"], "op_type": ["ADD"], "ms": [float("nan")]}),
+            r"column 'ms' has 1 missing value\(s\) \(first at index 0\); allowed: number >= 0",
+        ),
+        (
+            pd.DataFrame({"model": ["a"], "op_type": ["ADD"], "ms": [float("inf")]}),
+            r"column 'ms' has a non-finite value, inf",
+        ),
+        (
+            pd.DataFrame({"model": ["a"], "op_type": ["ADD"], "ms": ["fast"]}),
+            r"column 'ms' has dtype .*first value 'fast'.*allowed: number >= 0",
+        ),
+        (
+            pd.DataFrame({"model": [None], "op_type": ["ADD"], "ms": [1.0]}),
+            r"column 'model' has 1 missing value\(s\).*allowed: text",
+        ),
+    ],
+)
 def test_bad_tables_are_refused_naming_what_was_received(table, message):
     with pytest.raises(ValueError, match=r"^op_profile_chart: " + message):
         op_profile_chart(table)

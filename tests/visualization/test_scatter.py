@@ -22,18 +22,29 @@ def test_zoom_and_pan_are_bound_to_the_scales(scatter_table):
     assert any(p.get("bind") == "scales" and p["select"]["type"] == "interval" for p in params)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda t: t.iloc[0:0], r"table is empty \(0 rows"),
-    (lambda t: t.drop(columns=["size_bytes"]).rename(columns={"latency_ms": "latency"}),
-     r"table is missing column\(s\) 'latency_ms', 'size_bytes'; "
-     r"got columns \['model', 'accuracy', 'latency'\]"),
-    (lambda t: t.assign(latency_ms=[41.4, -60.6, 30.2]),
-     r"column 'latency_ms' has a negative value, -60.6 at index 1"),
-    (lambda t: t.assign(size_bytes=[1, -2, -3]),
-     r"column 'size_bytes' has a negative value, -2.0 at index 1 \(2 such"),
-    (lambda t: t.assign(accuracy=["56%", "57%", "55%"]),
-     r"column 'accuracy' has dtype .*allowed: number >= 0"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda t: t.iloc[0:0], r"table is empty \(0 rows"),
+        (
+            lambda t: t.drop(columns=["size_bytes"]).rename(columns={"latency_ms": "latency"}),
+            r"table is missing column\(s\) 'latency_ms', 'size_bytes'; "
+            r"got columns \['model', 'accuracy', 'latency'\]",
+        ),
+        (
+            lambda t: t.assign(latency_ms=[41.4, -60.6, 30.2]),
+            r"column 'latency_ms' has a negative value, -60.6 at index 1",
+        ),
+        (
+            lambda t: t.assign(size_bytes=[1, -2, -3]),
+            r"column 'size_bytes' has a negative value, -2.0 at index 1 \(2 such",
+        ),
+        (
+            lambda t: t.assign(accuracy=["56%", "57%", "55%"]),
+            r"column 'accuracy' has dtype .*allowed: number >= 0",
+        ),
+    ],
+)
 def test_bad_tables_are_refused_naming_what_was_received(scatter_table, change, message):
     with pytest.raises(ValueError, match=r"^scatter_chart: " + message):
         scatter_chart(change(scatter_table))

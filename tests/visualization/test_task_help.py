@@ -18,12 +18,16 @@ def our_tasks():
     """name → task class, for every @task class defined in one of our task modules."""
     load_tasks()
     modules = [importlib.import_module(ZOO_EXPERIMENTS)] + [
-        importlib.import_module(e.value) for e in entry_points(group=TASK_ENTRY_POINTS)]
+        importlib.import_module(e.value) for e in entry_points(group=TASK_ENTRY_POINTS)
+    ]
     tasks = {}
     for module in modules:
         for name, cls in inspect.getmembers(module, inspect.isclass):
-            if cls.__module__ == module.__name__ and hasattr(cls, "__component_fields__") \
-                    and name in cli.commands:
+            if (
+                cls.__module__ == module.__name__
+                and hasattr(cls, "__component_fields__")
+                and name in cli.commands
+            ):
                 tasks[name] = cls
     return tasks
 
@@ -32,8 +36,18 @@ TASKS = our_tasks()
 
 
 def test_the_registry_holds_our_tasks():
-    assert {"Convert", "Benchmark", "Profile", "ImportProfile", "DeviceBenchmark", "Charts",
-            "LabDemo", "Leaderboard", "Quickstart", "TrainLabBNN"} <= set(TASKS)
+    assert {
+        "Convert",
+        "Benchmark",
+        "Profile",
+        "ImportProfile",
+        "DeviceBenchmark",
+        "Charts",
+        "LabDemo",
+        "Leaderboard",
+        "Quickstart",
+        "TrainLabBNN",
+    } <= set(TASKS)
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))

@@ -2,6 +2,9 @@
 
 import collections
 
+from lab_bnn.errors import UserError
+from lab_bnn.layers import MultiSliceBinaryConv2D
+
 import larq as lq
 import numpy as np
 import pytest
@@ -9,12 +12,10 @@ import tensorflow as tf
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 
 from converter import convert, float_ops, read_operators
-from lab_bnn import TemperatureSchedule
-from lab_bnn.errors import UserError
-from lab_bnn.layers import MultiSliceBinaryConv2D
-from sign_margins import tie_free_samples
 from zoo.datasets import load_fashion_mnist
 from zoo.models import BaseNet, BoolNet
+
+from sign_margins import tie_free_samples
 
 MODELS = {"BoolNet": (BoolNet, 4), "BaseNet": (BaseNet, 1)}
 SMALL = (64, 64, 3)
@@ -86,12 +87,39 @@ def test_lce_matches_keras_on_the_grouped_kernel_path(converted):
 
 EXPECTED_FLOAT_OPS = {
     # stem, head, BN-fused signs, logic shortcuts on dequantized ±1, replicate padding
-    "BaseNet": {"CONV_2D", "MAX_POOL_2D", "ADD", "MUL", "SUB", "LceDequantize", "MIRROR_PAD",
-                "RESHAPE", "MEAN", "PRELU", "FULLY_CONNECTED", "SOFTMAX"},
+    "BaseNet": {
+        "CONV_2D",
+        "MAX_POOL_2D",
+        "ADD",
+        "MUL",
+        "SUB",
+        "LceDequantize",
+        "MIRROR_PAD",
+        "RESHAPE",
+        "MEAN",
+        "PRELU",
+        "FULLY_CONNECTED",
+        "SOFTMAX",
+    },
     # + slice tiling, local adaptive shifting, feature reuse's split and shuffle
-    "BoolNet": {"CONV_2D", "MAX_POOL_2D", "ADD", "MUL", "SUB", "LceDequantize", "MIRROR_PAD",
-                "RESHAPE", "MEAN", "PRELU", "FULLY_CONNECTED", "SOFTMAX", "TILE",
-                "DEPTHWISE_CONV_2D", "STRIDED_SLICE", "PACK"},
+    "BoolNet": {
+        "CONV_2D",
+        "MAX_POOL_2D",
+        "ADD",
+        "MUL",
+        "SUB",
+        "LceDequantize",
+        "MIRROR_PAD",
+        "RESHAPE",
+        "MEAN",
+        "PRELU",
+        "FULLY_CONNECTED",
+        "SOFTMAX",
+        "TILE",
+        "DEPTHWISE_CONV_2D",
+        "STRIDED_SLICE",
+        "PACK",
+    },
 }
 
 
@@ -110,11 +138,14 @@ def test_lab_in_a_stage_replaces_its_sign():
     assert sum(op.op_type == "LceBconv2d" for op in ops) == 19
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"k": 3}, r"slices must be 1 or a positive even integer.*received 3"),
-    ({"lab_blocks": (True, False)}, r"lab_blocks has 2 entries \(True, False\), BoolNet has 4 stages"),
-    ({"input_shape": (64, 64)}, r"input_shape must be \(height, width, channels\).*received \(64, 64\)"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"k": 3}, r"slices must be 1 or a positive even integer.*received 3"),
+        ({"lab_blocks": (True, False)}, r"lab_blocks has 2 entries \(True, False\), BoolNet has 4 stages"),
+        ({"input_shape": (64, 64)}, r"input_shape must be \(height, width, channels\).*received \(64, 64\)"),
+    ],
+)
 def test_bad_input_is_one_clear_error(kwargs, message):
     with pytest.raises(UserError, match=message):
         BoolNet(**{"input_shape": SMALL, "num_classes": 10, **kwargs})

@@ -14,8 +14,9 @@ from zoo.models import SmallBNN
 def trained_model(rng, steps):
     tf.keras.utils.set_random_seed(0)
     model = SmallBNN(input_shape=(8, 8, 1), lab_blocks=(True, False, True, False))
-    model.compile(tf.keras.optimizers.Adam(1e-2), tf.keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True))
+    model.compile(
+        tf.keras.optimizers.Adam(1e-2), tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     for _ in range(steps):
         model.train_on_batch(rng.rand(4, 8, 8, 1), rng.randint(0, 10, 4))
     return model

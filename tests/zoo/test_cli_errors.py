@@ -6,14 +6,16 @@ import os
 import re
 import subprocess
 
+from lab_bnn.errors import UserError
+
 import pytest
-from benchmarks.tasks import ImportProfile
-from lqz_process import LQZ
 from zookeeper.core.cli import cli
 
-from lab_bnn.errors import UserError
+from benchmarks.tasks import ImportProfile
 from zoo import cli as lqz_cli
 from zoo.cli import BUG_HINT, main
+
+from lqz_process import LQZ
 
 
 def run_in_process(capsys, *args):
@@ -27,14 +29,17 @@ def no_debug(monkeypatch):
     monkeypatch.delenv("LQZ_DEBUG", raising=False)
 
 
-@pytest.mark.parametrize("args, named", [
-    (["Quickstart", "epochs=abc"], "'abc'"),                    # zookeeper's type check
-    (["Quickstart", "epoch=1"], "'epoch'"),                     # an unknown key
-    (["NoSuchTask"], "'NoSuchTask'"),                           # an unknown task
-    (["Quickstart", "epochs"], "'epochs'"),                     # not key=value
-    (["LarqZooTrainQuickNet"], "TrainQuickNet.dataset"),        # a required field unset
-    (["TrainSmallBNN", "lab_blocks=False"], "False"),           # a bool for a sequence
-])
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["Quickstart", "epochs=abc"], "'abc'"),  # zookeeper's type check
+        (["Quickstart", "epoch=1"], "'epoch'"),  # an unknown key
+        (["NoSuchTask"], "'NoSuchTask'"),  # an unknown task
+        (["Quickstart", "epochs"], "'epochs'"),  # not key=value
+        (["LarqZooTrainQuickNet"], "TrainQuickNet.dataset"),  # a required field unset
+        (["TrainSmallBNN", "lab_blocks=False"], "False"),  # a bool for a sequence
+    ],
+)
 def test_a_users_mistake_is_one_line_naming_the_value(capsys, no_debug, args, named):
     status, out, err = run_in_process(capsys, *args)
     assert status == 2
@@ -74,8 +79,7 @@ def test_lqz_debug_shows_a_user_errors_traceback_too(capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("bug", [ValueError("bad shape (3,)"), KeyError("conv2d_7")])
-def test_any_other_exception_is_a_bug_with_traceback_and_hint(capsys, monkeypatch, no_debug,
-                                                                bug):
+def test_any_other_exception_is_a_bug_with_traceback_and_hint(capsys, monkeypatch, no_debug, bug):
     def run(self):
         raise bug
 
@@ -88,8 +92,7 @@ def test_any_other_exception_is_a_bug_with_traceback_and_hint(capsys, monkeypatc
     assert not any(line.startswith("lqz: error:") for line in err)
 
 
-def test_a_type_error_in_our_own_code_is_a_bug_not_a_user_error(capsys, monkeypatch,
-                                                                 no_debug):
+def test_a_type_error_in_our_own_code_is_a_bug_not_a_user_error(capsys, monkeypatch, no_debug):
     def run(self):
         # Reads a field the way a task does, but the mistake is ours.
         return self.path + 1
@@ -124,19 +127,19 @@ def test_every_tasks_help_lists_its_fields(capsys):
         status, out, _ = run_in_process(capsys, name, "--help")
         assert status == 0
         fields = lqz_cli.task_class(command).__component_fields__
-        listed = set(re.findall(r"^\s+(\w+) = \S.*: \S", out.split("Fields (key=value")[1],
-                                re.M))
+        listed = set(re.findall(r"^\s+(\w+) = \S.*: \S", out.split("Fields (key=value")[1], re.M))
         assert set(fields) <= listed, (name, set(fields) - listed)
 
 
 def test_the_lqz_command_prints_a_users_mistake_as_one_line():
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("TF_CPP_MIN_LOG_LEVEL", "LQZ_DEBUG")}  # as a user runs it
-    result = subprocess.run([LQZ, "Quickstart", "epochs=abc"], capture_output=True,
-                            text=True, env=env, timeout=300)
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL", "LQZ_DEBUG")
+    }  # as a user runs it
+    result = subprocess.run(
+        [LQZ, "Quickstart", "epochs=abc"], capture_output=True, text=True, env=env, timeout=300
+    )
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [
-        "lqz: error: Quickstart.epochs must be int; received 'abc'"]
+    assert result.stderr.splitlines() == ["lqz: error: Quickstart.epochs must be int; received 'abc'"]
 
 
 def test_chained_tasks_run_in_turn_and_stop_at_the_first_failure(capsys, monkeypatch, no_debug):
@@ -148,8 +151,9 @@ def test_chained_tasks_run_in_turn_and_stop_at_the_first_failure(capsys, monkeyp
             raise UserError("no profile at 'bad'")
 
     monkeypatch.setattr(ImportProfile, "run", run)
-    status, _, err = run_in_process(capsys, "ImportProfile", "path=a", "+", "ImportProfile",
-                                    "path=bad", "+", "ImportProfile", "path=c")
+    status, _, err = run_in_process(
+        capsys, "ImportProfile", "path=a", "+", "ImportProfile", "path=bad", "+", "ImportProfile", "path=c"
+    )
     assert (status, paths, err) == (2, ["a", "bad"], ["lqz: error: no profile at 'bad'"])
 
 

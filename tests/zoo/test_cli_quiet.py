@@ -7,23 +7,30 @@ import threading
 import warnings
 
 import pytest
-from lqz_process import LQZ
 
 from zoo import quiet
 
+from lqz_process import LQZ
+
 # A tiny real training run: 2 steps, 8×8 synthetic images.
-TINY_RUN = ("TrainSmallBNN", "dataset=Synthetic", "dataset.input_shape=8,8,1",
-            "dataset.train_examples=16", "dataset.validation_examples=16", "epochs=1",
-            "batch_size=8")
+TINY_RUN = (
+    "TrainSmallBNN",
+    "dataset=Synthetic",
+    "dataset.input_shape=8,8,1",
+    "dataset.train_examples=16",
+    "dataset.validation_examples=16",
+    "epochs=1",
+    "batch_size=8",
+)
 HDF5_WARNING = "You are saving your model as an HDF5 file"
 
 
 def lqz_as_a_user_runs_it(*args, cwd):
     """`lqz args…` with no TF_CPP_MIN_LOG_LEVEL or LQZ_DEBUG of ours in the way."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("TF_CPP_MIN_LOG_LEVEL", "LQZ_DEBUG")}
-    return subprocess.run([LQZ, *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=600)
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL", "LQZ_DEBUG")
+    }
+    return subprocess.run([LQZ, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
 
 
 def test_a_run_prints_its_progress_and_results_and_nothing_else(tmp_path):
@@ -41,8 +48,7 @@ def test_a_run_prints_its_progress_and_results_and_nothing_else(tmp_path):
 
 
 def test_verbose_brings_the_chatter_back(tmp_path):
-    result = lqz_as_a_user_runs_it("--verbose", *TINY_RUN, f"output_dir={tmp_path}",
-                                   cwd=tmp_path)
+    result = lqz_as_a_user_runs_it("--verbose", *TINY_RUN, f"output_dir={tmp_path}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert quiet.CHATTER.search(result.stderr), result.stderr[-3000:]
     assert HDF5_WARNING in result.stderr
@@ -63,15 +69,19 @@ def filtered(data: bytes) -> bytes:
 
 
 def test_the_stderr_filter_drops_only_known_chatter_lines():
-    kept = (b"Traceback (most recent call last):\n"
-            b"E0000 00:00:1796140126.6 6754 conv_ops.cc:12] a real error\n"
-            b"lqz: error: epochs must be int\n")
-    chatter = (b"WARNING: All log messages before absl::InitializeLog() is called are "
-               b"written to STDERR\n"
-               b"E0000 00:00:1796140126.671693    6754 cuda_dnn.cc:8579] Unable to register "
-               b"cuDNN factory: Attempting to register factory for plugin cuDNN when one "
-               b"has already been registered\n"
-               b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+    kept = (
+        b"Traceback (most recent call last):\n"
+        b"E0000 00:00:1796140126.6 6754 conv_ops.cc:12] a real error\n"
+        b"lqz: error: epochs must be int\n"
+    )
+    chatter = (
+        b"WARNING: All log messages before absl::InitializeLog() is called are "
+        b"written to STDERR\n"
+        b"E0000 00:00:1796140126.671693    6754 cuda_dnn.cc:8579] Unable to register "
+        b"cuDNN factory: Attempting to register factory for plugin cuDNN when one "
+        b"has already been registered\n"
+        b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n"
+    )
     assert filtered(chatter + kept + chatter) == kept
     assert filtered(b"a prompt without newline: ") == b"a prompt without newline: "
 
@@ -80,20 +90,25 @@ def test_python_chatter_is_silenced_only_for_known_warnings_and_restored():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with quiet.python_chatter_silenced():
-            warnings.warn(f"{HDF5_WARNING} via `model.save()`. This file format is "
-                          "considered legacy.", UserWarning)
-            warnings.warn("something a user should see", UserWarning)
-        warnings.warn(f"{HDF5_WARNING} via `model.save()`.", UserWarning)
-    assert [str(w.message)[:28] for w in caught] == [
-        "something a user should see", HDF5_WARNING[:28]]
+            warnings.warn(
+                f"{HDF5_WARNING} via `model.save()`. This file format is considered legacy.",
+                UserWarning,
+                stacklevel=1,
+            )
+            warnings.warn("something a user should see", UserWarning, stacklevel=1)
+        warnings.warn(f"{HDF5_WARNING} via `model.save()`.", UserWarning, stacklevel=1)
+    assert [str(w.message)[:28] for w in caught] == ["something a user should see", HDF5_WARNING[:28]]
 
 
-@pytest.mark.parametrize("argv, environment, verbose", [
-    ([], {}, False),
-    (["Quickstart", "--verbose"], {}, True),
-    (["--verbose", "Quickstart"], {}, True),
-    (["Quickstart"], {"LQZ_DEBUG": "1"}, True),
-])
+@pytest.mark.parametrize(
+    "argv, environment, verbose",
+    [
+        ([], {}, False),
+        (["Quickstart", "--verbose"], {}, True),
+        (["--verbose", "Quickstart"], {}, True),
+        (["Quickstart"], {"LQZ_DEBUG": "1"}, True),
+    ],
+)
 def test_verbose_is_a_flag_anywhere_or_lqz_debug(monkeypatch, argv, environment, verbose):
     monkeypatch.delenv("LQZ_DEBUG", raising=False)
     for key, value in environment.items():

@@ -1,14 +1,15 @@
 """CompactBNN builds every binarizer choice with the paper's parts in every block."""
 
+from lab_bnn.errors import UserError
+from lab_bnn.layers import MultiSliceBinaryConv2D, MultiSliceSign
+from lab_bnn.quantizers import LAB
+from lab_bnn.recipes import RECIPES
+
 import larq as lq
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from lab_bnn.errors import UserError
-from lab_bnn.layers import MultiSliceBinaryConv2D, MultiSliceSign
-from lab_bnn.quantizers import LAB
-from lab_bnn.recipes import RECIPES
 from zoo.models import BINARIZER_CHOICES, CompactBNN
 
 
@@ -48,6 +49,9 @@ def test_lab_blocks_put_lab_only_where_true():
 
 
 def test_an_unknown_binarizer_is_named_with_the_choices():
-    with pytest.raises(UserError, match=r"unknown CompactBNN binarizer 'sign'; allowed: bnn, "
-                                        r".*, boolnet_k4, float"):
+    with pytest.raises(
+        UserError,
+        match=r"unknown CompactBNN binarizer 'sign'; allowed: bnn, "
+        r".*, boolnet_k4, float",
+    ):
         CompactBNN(binarizer="sign")

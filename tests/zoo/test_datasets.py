@@ -2,12 +2,16 @@
 
 import gzip
 
+from lab_bnn.errors import UserError
+
 import numpy as np
 import pytest
 
-from lab_bnn.errors import UserError
 from zoo.datasets import (
-    FASHION_MNIST_DIR_VARIABLE, DataNotFound, load_fashion_mnist, read_idx,
+    FASHION_MNIST_DIR_VARIABLE,
+    DataNotFound,
+    load_fashion_mnist,
+    read_idx,
 )
 
 
@@ -48,7 +52,9 @@ def test_real_debian_fashion_mnist():
 
 
 def test_missing_files_say_how_to_install(tmp_path):
-    with pytest.raises(DataNotFound, match=r"apt-get install dataset-fashion-mnist.*LAB_BNN_FASHION_MNIST_DIR"):
+    with pytest.raises(
+        DataNotFound, match=r"apt-get install dataset-fashion-mnist.*LAB_BNN_FASHION_MNIST_DIR"
+    ):
         load_fashion_mnist("train", str(tmp_path))
 
 
@@ -76,8 +82,15 @@ def as_arrays(dataset):
 
 
 def test_component_names_are_the_documented_ones():
-    assert dataset_names() == ["Cifar10", "FashionMnist", "ImageFolder", "ImageNet",
-                               "Imagenette", "Mnist", "Synthetic"]
+    assert dataset_names() == [
+        "Cifar10",
+        "FashionMnist",
+        "ImageFolder",
+        "ImageNet",
+        "Imagenette",
+        "Mnist",
+        "Synthetic",
+    ]
 
 
 def test_fashion_mnist_component_reads_the_idx_files_with_a_limit():
@@ -91,9 +104,12 @@ def test_fashion_mnist_component_reads_the_idx_files_with_a_limit():
 
 def test_fashion_mnist_without_idx_or_tfds_names_both_ways_to_provide_it(tmp_path):
     component = configured(FashionMnist, data_dir=str(tmp_path), tfds_data_dir=str(tmp_path))
-    with pytest.raises(DataNotFound, match=r"apt-get install dataset-fashion-mnist.*"
-                                                r"Or: FashionMnist \(TFDS 'fashion_mnist'\) is not "
-                                                r"prepared.*tfds build fashion_mnist"):
+    with pytest.raises(
+        DataNotFound,
+        match=r"apt-get install dataset-fashion-mnist.*"
+        r"Or: FashionMnist \(TFDS 'fashion_mnist'\) is not "
+        r"prepared.*tfds build fashion_mnist",
+    ):
         component.split("train")
 
 
@@ -130,9 +146,12 @@ def test_image_folder_labels_by_sorted_class_and_holds_out_validation(tmp_path, 
 
 def test_image_folder_without_images_is_one_clear_error(tmp_path):
     (tmp_path / "empty_class").mkdir()
-    with pytest.raises(UserError, match=r"has no images: expected one sub-folder per class "
-                                         r"holding .jpg/.jpeg/.png/.bmp/.gif files \(found class "
-                                         r"folders: \['empty_class'\]\)"):
+    with pytest.raises(
+        UserError,
+        match=r"has no images: expected one sub-folder per class "
+        r"holding .jpg/.jpeg/.png/.bmp/.gif files \(found class "
+        r"folders: \['empty_class'\]\)",
+    ):
         configured(ImageFolder, path=str(tmp_path)).split("train")
     with pytest.raises(DataNotFound, match=r"ImageFolder path '.*nowhere' is not a folder"):
         configured(ImageFolder, path=str(tmp_path / "nowhere")).split("train")
@@ -150,14 +169,19 @@ def test_tfds_component_reads_a_prepared_dataset_offline(tmp_path, rng):
         VERSION = tfds.core.Version("1.0.0")
 
         def _info(self):
-            return tfds.core.DatasetInfo(builder=self, supervised_keys=("image", "label"),
-                                         features=tfds.features.FeaturesDict({
-                                             "image": tfds.features.Image(shape=(4, 4, 3)),
-                                             "label": tfds.features.ClassLabel(num_classes=3)}))
+            return tfds.core.DatasetInfo(
+                builder=self,
+                supervised_keys=("image", "label"),
+                features=tfds.features.FeaturesDict(
+                    {
+                        "image": tfds.features.Image(shape=(4, 4, 3)),
+                        "label": tfds.features.ClassLabel(num_classes=3),
+                    }
+                ),
+            )
 
         def _split_generators(self, dl_manager):
-            return {"train": self._generate_examples(range(4)),
-                    "test": self._generate_examples(range(4, 6))}
+            return {"train": self._generate_examples(range(4)), "test": self._generate_examples(range(4, 6))}
 
         def _generate_examples(self, indices):
             for i in indices:
@@ -173,12 +197,18 @@ def test_tfds_component_reads_a_prepared_dataset_offline(tmp_path, rng):
 
 
 def test_unprepared_tfds_dataset_says_how_to_prepare_it(tmp_path):
-    with pytest.raises(DataNotFound, match=r"Cifar10 \(TFDS 'cifar10'\) is not prepared in "
-                                                r".*tfds build cifar10 --data_dir DIR"):
+    with pytest.raises(
+        DataNotFound,
+        match=r"Cifar10 \(TFDS 'cifar10'\) is not prepared in "
+        r".*tfds build cifar10 --data_dir DIR",
+    ):
         configured(Cifar10, data_dir=str(tmp_path)).split("train")
 
 
 def test_unknown_dataset_field_is_one_clear_error():
-    with pytest.raises(UserError, match=r"unknown field 'folder' for dataset ImageFolder; its "
-                                         r"fields: augment, path, seed"):
+    with pytest.raises(
+        UserError,
+        match=r"unknown field 'folder' for dataset ImageFolder; its "
+        r"fields: augment, path, seed",
+    ):
         configured(ImageFolder, folder="x")

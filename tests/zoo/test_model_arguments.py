@@ -5,12 +5,13 @@ silently different model."""
 import importlib
 import pkgutil
 
+from lab_bnn.errors import UserError
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import zoo.models
-from lab_bnn.errors import UserError
 from zoo.models import available, get_model
 
 NAMES = available()
@@ -18,8 +19,7 @@ NAMES = available()
 
 def build(name, **arguments):
     zoo_model = get_model(name)
-    return zoo_model.build(**{"input_shape": zoo_model.small_input, "num_classes": 10,
-                              **arguments})
+    return zoo_model.build(**{"input_shape": zoo_model.small_input, "num_classes": 10, **arguments})
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -32,10 +32,14 @@ def test_builds_at_its_smallest_input_and_refuses_one_pixel_less(name):
     if smallest > 1:
         side = 2 ** int(np.ceil(np.log2(smallest)))
         for shape in ((smallest - 1, smallest, channels), (smallest, smallest - 1, channels)):
-            with pytest.raises(UserError, match=(
+            with pytest.raises(
+                UserError,
+                match=(
                     rf"^{name} needs inputs of at least {smallest}×{smallest} \(height, width\); "
                     rf"received input_shape \({shape[0]}, {shape[1]}, {channels}\)\. .*"
-                    rf"input_shape={side},{side},{channels}.* or use a dataset of larger")):
+                    rf"input_shape={side},{side},{channels}.* or use a dataset of larger"
+                ),
+            ):
                 build(name, input_shape=shape)
 
 
@@ -91,12 +95,15 @@ def test_no_layer_broadcasts_one_map_over_another(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("lab_blocks,message", [
-    (("False",) * 4, r"lab_blocks entries must be True or False; received 'False' \(str\)"),
-    ((1, 0, 1, 0), r"lab_blocks entries must be True or False; received 1 \(int\)"),
-    ("TTFF", r"lab_blocks must be one True/False per stage \(4 for \w+\); received 'TTFF'"),
-    ((True, False), r"lab_blocks has 2 entries \(True, False\), \w+ has 4 stages"),
-])
+@pytest.mark.parametrize(
+    "lab_blocks,message",
+    [
+        (("False",) * 4, r"lab_blocks entries must be True or False; received 'False' \(str\)"),
+        ((1, 0, 1, 0), r"lab_blocks entries must be True or False; received 1 \(int\)"),
+        ("TTFF", r"lab_blocks must be one True/False per stage \(4 for \w+\); received 'TTFF'"),
+        ((True, False), r"lab_blocks has 2 entries \(True, False\), \w+ has 4 stages"),
+    ],
+)
 def test_lab_blocks_takes_one_real_bool_per_stage(name, lab_blocks, message):
     with pytest.raises(UserError, match=message):
         build(name, lab_blocks=lab_blocks)
@@ -105,16 +112,22 @@ def test_lab_blocks_takes_one_real_bool_per_stage(name, lab_blocks, message):
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("shape", [(32, 32), (32, 32, 0), (32.0, 32, 3), "32,32,3"])
 def test_a_malformed_input_shape_is_a_user_error(name, shape):
-    with pytest.raises(UserError, match=r"input_shape must be \(height, width, channels\) "
-                                        r"positive integers; received"):
+    with pytest.raises(
+        UserError,
+        match=r"input_shape must be \(height, width, channels\) "
+        r"positive integers; received",
+    ):
         build(name, input_shape=shape)
 
 
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("num_classes", [0, 2.5, True])
 def test_num_classes_must_be_a_positive_integer(name, num_classes):
-    with pytest.raises(UserError, match=rf"{name} num_classes must be a positive integer; "
-                                        rf"received {num_classes!r}"):
+    with pytest.raises(
+        UserError,
+        match=rf"{name} num_classes must be a positive integer; "
+        rf"received {num_classes!r}",
+    ):
         build(name, num_classes=num_classes)
 
 

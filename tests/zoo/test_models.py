@@ -15,16 +15,20 @@ CASES = [(name, variant) for name in available() for variant in VARIANTS]
 
 def binary_convs(model):
     """QuantConv2D layers with both binarizers (larq-zoo also builds float ones)."""
-    return [l for l in model.layers if isinstance(l, lq.layers.QuantConv2D)
-            and l.input_quantizer is not None and l.kernel_quantizer is not None]
+    return [
+        l
+        for l in model.layers
+        if isinstance(l, lq.layers.QuantConv2D)
+        and l.input_quantizer is not None
+        and l.kernel_quantizer is not None
+    ]
 
 
 @pytest.mark.parametrize("name,variant", CASES)
 def test_builds_for_imagenet_with_lab_where_asked(name, variant):
     """ImageNet's shape; training, reopening and converting each model at its small
     input is tests/zoo/test_pipeline_matrix.py's job."""
-    model = get_model(name).build(input_shape=(224, 224, 3), num_classes=1000,
-                                  lab_blocks=VARIANTS[variant])
+    model = get_model(name).build(input_shape=(224, 224, 3), num_classes=1000, lab_blocks=VARIANTS[variant])
     assert model.output_shape == (None, 1000)
     assert binary_convs(model)
     labs = sum(isinstance(m, LAB) for m in model.submodules)

@@ -1,10 +1,11 @@
 """Preprocessing against NumPy: scaling to [−1, 1], channel changes, crops."""
 
+from lab_bnn.errors import UserError
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from lab_bnn.errors import UserError
 from zoo.preprocessing import batches, preprocess
 
 
@@ -34,8 +35,9 @@ def test_other_sizes_are_scaled_and_centre_cropped_or_randomly_cropped(rng):
 
 
 def test_training_batches_drop_the_remainder_and_validation_keeps_it(rng):
-    data = tf.data.Dataset.from_tensor_slices((rng.randint(0, 256, (10, 4, 4, 1)).astype(np.uint8),
-                                               np.arange(10)))
+    data = tf.data.Dataset.from_tensor_slices(
+        (rng.randint(0, 256, (10, 4, 4, 1)).astype(np.uint8), np.arange(10))
+    )
     train = list(batches(data, (4, 4, 1), 4, training=True, augment=False))
     validation = list(batches(data, (4, 4, 1), 4, training=False, augment=False))
     assert [len(labels) for _, labels in train] == [4, 4]
@@ -46,7 +48,11 @@ def test_training_batches_drop_the_remainder_and_validation_keeps_it(rng):
 @pytest.mark.parametrize("image_channels,channels", [(1, 2), (3, 2), (2, 3), (4, 1)])
 def test_channels_that_cannot_be_converted_are_a_user_error(rng, image_channels, channels):
     data = tf.data.Dataset.from_tensor_slices(
-        (rng.randint(0, 256, (4, 4, 4, image_channels)).astype(np.uint8), np.arange(4)))
-    with pytest.raises(UserError, match=rf"input_shape has {channels} channels but the "
-                                        rf"dataset's images have {image_channels}"):
+        (rng.randint(0, 256, (4, 4, 4, image_channels)).astype(np.uint8), np.arange(4))
+    )
+    with pytest.raises(
+        UserError,
+        match=rf"input_shape has {channels} channels but the "
+        rf"dataset's images have {image_channels}",
+    ):
         batches(data, (4, 4, channels), 2, training=False, augment=False)

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import perturb_weights
 from zoo.models import available, get_model
+
+from conftest import perturb_weights
 
 VARIANTS = {"sign": (False,) * 4, "lab": (True,) * 4}
 CASES = [(name, variant) for name in available() for variant in VARIANTS]
@@ -54,8 +55,9 @@ def saved_and_reloaded(tmp_path_factory):
     for name, variant in CASES:
         tf.keras.utils.set_random_seed(0)
         zoo_model = get_model(name)
-        model = zoo_model.build(input_shape=zoo_model.small_input, num_classes=10,
-                                lab_blocks=VARIANTS[variant])
+        model = zoo_model.build(
+            input_shape=zoo_model.small_input, num_classes=10, lab_blocks=VARIANTS[variant]
+        )
         perturb_weights(model, rng, 0.05)  # BN statistics, β, LAB, T: all off their init
         batch = rng.uniform(-1, 1, (4, *zoo_model.small_input)).astype(np.float32)
         batches[key(name, variant)] = batch
@@ -63,17 +65,21 @@ def saved_and_reloaded(tmp_path_factory):
         model.save(str(folder / f"{key(name, variant)}.h5"), save_format="h5")
         tf.keras.backend.clear_session()
     np.savez(folder / "batches.npz", **batches)
-    result = subprocess.run([sys.executable, "-c", LOADER, str(folder)], cwd=folder,
-                            capture_output=True, text=True, timeout=900,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    result = subprocess.run(
+        [sys.executable, "-c", LOADER, str(folder)],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     errors = json.loads((folder / "errors.json").read_text())
     return expected, dict(np.load(folder / "outputs.npz")), errors
 
 
 @pytest.mark.parametrize("name,variant", CASES)
-def test_h5_reopens_in_a_fresh_process_with_the_same_outputs(saved_and_reloaded, name,
-                                                              variant):
+def test_h5_reopens_in_a_fresh_process_with_the_same_outputs(saved_and_reloaded, name, variant):
     expected, reloaded, errors = saved_and_reloaded
     case = key(name, variant)
     assert case not in errors, errors[case]

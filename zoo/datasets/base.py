@@ -3,10 +3,10 @@
 import abc
 from typing import List, Optional, Tuple
 
+from lab_bnn.errors import UserError
+
 import tensorflow as tf
 from zookeeper import Field
-
-from lab_bnn.errors import UserError
 
 SPLITS = ("train", "validation")
 
@@ -57,7 +57,8 @@ class ZooDataset(abc.ABC):
         if unknown:
             raise UserError(
                 f"unknown field {unknown[0]!r} for dataset {type(self).__name__}; its fields: "
-                f"{', '.join(sorted(self.__component_fields__))}")
+                f"{', '.join(sorted(self.__component_fields__))}"
+            )
         return conf
 
 

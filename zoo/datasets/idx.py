@@ -5,9 +5,10 @@ import os
 from pathlib import Path
 from typing import Optional, Tuple
 
+from lab_bnn.errors import UserError
+
 import numpy as np
 
-from lab_bnn.errors import UserError
 from zoo.datasets.base import DataNotFound
 
 # Where Debian's `dataset-fashion-mnist` package installs the IDX files.
@@ -36,16 +37,14 @@ def read_idx(path: Path) -> np.ndarray:
     if len(data) < 4 or data[:2] != b"\0\0" or data[2] != 0x08:
         raise UserError(f"{path} is not an unsigned-byte IDX file (magic {data[:4]!r})")
     rank = data[3]
-    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank)
     if body.size != int(np.prod(dims)):
         raise UserError(f"{path} is truncated: header says {dims}, found {body.size} bytes")
     return body.reshape(dims)
 
 
-def load_fashion_mnist(
-    split: str = "train", data_dir: Optional[str] = None
-) -> Tuple[np.ndarray, np.ndarray]:
+def load_fashion_mnist(split: str = "train", data_dir: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Fashion-MNIST images (N, 28, 28) uint8 and labels (N,) from local IDX files.
 
     Raises:

@@ -3,11 +3,12 @@
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+from lab_bnn.errors import UserError
+
 import numpy as np
 import tensorflow as tf
 from zookeeper import Field, component
 
-from lab_bnn.errors import UserError
 from zoo.datasets.base import DataNotFound, ZooDataset
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -32,7 +33,8 @@ def list_images(root: Path) -> Tuple[List[str], List[int], List[str]]:
     if not paths:
         raise UserError(
             f"ImageFolder path {str(root)!r} has no images: expected one sub-folder per class "
-            f"holding {'/'.join(IMAGE_EXTENSIONS)} files (found class folders: {classes})")
+            f"holding {'/'.join(IMAGE_EXTENSIONS)} files (found class folders: {classes})"
+        )
     return paths, labels, classes
 
 
@@ -65,12 +67,10 @@ class ImageFolder(ZooDataset):
                 return paths, labels
             val_paths, val_labels, val_classes = list_images(Path(self.validation_path))
             if val_classes != classes:
-                raise UserError(f"validation_path classes {val_classes} differ from path "
-                                 f"classes {classes}")
+                raise UserError(f"validation_path classes {val_classes} differ from path classes {classes}")
             return val_paths, val_labels
         if not 0 <= self.validation_fraction < 1:
-            raise UserError(f"validation_fraction must be in [0, 1); received "
-                             f"{self.validation_fraction}")
+            raise UserError(f"validation_fraction must be in [0, 1); received {self.validation_fraction}")
         order = np.random.RandomState(self.seed).permutation(len(paths))
         n_validation = int(round(self.validation_fraction * len(paths)))
         chosen = order[:n_validation] if split == "validation" else order[n_validation:]

@@ -30,11 +30,13 @@ def check_prepared(name: str, data_dir: Optional[str], label: str) -> Path:
     raise DataNotFound(
         f"{label} (TFDS {bare_name!r}) is not prepared in {root}. On a machine with internet "
         f"run `tfds build {bare_name} --data_dir DIR`, copy DIR here and pass "
-        f"dataset.data_dir=DIR (or set dataset.download=True where downloading is allowed)")
+        f"dataset.data_dir=DIR (or set dataset.download=True where downloading is allowed)"
+    )
 
 
-def load_tfds(name: str, split: str, root: Path, shuffle_files: bool,
-              download: bool = False) -> Tuple[tf.data.Dataset, int]:
+def load_tfds(
+    name: str, split: str, root: Path, shuffle_files: bool, download: bool = False
+) -> Tuple[tf.data.Dataset, int]:
     """(image, label) pairs of a TFDS split, and its size."""
     import tensorflow_datasets as tfds  # slow to import; only when a TFDS set is used
 

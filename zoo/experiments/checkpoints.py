@@ -15,10 +15,8 @@ class TrainingState:
     def __init__(self, model: tf.keras.Model, directory: Path, max_to_keep: int = 3):
         self.model = model
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_completed")
-        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer,
-                                              epoch=self.epoch)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory),
-                                                  max_to_keep=max_to_keep)
+        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer, epoch=self.epoch)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=max_to_keep)
 
     def save(self, epochs_completed: int) -> str:
         self.epoch.assign(epochs_completed)
@@ -32,8 +30,7 @@ class TrainingState:
         lazily at the first step; `assert_consumed` then proves every saved value
         found its variable.
         """
-        path = (tf.train.latest_checkpoint(str(directory)) if directory
-                else self.manager.latest_checkpoint)
+        path = tf.train.latest_checkpoint(str(directory)) if directory else self.manager.latest_checkpoint
         if path is None:
             return None
         self.model.optimizer.build(self.model.trainable_variables)

@@ -38,8 +38,7 @@ def write_fingerprint(model: tf.keras.Model, batch: tf.data.Dataset, folder: Pat
     images, _ = next(iter(batch.take(1)))
     inputs = images.numpy()[:FINGERPRINT_EXAMPLES]
     path, partial = folder / FINGERPRINT_FILE, folder / f".{FINGERPRINT_FILE}.partial.npz"
-    np.savez(partial, inputs=inputs, outputs=inference_outputs(model, inputs),
-             host=np.array(host_cpu()))
+    np.savez(partial, inputs=inputs, outputs=inference_outputs(model, inputs), host=np.array(host_cpu()))
     partial.replace(path)
     return path
 
@@ -55,5 +54,9 @@ def compare_to_fingerprint(model: tf.keras.Model, folder: Path) -> Dict[str, obj
         return {}
     stored = np.load(path)
     diff = float(np.max(np.abs(inference_outputs(model, stored["inputs"]) - stored["outputs"])))
-    return {"reload_max_abs_diff": diff, "reproduced": bool(diff <= REPRODUCED_ATOL),
-            "fingerprint_host": str(stored["host"]), "host": host_cpu()}
+    return {
+        "reload_max_abs_diff": diff,
+        "reproduced": bool(diff <= REPRODUCED_ATOL),
+        "fingerprint_host": str(stored["host"]),
+        "host": host_cpu(),
+    }

@@ -22,8 +22,9 @@ def new_run_dir(output_dir: Path, experiment_name: str) -> Path:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write through a temporary file and rename, so readers never see half a file."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False,
-                                     prefix=f".{path.name}.") as temporary:
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, delete=False, prefix=f".{path.name}."
+    ) as temporary:
         temporary.write(text)
     os.chmod(temporary.name, 0o666 & ~_umask())  # as open() would; mkstemp makes it 0600
     os.replace(temporary.name, path)

@@ -3,15 +3,15 @@
 import json
 import os
 
-import tensorflow as tf
-
 from lab_bnn.errors import UserError
+
+import tensorflow as tf
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    """"default" (one device), "mirrored" (all local GPUs/CPU) or "multi_worker"
+    """ "default" (one device), "mirrored" (all local GPUs/CPU) or "multi_worker"
     (MultiWorkerMirroredStrategy; the cluster comes from $TF_CONFIG).
 
     Raises:
@@ -23,8 +23,10 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise UserError("strategy=multi_worker reads the cluster from $TF_CONFIG, which "
-                             "is not set (see the tf.distribute multi-worker guide)")
+            raise UserError(
+                "strategy=multi_worker reads the cluster from $TF_CONFIG, which "
+                "is not set (see the tf.distribute multi-worker guide)"
+            )
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise UserError(f"strategy must be one of {list(STRATEGIES)}; received {name!r}")
 
@@ -55,5 +57,7 @@ def is_chief(strategy_name: str) -> bool:
 def check_batch_size(batch_size: int, replicas: int) -> None:
     """Raises UserError unless the global batch splits evenly across the replicas."""
     if batch_size <= 0 or batch_size % replicas:
-        raise UserError(f"batch_size={batch_size} must be a positive multiple of the "
-                         f"{replicas} replicas in sync (the global batch is split across them)")
+        raise UserError(
+            f"batch_size={batch_size} must be a positive multiple of the "
+            f"{replicas} replicas in sync (the global batch is split across them)"
+        )

@@ -2,12 +2,13 @@
 
 from typing import Optional
 
+from lab_bnn import TemperatureSchedule
+from lab_bnn.errors import UserError
+
 from zookeeper import Field
 from zookeeper import task as zookeeper_task
 from zookeeper.core.cli import cli
 
-from lab_bnn import TemperatureSchedule
-from lab_bnn.errors import UserError
 from zoo.experiments.train import TrainZooModel
 
 # BoolNet's progressive binarization (paper and code): T <- 0.965·T every 1000 steps,
@@ -73,8 +74,10 @@ class TrainWithTemperature(TrainZooModel):
     def __post_configure__(self):
         n = self.temperature_every_n_steps
         if n is not None and (isinstance(n, bool) or n < 1):
-            raise UserError(f"temperature_every_n_steps must be a positive integer or None "
-                            f"(BoolNet's rate scaled to the dataset); received {n!r}")
+            raise UserError(
+                f"temperature_every_n_steps must be a positive integer or None "
+                f"(BoolNet's rate scaled to the dataset); received {n!r}"
+            )
 
     def temperature_steps(self, steps_per_epoch: int) -> int:
         """N: the field, or BoolNet's ImageNet rate scaled to `steps_per_epoch`."""
@@ -88,8 +91,7 @@ class TrainWithTemperature(TrainZooModel):
         return [TemperatureSchedule(every_n_steps=every, factor=BOOLNET_TEMPERATURE_FACTOR)]
 
     def resolved_config(self) -> dict:
-        return {**super().resolved_config(),
-                "temperature_every_n_steps": self.temperature_every_n_steps}
+        return {**super().resolved_config(), "temperature_every_n_steps": self.temperature_every_n_steps}
 
 
 @task

@@ -8,19 +8,23 @@ import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
 
+from lab_bnn import BinarizerSchedule
+from lab_bnn.errors import UserError
+
 import larq as lq
 import numpy as np
 import tensorflow as tf
 from zookeeper import ComponentField, Field
 
-from lab_bnn import BinarizerSchedule
-from lab_bnn.errors import UserError
 from zoo.datasets import FashionMnist, ZooDataset, dataset_names
 from zoo.experiments.checkpoints import LogOptimizerIterations, SaveEachEpoch, TrainingState
 from zoo.experiments.fingerprint import write_fingerprint
 from zoo.experiments.run_folder import new_run_dir, trim_metrics, write_json_atomic
 from zoo.experiments.strategies import (
-    check_batch_size, expected_replicas, is_chief, make_strategy,
+    check_batch_size,
+    expected_replicas,
+    is_chief,
+    make_strategy,
 )
 from zoo.models import get_model
 from zoo.models.factory import check_input_shape
@@ -35,19 +39,17 @@ FIELD_HELP = {
     "learning_rate": "Adam's initial learning rate (LAB paper: 2.5e-3)",
     "final_learning_rate": "reached by linear decay at the last step (LAB paper: 1e-6)",
     "output_dir": "runs go to output_dir/experiment_name",
-    "experiment_name": "<model>-<dataset> by default; a taken name gets -2, -3, ... "
-                       "unless resuming",
+    "experiment_name": "<model>-<dataset> by default; a taken name gets -2, -3, ... unless resuming",
     "use_progress_bar": "a per-batch progress bar instead of one line per epoch",
     "resume": "continue output_dir/experiment_name from its last complete checkpoint",
     "seed": "seed of weights, shuffling and augmentation",
     "strategy": "default | mirrored | multi_worker (cluster from TF_CONFIG)",
     "cache": "keep decoded training images in memory after the first epoch",
-    "binarizer": "how every binary block binarizes: a recipe of lab_bnn.recipes, "
-                 "boolnet_k4 or float",
+    "binarizer": "how every binary block binarizes: a recipe of lab_bnn.recipes, boolnet_k4 or float",
     "temperature_every_n_steps": "N of BoolNet's weight temperature schedule, "
-                                 "T <- 0.965*T every N steps; None = BoolNet's ImageNet "
-                                 "rate (N = 1000 of 5005 steps per epoch) scaled to this "
-                                 "run: round(1000 * steps_per_epoch / 5005), at least 1",
+    "T <- 0.965*T every N steps; None = BoolNet's ImageNet "
+    "rate (N = 1000 of 5005 steps per epoch) scaled to this "
+    "run: round(1000 * steps_per_epoch / 5005), at least 1",
 }
 
 # Settings that must match for `resume=True` to continue a run.
@@ -86,8 +88,12 @@ class TrainZooModel:
             if name == "dataset":
                 default = "FashionMnist"
             lines.append(f"  {name} = {default}: {FIELD_HELP[name]}")
-        lines += ["", "\b", f"Datasets: {', '.join(dataset_names())} (set their fields as "
-                  "dataset.<field>=value, e.g. dataset.data_dir=DIR)."]
+        lines += [
+            "",
+            "\b",
+            f"Datasets: {', '.join(dataset_names())} (set their fields as "
+            "dataset.<field>=value, e.g. dataset.data_dir=DIR).",
+        ]
         return "\n".join(lines)
 
     def __pre_configure__(self, conf):
@@ -95,11 +101,12 @@ class TrainZooModel:
         for key, value in conf.items():
             name = key.split(".")[0]
             if name not in fields:
-                raise UserError(f"unknown field {key!r} for {type(self).__name__}; its fields: "
-                                 f"{', '.join(sorted(fields))}")
+                raise UserError(
+                    f"unknown field {key!r} for {type(self).__name__}; its fields: "
+                    f"{', '.join(sorted(fields))}"
+                )
             if key == "dataset" and isinstance(value, str) and value not in dataset_names():
-                raise UserError(f"unknown dataset {value!r}; available: "
-                                 f"{', '.join(dataset_names())}")
+                raise UserError(f"unknown dataset {value!r}; available: {', '.join(dataset_names())}")
         return conf
 
     # -- pieces -------------------------------------------------------------------
@@ -116,27 +123,46 @@ class TrainZooModel:
 
     def build_model(self) -> tf.keras.Model:
         return get_model(self.model_name).build(
-            input_shape=self.model_input_shape(), num_classes=self.dataset.num_classes,
+            input_shape=self.model_input_shape(),
+            num_classes=self.dataset.num_classes,
             lab_blocks=None if self.lab_blocks is None else tuple(self.lab_blocks),
-            **self.model_options())
+            **self.model_options(),
+        )
 
     def learning_rate_schedule(self, steps_per_epoch: int):
         return tf.keras.optimizers.schedules.PolynomialDecay(
-            self.learning_rate, max(self.epochs * steps_per_epoch, 1),
-            end_learning_rate=self.final_learning_rate, power=1.0)
+            self.learning_rate,
+            max(self.epochs * steps_per_epoch, 1),
+            end_learning_rate=self.final_learning_rate,
+            power=1.0,
+        )
 
     def resolved_config(self) -> dict:
         dataset = self.dataset
         return {
-            "task": type(self).__name__, "model": self.model_name,
-            "dataset": {"name": type(dataset).__name__,
-                        **{f: getattr(dataset, f) for f in dataset.__component_fields__}},
+            "task": type(self).__name__,
+            "model": self.model_name,
+            "dataset": {
+                "name": type(dataset).__name__,
+                **{f: getattr(dataset, f) for f in dataset.__component_fields__},
+            },
             "input_shape": list(self.model_input_shape()),
             "lab_blocks": None if self.lab_blocks is None else list(self.lab_blocks),
             **self.model_options(),
-            **{f: getattr(self, f) for f in ("epochs", "batch_size", "learning_rate",
-                                              "final_learning_rate", "output_dir",
-                                              "experiment_name", "seed", "strategy", "cache")},
+            **{
+                f: getattr(self, f)
+                for f in (
+                    "epochs",
+                    "batch_size",
+                    "learning_rate",
+                    "final_learning_rate",
+                    "output_dir",
+                    "experiment_name",
+                    "seed",
+                    "strategy",
+                    "cache",
+                )
+            },
         }
 
     def resume_dir(self) -> Path:
@@ -153,11 +179,16 @@ class TrainZooModel:
     def check_resumable(self, folder: Path, config: dict) -> None:
         """Raises UserError if the settings that shape the run differ from the saved ones."""
         saved = json.loads((folder / "config.json").read_text())
-        changed = [k for k in (*RESUME_MUST_MATCH, *self.model_options()) if saved.get(k) != json.loads(json.dumps(config[k]))]
+        changed = [
+            k
+            for k in (*RESUME_MUST_MATCH, *self.model_options())
+            if saved.get(k) != json.loads(json.dumps(config[k]))
+        ]
         if changed:
             raise UserError(
                 f"resume=True but {', '.join(f'{k}={config[k]!r}' for k in changed)} differ "
-                f"from the run in {folder} ({', '.join(f'{k}={saved.get(k)!r}' for k in changed)})")
+                f"from the run in {folder} ({', '.join(f'{k}={saved.get(k)!r}' for k in changed)})"
+            )
 
     def extra_callbacks(self, steps_per_epoch: int) -> list:
         """Callbacks a task adds for its model's own training schedule (BoolNet's
@@ -168,9 +199,9 @@ class TrainZooModel:
         model = self.build_model()
         model.compile(
             optimizer=tf.keras.optimizers.Adam(self.learning_rate_schedule(steps_per_epoch)),
-            loss=tf.keras.losses.SparseCategoricalCrossentropy(
-                from_logits=not ends_in_softmax(model)),
-            metrics=["accuracy"])
+            loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=not ends_in_softmax(model)),
+            metrics=["accuracy"],
+        )
         return model
 
     # -- the run --------------------------------------------------------------------
@@ -188,11 +219,14 @@ class TrainZooModel:
         validation_data, validation_count = self.dataset.split("validation")
         steps_per_epoch = train_count // self.batch_size
         if steps_per_epoch == 0:
-            raise UserError(f"batch_size={self.batch_size} exceeds the {train_count} training "
-                             f"examples of {type(self.dataset).__name__}")
+            raise UserError(
+                f"batch_size={self.batch_size} exceeds the {train_count} training "
+                f"examples of {type(self.dataset).__name__}"
+            )
         shape, augment = self.model_input_shape(), self.dataset.augment
-        train_batches = batches(train_data, shape, self.batch_size, True, augment,
-                                cache=self.cache, seed=self.seed).repeat()
+        train_batches = batches(
+            train_data, shape, self.batch_size, True, augment, cache=self.cache, seed=self.seed
+        ).repeat()
         validation_batches = batches(validation_data, shape, self.batch_size, False, augment)
 
         config = self.resolved_config()
@@ -206,43 +240,58 @@ class TrainZooModel:
         if not chief:
             folder = Path(tempfile.mkdtemp(prefix="lqz-worker-"))
         else:
-            folder = resumed_run or new_run_dir(Path(self.output_dir).expanduser(),
-                                                self.experiment_name)
+            folder = resumed_run or new_run_dir(Path(self.output_dir).expanduser(), self.experiment_name)
         try:
             with strategy.scope():
                 state = TrainingState(model, folder / "checkpoints")
                 if resumed_run:
                     path = state.restore_latest(resumed_run / "checkpoints")
-                    print(f"resumed from {path}: {int(state.epoch.numpy())} epochs done, "
-                          f"optimizer iteration {int(model.optimizer.iterations.numpy())}")
+                    print(
+                        f"resumed from {path}: {int(state.epoch.numpy())} epochs done, "
+                        f"optimizer iteration {int(model.optimizer.iterations.numpy())}"
+                    )
                     trim_metrics(folder / "metrics.csv", int(state.epoch.numpy()))
                 else:
                     write_json_atomic(folder / "config.json", config)
             lq.models.summary(model)
-            print(f"training {self.model_name} on {type(self.dataset).__name__} "
-                  f"({steps_per_epoch} steps per epoch, {strategy.num_replicas_in_sync} "
-                  f"replica(s)); writing to {folder}")
-            self.fit(model, state, folder, train_batches, validation_batches, steps_per_epoch,
-                     math.ceil(validation_count / self.batch_size))
+            print(
+                f"training {self.model_name} on {type(self.dataset).__name__} "
+                f"({steps_per_epoch} steps per epoch, {strategy.num_replicas_in_sync} "
+                f"replica(s)); writing to {folder}"
+            )
+            self.fit(
+                model,
+                state,
+                folder,
+                train_batches,
+                validation_batches,
+                steps_per_epoch,
+                math.ceil(validation_count / self.batch_size),
+            )
         finally:
             if not chief:
                 shutil.rmtree(folder, ignore_errors=True)
 
-    def fit(self, model, state, folder, train_batches, validation_batches, steps_per_epoch,
-            validation_steps):
+    def fit(self, model, state, folder, train_batches, validation_batches, steps_per_epoch, validation_steps):
         model.fit(
-            train_batches, epochs=self.epochs, initial_epoch=int(state.epoch.numpy()),
-            steps_per_epoch=steps_per_epoch, validation_data=validation_batches,
-            validation_steps=validation_steps, verbose=1 if self.use_progress_bar else 2,
+            train_batches,
+            epochs=self.epochs,
+            initial_epoch=int(state.epoch.numpy()),
+            steps_per_epoch=steps_per_epoch,
+            validation_data=validation_batches,
+            validation_steps=validation_steps,
+            verbose=1 if self.use_progress_bar else 2,
             callbacks=[
                 LogOptimizerIterations(),
                 tf.keras.callbacks.CSVLogger(str(folder / "metrics.csv"), append=True),
-                tf.keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False,
-                                               profile_batch=0),
+                tf.keras.callbacks.TensorBoard(
+                    str(folder / "tensorboard"), write_graph=False, profile_batch=0
+                ),
                 SaveEachEpoch(state),
                 BinarizerSchedule(epochs=self.epochs),  # per-epoch: ReCU's τ, FDA's terms
                 *self.extra_callbacks(steps_per_epoch),
-            ])
+            ],
+        )
         final, partial = folder / "model.h5", folder / ".model.h5.partial"
         model.save(str(partial), save_format="h5")
         partial.replace(final)  # a kill while saving never leaves half a model.h5

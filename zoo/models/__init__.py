@@ -2,7 +2,12 @@
 
 from zoo.models.birealnet import BiRealNet, BiRealNetFactory, LabBNN, LabBNNFactory
 from zoo.models.boolnet import (
-    BaseNet, BaseNetFactory, BoolNet, BoolNetFactory, BoolNetStar, BoolNetStarFactory,
+    BaseNet,
+    BaseNetFactory,
+    BoolNet,
+    BoolNetFactory,
+    BoolNetStar,
+    BoolNetStarFactory,
 )
 from zoo.models.compact_bnn import BINARIZER_CHOICES, CompactBNN
 from zoo.models.quicknet import QuickNet, QuickNetFactory
@@ -11,7 +16,27 @@ from zoo.models.registry import MODELS, available, get_model
 from zoo.models.small_bnn import SmallBNN
 from zoo.models.xnornet import XNORNet, XNORNetFactory
 
-__all__ = ["BINARIZER_CHOICES", "MODELS", "BaseNet", "BaseNetFactory", "BiRealNet", "BiRealNetFactory", "BoolNet",
-           "BoolNetFactory", "BoolNetStar", "BoolNetStarFactory", "CompactBNN", "LabBNN", "LabBNNFactory",
-           "QuickNet", "QuickNetFactory", "ReActNet", "ReActNetFactory", "SmallBNN",
-           "XNORNet", "XNORNetFactory", "available", "get_model"]
+__all__ = [
+    "BINARIZER_CHOICES",
+    "MODELS",
+    "BaseNet",
+    "BaseNetFactory",
+    "BiRealNet",
+    "BiRealNetFactory",
+    "BoolNet",
+    "BoolNetFactory",
+    "BoolNetStar",
+    "BoolNetStarFactory",
+    "CompactBNN",
+    "LabBNN",
+    "LabBNNFactory",
+    "QuickNet",
+    "QuickNetFactory",
+    "ReActNet",
+    "ReActNetFactory",
+    "SmallBNN",
+    "XNORNet",
+    "XNORNetFactory",
+    "available",
+    "get_model",
+]

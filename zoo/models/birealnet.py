@@ -40,9 +40,15 @@ class BiRealNetFactory(ZooModelFactory):
             shortcut = tf.keras.layers.Conv2D(filters, 1, use_bias=False)(shortcut)
             shortcut = tf.keras.layers.BatchNormalization(momentum=0.8)(shortcut)
         x = lq.layers.QuantConv2D(
-            filters, 3, strides=strides, padding="same", input_quantizer=binarizer,
-            kernel_quantizer=self.kernel_quantizer, kernel_constraint=self.kernel_constraint,
-            use_bias=False)(x)
+            filters,
+            3,
+            strides=strides,
+            padding="same",
+            input_quantizer=binarizer,
+            kernel_quantizer=self.kernel_quantizer,
+            kernel_constraint=self.kernel_constraint,
+            use_bias=False,
+        )(x)
         x = tf.keras.layers.BatchNormalization(momentum=0.8)(x)
         return self.after_block(tf.keras.layers.add([x, shortcut]))
 
@@ -53,7 +59,7 @@ class BiRealNetFactory(ZooModelFactory):
         for stage, binarizer in enumerate(binarizers):
             for block in range(BLOCKS_PER_STAGE):
                 strides = 2 if block == 0 and stage > 0 else 1
-                x = self.residual_block(x, self.filters * 2 ** stage, strides, binarizer)
+                x = self.residual_block(x, self.filters * 2**stage, strides, binarizer)
         if self.include_top:
             x = tf.keras.layers.GlobalAveragePooling2D()(x)
             x = tf.keras.layers.Dense(self.num_classes)(x)
@@ -84,23 +90,43 @@ class LabBNNFactory(BiRealNetFactory):
         return tf.keras.layers.PReLU(shared_axes=[1, 2])(x)
 
 
-def BiRealNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1000,
-              include_top: bool = True, lab_blocks: Optional[Sequence[bool]] = None,
-              input_quantizer: Optional[str] = None) -> tf.keras.Model:
+def BiRealNet(
+    *,
+    input_shape: Optional[Sequence[int]] = None,
+    num_classes: int = 1000,
+    include_top: bool = True,
+    lab_blocks: Optional[Sequence[bool]] = None,
+    input_quantizer: Optional[str] = None,
+) -> tf.keras.Model:
     """Bi-Real Net 18; `lab_blocks=(True,) * 4` puts LAB in every stage (LAB paper).
 
     Example:
         >>> BiRealNet(input_shape=(32, 32, 3), num_classes=10, lab_blocks=(True,) * 4)
     """
-    return build_model(BiRealNetFactory, input_shape=input_shape, num_classes=num_classes,
-                       include_top=include_top, lab_blocks=lab_blocks,
-                       input_quantizer=input_quantizer)
+    return build_model(
+        BiRealNetFactory,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        include_top=include_top,
+        lab_blocks=lab_blocks,
+        input_quantizer=input_quantizer,
+    )
 
 
-def LabBNN(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1000,
-           include_top: bool = True, lab_blocks: Optional[Sequence[bool]] = None,
-           input_quantizer: Optional[str] = None) -> tf.keras.Model:
+def LabBNN(
+    *,
+    input_shape: Optional[Sequence[int]] = None,
+    num_classes: int = 1000,
+    include_top: bool = True,
+    lab_blocks: Optional[Sequence[bool]] = None,
+    input_quantizer: Optional[str] = None,
+) -> tf.keras.Model:
     """LabBNN (ImageNet 62.4 % top-1 in the LAB paper); LAB in every stage by default."""
-    return build_model(LabBNNFactory, input_shape=input_shape, num_classes=num_classes,
-                       include_top=include_top, lab_blocks=lab_blocks,
-                       input_quantizer=input_quantizer)
+    return build_model(
+        LabBNNFactory,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        include_top=include_top,
+        lab_blocks=lab_blocks,
+        input_quantizer=input_quantizer,
+    )

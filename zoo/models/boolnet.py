@@ -3,14 +3,20 @@ data path — multi-slice signs, grouped binary convs, XNOR/OR logic shortcuts."
 
 from typing import Optional, Sequence
 
+from lab_bnn.layers import (
+    BatchNormSign,
+    LocalAdaptiveShift,
+    LogicOr,
+    LogicXnor,
+    MultiSliceBinaryConv2D,
+    MultiSliceSign,
+)
+
 import larq as lq
 import numpy as np
 import tensorflow as tf
 from zookeeper import Field, factory
 
-from lab_bnn.layers import (
-    BatchNormSign, LocalAdaptiveShift, LogicOr, LogicXnor, MultiSliceBinaryConv2D, MultiSliceSign,
-)
 from zoo.models.factory import ZooModelFactory, build_model
 
 WIDTHS = (64, 128, 256, 512)
@@ -46,16 +52,30 @@ class BoolNetFactory(ZooModelFactory):
         """BN + multi-slice sign; BN-fused (threshold) form when the sign is plain."""
         if binarizer == "ste_sign":
             return BatchNormSign(self.k, momentum=0.9)
-        return lambda x: MultiSliceSign(self.k, binarizer)(tf.keras.layers.BatchNormalization(momentum=0.9)(x))
+        return lambda x: MultiSliceSign(self.k, binarizer)(
+            tf.keras.layers.BatchNormalization(momentum=0.9)(x)
+        )
 
     def conv(self, filters, kernel_size=3, strides=1, dilation=1, slices=None):
-        return MultiSliceBinaryConv2D(filters, kernel_size, slices=slices or self.k, strides=strides,
-                                      dilation_rate=dilation, padding_mode=self.padding_mode)
+        return MultiSliceBinaryConv2D(
+            filters,
+            kernel_size,
+            slices=slices or self.k,
+            strides=strides,
+            dilation_rate=dilation,
+            padding_mode=self.padding_mode,
+        )
 
     def downsample(self, x, filters, stride, binarizer):
         """Binary 1×1 conv (one group) → MaxPool 2 → BN → multi-slice sign."""
-        x = lq.layers.QuantConv2D(filters, 1, input_quantizer="ste_sign", kernel_quantizer="progressive_sign",
-                                  kernel_constraint="weight_clip", use_bias=False)(x)
+        x = lq.layers.QuantConv2D(
+            filters,
+            1,
+            input_quantizer="ste_sign",
+            kernel_quantizer="progressive_sign",
+            kernel_constraint="weight_clip",
+            use_bias=False,
+        )(x)
         if stride > 1:
             # "same" rounds up as the stride-2 conv beside it does; "valid" left an odd map
             # one pixel short, so the logic shortcut failed or silently broadcast a 1×1.
@@ -79,8 +99,7 @@ class BoolNetFactory(ZooModelFactory):
         half = filters // 2
         sliced = split_slices(x, self.k)
         kept = sliced[..., half:]
-        y = split_slices(self.body(merge_slices(sliced[..., :half]), half, 1, dilation, binarizer),
-                         self.k)
+        y = split_slices(self.body(merge_slices(sliced[..., :half]), half, 1, dilation, binarizer), self.k)
         return merge_slices(tf.stack([y, kept], axis=-1))
 
     def build(self) -> tf.keras.Model:
@@ -126,9 +145,15 @@ class BoolNetStarFactory(BoolNetFactory):
     dilated_last_stage: bool = Field(True)
 
 
-def BoolNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1000,
-            include_top: bool = True, k: int = 4, lab_blocks: Optional[Sequence[bool]] = None,
-            padding_mode: str = "replicate") -> tf.keras.Model:
+def BoolNet(
+    *,
+    input_shape: Optional[Sequence[int]] = None,
+    num_classes: int = 1000,
+    include_top: bool = True,
+    k: int = 4,
+    lab_blocks: Optional[Sequence[bool]] = None,
+    padding_mode: str = "replicate",
+) -> tf.keras.Model:
     """BoolNet (k slices, feature reuse, local adaptive shifting).
 
     Example:
@@ -138,19 +163,54 @@ def BoolNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1
         UserError: bad k, lab_blocks, num_classes or input_shape, each named with what
             is allowed.
     """
-    return build_model(BoolNetFactory, input_shape=input_shape, num_classes=num_classes,
-                       include_top=include_top, k=k, lab_blocks=lab_blocks, padding_mode=padding_mode)
+    return build_model(
+        BoolNetFactory,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        include_top=include_top,
+        k=k,
+        lab_blocks=lab_blocks,
+        padding_mode=padding_mode,
+    )
 
 
-def BoolNetStar(*, input_shape=None, num_classes: int = 1000, include_top: bool = True, k: int = 4,
-                lab_blocks=None, padding_mode: str = "replicate") -> tf.keras.Model:
+def BoolNetStar(
+    *,
+    input_shape=None,
+    num_classes: int = 1000,
+    include_top: bool = True,
+    k: int = 4,
+    lab_blocks=None,
+    padding_mode: str = "replicate",
+) -> tf.keras.Model:
     """BoolNet* : BoolNet with a dilated last stage."""
-    return build_model(BoolNetStarFactory, input_shape=input_shape, num_classes=num_classes,
-                       include_top=include_top, k=k, lab_blocks=lab_blocks, padding_mode=padding_mode)
+    return build_model(
+        BoolNetStarFactory,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        include_top=include_top,
+        k=k,
+        lab_blocks=lab_blocks,
+        padding_mode=padding_mode,
+    )
 
 
-def BaseNet(*, input_shape=None, num_classes: int = 1000, include_top: bool = True, k: int = 1,
-            lab_blocks=None, padding_mode: str = "replicate") -> tf.keras.Model:
+def BaseNet(
+    *,
+    input_shape=None,
+    num_classes: int = 1000,
+    include_top: bool = True,
+    k: int = 1,
+    lab_blocks=None,
+    padding_mode: str = "replicate",
+) -> tf.keras.Model:
     """BaseNet: the logic-shortcut ResNet-18 without BoolNet's feature reuse."""
-    return build_model(BaseNetFactory, input_shape=input_shape, num_classes=num_classes,
-                       include_top=include_top, k=k, lab_blocks=lab_blocks, padding_mode=padding_mode)
+    return build_model(
+        BaseNetFactory,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        include_top=include_top,
+        k=k,
+        lab_blocks=lab_blocks,
+        padding_mode=padding_mode,
+    )

@@ -4,11 +4,12 @@ Leaderboard's network)."""
 
 from typing import Optional, Sequence, Tuple
 
-import tensorflow as tf
-
 from lab_bnn.errors import UserError
 from lab_bnn.layers import MultiSliceBinaryConv2D, MultiSliceSign
 from lab_bnn.recipes import RECIPES
+
+import tensorflow as tf
+
 from zoo.models.factory import check_input_shape, check_lab_blocks, check_num_classes
 
 # (filters, max-pool after) of the four binary blocks, which run at 14² and 7².
@@ -60,8 +61,9 @@ def CompactBNN(
         >>> CompactBNN(binarizer="bnn", lab_blocks=(True, True, False, False))
     """
     if binarizer not in BINARIZER_CHOICES:
-        raise UserError(f"unknown CompactBNN binarizer {binarizer!r}; allowed: "
-                        f"{', '.join(BINARIZER_CHOICES)}")
+        raise UserError(
+            f"unknown CompactBNN binarizer {binarizer!r}; allowed: {', '.join(BINARIZER_CHOICES)}"
+        )
     flags = check_lab_blocks("CompactBNN", lab_blocks, len(STAGES)) or (False,) * len(STAGES)
     choices = ["lab" if flag else binarizer for flag in flags]
     shape = check_input_shape("CompactBNN", input_shape, MIN_INPUT_SIZE)
@@ -92,12 +94,13 @@ def binary_conv(choice: str, filters: int):
     """The 3×3 conv of one block, with its binarizer, as a callable on a tensor."""
     if choice == FLOAT:
         return lambda x: tf.keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(
-            tf.keras.layers.ReLU()(x))
+            tf.keras.layers.ReLU()(x)
+        )
     if choice == BOOLNET_K4:
         # scaled_sign is BoolNet's progressive weight binarizer at its end point: a
         # budget of a few epochs leaves no room for the temperature schedule.
         return lambda x: MultiSliceBinaryConv2D(
-            filters, 3, slices=BOOLNET_SLICES, padding_mode="one",
-            kernel_quantizer="scaled_sign")(MultiSliceSign(BOOLNET_SLICES)(x))
+            filters, 3, slices=BOOLNET_SLICES, padding_mode="one", kernel_quantizer="scaled_sign"
+        )(MultiSliceSign(BOOLNET_SLICES)(x))
     # +1 padding keeps the padded input binary, so LCE's fast kernels compute it exactly.
     return RECIPES[choice].conv2d(filters, 3, padding="same", pad_values=1.0, use_bias=False)

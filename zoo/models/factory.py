@@ -3,11 +3,11 @@ one place that validates a model's arguments."""
 
 from typing import List, Optional, Sequence, Tuple
 
+from lab_bnn.errors import UserError
+
 import numpy as np
 import tensorflow as tf
 from zookeeper import Field
-
-from lab_bnn.errors import UserError
 
 
 def check_input_shape(model_name: str, input_shape, min_size: int = 1) -> Tuple[int, int, int]:
@@ -19,8 +19,9 @@ def check_input_shape(model_name: str, input_shape, min_size: int = 1) -> Tuple[
     """
     shape = tuple(input_shape) if isinstance(input_shape, (list, tuple)) else (input_shape,)
     if len(shape) != 3 or not all(_is_int(d) and d > 0 for d in shape):
-        raise UserError(f"input_shape must be (height, width, channels) positive integers; "
-                        f"received {input_shape!r}")
+        raise UserError(
+            f"input_shape must be (height, width, channels) positive integers; received {input_shape!r}"
+        )
     shape = tuple(int(d) for d in shape)
     if min(shape[:2]) < min_size:
         side = 2 ** int(np.ceil(np.log2(max(min_size, *shape[:2]))))  # a power of two
@@ -28,7 +29,8 @@ def check_input_shape(model_name: str, input_shape, min_size: int = 1) -> Tuple[
             f"{model_name} needs inputs of at least {min_size}×{min_size} (height, width); "
             f"received input_shape {shape}. Give a larger one (lqz: input_shape={side},{side},"
             f"{shape[2]}; Python: input_shape=({side}, {side}, {shape[2]})) or use a dataset "
-            f"of larger images")
+            f"of larger images"
+        )
     return shape
 
 
@@ -44,24 +46,29 @@ def check_lab_blocks(model_name: str, lab_blocks, stages: int) -> Optional[Tuple
     if lab_blocks is None:
         return None
     if isinstance(lab_blocks, (str, bytes)) or not isinstance(lab_blocks, Sequence):
-        raise UserError(f"lab_blocks must be one True/False per stage ({stages} for "
-                        f"{model_name}); received {lab_blocks!r}")
+        raise UserError(
+            f"lab_blocks must be one True/False per stage ({stages} for "
+            f"{model_name}); received {lab_blocks!r}"
+        )
     flags = tuple(lab_blocks)
     not_bool = [flag for flag in flags if not isinstance(flag, (bool, np.bool_))]
     if not_bool:
-        raise UserError(f"lab_blocks entries must be True or False; received {not_bool[0]!r} "
-                        f"({type(not_bool[0]).__name__}) in {flags}")
+        raise UserError(
+            f"lab_blocks entries must be True or False; received {not_bool[0]!r} "
+            f"({type(not_bool[0]).__name__}) in {flags}"
+        )
     if len(flags) != stages:
-        raise UserError(f"lab_blocks has {len(flags)} entries {flags}, {model_name} has "
-                        f"{stages} stages: give one True/False per stage")
+        raise UserError(
+            f"lab_blocks has {len(flags)} entries {flags}, {model_name} has "
+            f"{stages} stages: give one True/False per stage"
+        )
     return tuple(bool(flag) for flag in flags)
 
 
 def check_num_classes(model_name: str, num_classes) -> int:
     """Raises UserError unless num_classes is a positive integer."""
     if not _is_int(num_classes) or num_classes < 1:
-        raise UserError(f"{model_name} num_classes must be a positive integer; "
-                        f"received {num_classes!r}")
+        raise UserError(f"{model_name} num_classes must be a positive integer; received {num_classes!r}")
     return int(num_classes)
 
 
@@ -79,9 +86,11 @@ def build_model(factory_class, **fields) -> tf.keras.Model:
         "num_classes": lambda v: check_num_classes(name, v),
         "lab_blocks": lambda v: check_lab_blocks(name, v, factory_class.stages),
     }
-    config = {key: checks[key](value) if key in checks
-              else tuple(value) if isinstance(value, list) else value
-              for key, value in fields.items() if value is not None}
+    config = {
+        key: checks[key](value) if key in checks else tuple(value) if isinstance(value, list) else value
+        for key, value in fields.items()
+        if value is not None
+    }
     return factory_class(**config).build()
 
 
@@ -114,5 +123,4 @@ class ZooModelFactory:
     def image_input(self) -> tf.Tensor:
         """Raises UserError for a shape the model cannot take."""
         check_num_classes(self.model_name, self.num_classes)
-        return tf.keras.Input(check_input_shape(self.model_name, self.input_shape,
-                                                self.min_input_size))
+        return tf.keras.Input(check_input_shape(self.model_name, self.input_shape, self.min_input_size))

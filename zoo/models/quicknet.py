@@ -29,12 +29,12 @@ class BlurPoolInitializer(tf.keras.initializers.Initializer):
     def __call__(self, shape, dtype=None, **kwargs):
         size, channels = shape[0], shape[2]
         if size not in self.ROWS or tuple(shape) != (size, size, channels, 1):
-            raise ValueError(f"blur pool kernels are (k, k, channels, 1) with k in 2, 3, 5; "
-                             f"received {tuple(shape)}")
+            raise ValueError(
+                f"blur pool kernels are (k, k, channels, 1) with k in 2, 3, 5; received {tuple(shape)}"
+            )
         row = np.array(self.ROWS[size], np.float64)
         kernel = np.outer(row, row) / row.sum() ** 2
-        return tf.constant(np.repeat(kernel[:, :, None, None], channels, axis=2),
-                           dtype=dtype or tf.float32)
+        return tf.constant(np.repeat(kernel[:, :, None, None], channels, axis=2), dtype=dtype or tf.float32)
 
     def get_config(self):
         return {}
@@ -75,10 +75,14 @@ class QuickNetFactory(ZooModelFactory, larq_zoo_quicknet.QuickNetFactory):
         x = tf.keras.layers.Activation("relu")(x)
         x = tf.keras.layers.MaxPool2D(pool_size=strides, strides=1)(x)
         x = tf.keras.layers.DepthwiseConv2D(
-            (3, 3), depthwise_initializer=BlurPoolInitializer(), padding="same",
-            strides=strides, trainable=False, use_bias=False)(x)
-        x = lq.layers.QuantConv2D(filters, (1, 1), kernel_initializer="glorot_normal",
-                                  use_bias=False)(x)
+            (3, 3),
+            depthwise_initializer=BlurPoolInitializer(),
+            padding="same",
+            strides=strides,
+            trainable=False,
+            use_bias=False,
+        )(x)
+        x = lq.layers.QuantConv2D(filters, (1, 1), kernel_initializer="glorot_normal", use_bias=False)(x)
         return tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(x)
 
     @property
@@ -88,9 +92,14 @@ class QuickNetFactory(ZooModelFactory, larq_zoo_quicknet.QuickNetFactory):
         return self.stage_binarizers(default=default)[self._section]
 
 
-def QuickNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1000,
-             include_top: bool = True, lab_blocks: Optional[Sequence[bool]] = None,
-             input_quantizer: Optional[str] = None) -> tf.keras.Model:
+def QuickNet(
+    *,
+    input_shape: Optional[Sequence[int]] = None,
+    num_classes: int = 1000,
+    include_top: bool = True,
+    lab_blocks: Optional[Sequence[bool]] = None,
+    input_quantizer: Optional[str] = None,
+) -> tf.keras.Model:
     """QuickNet; `lab_blocks=(True,) * 4` puts LAB in every section (LAB paper: ImageNet
     top-1 58.7 % → 62.5 %).
 
@@ -105,6 +114,11 @@ def QuickNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 
     Example:
         >>> QuickNet(input_shape=(32, 32, 3), num_classes=10, lab_blocks=(False, True, True, True))
     """
-    return build_model(QuickNetFactory, input_shape=input_shape, num_classes=num_classes,
-                       include_top=include_top, lab_blocks=lab_blocks,
-                       sign_quantizer=input_quantizer)
+    return build_model(
+        QuickNetFactory,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        include_top=include_top,
+        lab_blocks=lab_blocks,
+        sign_quantizer=input_quantizer,
+    )

@@ -3,18 +3,18 @@ RSign and RPReLU, with per-stage LAB placement (Falkena et al., WACV 2023)."""
 
 from typing import Optional, Sequence
 
+from lab_bnn.recipes import RECIPES
+
 import larq as lq
 import tensorflow as tf
 from zookeeper import Field, factory
 
-from lab_bnn.recipes import RECIPES
 from zoo.models.factory import ZooModelFactory, build_model
 
 REACT_NET = RECIPES["react_net"]  # RSign inputs, scaled-sign weights, RPReLU
 STEM_WIDTH = 32
 # (output width, stride) of MobileNetV1's 13 depthwise-separable blocks.
-BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), *((512, 1),) * 5,
-          (1024, 2), (1024, 1))
+BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), *((512, 1),) * 5, (1024, 2), (1024, 1))
 STAGE_OF_WIDTH = {64: 0, 128: 0, 256: 1, 512: 2, 1024: 3}
 
 
@@ -45,9 +45,15 @@ class ReActNetFactory(ZooModelFactory):
 
     def binary_conv_bn(self, x, filters: int, kernel_size: int, strides: int, binarizer: str):
         x = lq.layers.QuantConv2D(
-            filters, kernel_size, strides=strides, padding="same",
-            input_quantizer=binarizer, kernel_quantizer=self.kernel_quantizer,
-            kernel_constraint=self.kernel_constraint, use_bias=False)(x)
+            filters,
+            kernel_size,
+            strides=strides,
+            padding="same",
+            input_quantizer=binarizer,
+            kernel_quantizer=self.kernel_quantizer,
+            kernel_constraint=self.kernel_constraint,
+            use_bias=False,
+        )(x)
         return batch_norm()(x)
 
     def block(self, x, filters: int, strides: int, binarizer: str):
@@ -77,9 +83,14 @@ class ReActNetFactory(ZooModelFactory):
         return tf.keras.Model(inputs, x, name=self.model_name.lower())
 
 
-def ReActNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1000,
-             include_top: bool = True, lab_blocks: Optional[Sequence[bool]] = None,
-             input_quantizer: Optional[str] = None) -> tf.keras.Model:
+def ReActNet(
+    *,
+    input_shape: Optional[Sequence[int]] = None,
+    num_classes: int = 1000,
+    include_top: bool = True,
+    lab_blocks: Optional[Sequence[bool]] = None,
+    input_quantizer: Optional[str] = None,
+) -> tf.keras.Model:
     """ReActNet-A; `lab_blocks=(True,) * 4` puts LAB in place of every RSign (LAB paper:
     ImageNet top-1 62.4 % → 64.1 %).
 
@@ -91,6 +102,11 @@ def ReActNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 
     Example:
         >>> ReActNet(input_shape=(32, 32, 3), num_classes=10, lab_blocks=(False, False, True, True))
     """
-    return build_model(ReActNetFactory, input_shape=input_shape, num_classes=num_classes,
-                       include_top=include_top, lab_blocks=lab_blocks,
-                       input_quantizer=input_quantizer)
+    return build_model(
+        ReActNetFactory,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        include_top=include_top,
+        lab_blocks=lab_blocks,
+        input_quantizer=input_quantizer,
+    )

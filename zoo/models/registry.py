@@ -4,9 +4,10 @@ fast on a CPU."""
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Tuple
 
+from lab_bnn.errors import UserError
+
 import tensorflow as tf
 
-from lab_bnn.errors import UserError
 from zoo.models import compact_bnn, small_bnn
 from zoo.models.birealnet import BiRealNet, BiRealNetFactory, LabBNN, LabBNNFactory
 from zoo.models.boolnet import BaseNet, BaseNetFactory, BoolNet, BoolNetFactory

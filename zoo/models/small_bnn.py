@@ -50,10 +50,14 @@ def SmallBNN(
     for (filters, pool), quantizer in zip(STAGES, quantizers):
         shortcut = x
         x = lq.layers.QuantConv2D(
-            filters, 3, padding="same", pad_values=1.0,
+            filters,
+            3,
+            padding="same",
+            pad_values=1.0,
             input_quantizer=_fresh(quantizer),
             kernel_quantizer=_fresh(kernel_quantizer),
-            kernel_constraint="weight_clip", use_bias=False,
+            kernel_constraint="weight_clip",
+            use_bias=False,
         )(x)
         x = tf.keras.layers.BatchNormalization(momentum=0.9)(x)
         if shortcut.shape[-1] == filters:

@@ -53,15 +53,22 @@ class XNORNetFactory(ZooModelFactory):
 
     def binary_conv(self, filters: int, kernel_size, binarizer: str, padding: str = "same"):
         return lq.layers.QuantConv2D(
-            filters, kernel_size, padding=padding, input_quantizer=binarizer,
-            kernel_quantizer=XnorWeightScale(), kernel_constraint="weight_clip",
-            use_bias=False, kernel_regularizer=weight_decay())
+            filters,
+            kernel_size,
+            padding=padding,
+            input_quantizer=binarizer,
+            kernel_quantizer=XnorWeightScale(),
+            kernel_constraint="weight_clip",
+            use_bias=False,
+            kernel_regularizer=weight_decay(),
+        )
 
     def build(self) -> tf.keras.Model:
         conv2, conv3, conv4, conv5 = self.stage_binarizers(default=self.input_quantizer)
         inputs = self.image_input()
-        x = tf.keras.layers.Conv2D(96, 11, strides=4, padding="same", use_bias=False,
-                                   kernel_regularizer=weight_decay())(inputs)
+        x = tf.keras.layers.Conv2D(
+            96, 11, strides=4, padding="same", use_bias=False, kernel_regularizer=weight_decay()
+        )(inputs)
         x = batch_norm(epsilon=1e-5)(x)
         x = tf.keras.layers.Activation("relu")(x)
         x = tf.keras.layers.MaxPool2D(3, strides=2)(x)
@@ -81,15 +88,19 @@ class XNORNetFactory(ZooModelFactory):
             x = batch_norm(epsilon=1e-3)(x)
             x = tf.keras.layers.Activation("relu")(x)
             x = tf.keras.layers.Flatten()(x)
-            x = tf.keras.layers.Dense(self.num_classes, use_bias=False,
-                                      kernel_regularizer=weight_decay())(x)
+            x = tf.keras.layers.Dense(self.num_classes, use_bias=False, kernel_regularizer=weight_decay())(x)
             x = tf.keras.layers.Activation("softmax", dtype="float32")(x)
         return tf.keras.Model(inputs, x, name=self.model_name.lower())
 
 
-def XNORNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1000,
-            include_top: bool = True, lab_blocks: Optional[Sequence[bool]] = None,
-            input_quantizer: Optional[str] = None) -> tf.keras.Model:
+def XNORNet(
+    *,
+    input_shape: Optional[Sequence[int]] = None,
+    num_classes: int = 1000,
+    include_top: bool = True,
+    lab_blocks: Optional[Sequence[bool]] = None,
+    input_quantizer: Optional[str] = None,
+) -> tf.keras.Model:
     """XNOR-Net; `lab_blocks=(True,) * 4` puts LAB before conv2–conv5 (LAB paper:
     ImageNet top-1 44.0 % → 46.5 %).
 
@@ -103,6 +114,11 @@ def XNORNet(*, input_shape: Optional[Sequence[int]] = None, num_classes: int = 1
     Example:
         >>> XNORNet(input_shape=(64, 64, 3), num_classes=10, lab_blocks=(True,) * 4)
     """
-    return build_model(XNORNetFactory, input_shape=input_shape, num_classes=num_classes,
-                       include_top=include_top, lab_blocks=lab_blocks,
-                       input_quantizer=input_quantizer)
+    return build_model(
+        XNORNetFactory,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        include_top=include_top,
+        lab_blocks=lab_blocks,
+        input_quantizer=input_quantizer,
+    )

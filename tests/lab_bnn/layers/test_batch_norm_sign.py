@@ -1,10 +1,11 @@
 """BN fused into the multi-slice sign: the threshold form equals BN → sign."""
 
+from lab_bnn.layers import BatchNormSign, slice_offsets
+
 import numpy as np
 import pytest
 
 from conftest import assert_signs_match
-from lab_bnn.layers import BatchNormSign, slice_offsets
 
 
 @pytest.mark.parametrize("k", [1, 4])

@@ -3,17 +3,27 @@
 import inspect
 import json
 
+import lab_bnn.layers
+from lab_bnn.layers import LAYERS
+
 import numpy as np
 import pytest
 import tensorflow as tf
-
-import lab_bnn.layers
-from contract_models import (FORMATS, advance_trained_state, assert_same_function, classes_defined_in,
-                             layer_model, layer_of, perturb_learned_weights, reload)
-from converter import convert, read_operators
-from sign_margins import tie_free_samples
-from lab_bnn.layers import LAYERS
 from larq_compute_engine.tflite.python.interpreter import Interpreter
+
+from converter import convert, read_operators
+
+from contract_models import (
+    FORMATS,
+    advance_trained_state,
+    assert_same_function,
+    classes_defined_in,
+    layer_model,
+    layer_of,
+    perturb_learned_weights,
+    reload,
+)
+from sign_margins import tie_free_samples
 
 ALIASES = LAYERS.available()
 

@@ -2,10 +2,10 @@
 
 import itertools
 
+from lab_bnn.layers import LogicOr, LogicXnor
+
 import numpy as np
 import tensorflow as tf
-
-from lab_bnn.layers import LogicOr, LogicXnor
 
 PAIRS = np.array(list(itertools.product([-1.0, 1.0], repeat=2)), np.float32)
 

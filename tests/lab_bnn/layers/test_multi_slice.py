@@ -1,12 +1,13 @@
 """Multi-slice sign and multi-slice binary conv against NumPy and a float Keras conv."""
 
+from lab_bnn.errors import UserError
+from lab_bnn.layers import MultiSliceBinaryConv2D, MultiSliceSign, slice_offsets
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from conftest import forward_and_gradients
-from lab_bnn.layers import MultiSliceBinaryConv2D, MultiSliceSign, slice_offsets
-from lab_bnn.errors import UserError
 
 
 @pytest.mark.parametrize("k,offsets", [(1, [0.0]), (2, [-1 / 2, 1 / 2]), (4, [-2 / 3, -1 / 3, 1 / 3, 2 / 3])])
@@ -19,9 +20,10 @@ def test_slices_are_clip_ste_signs_slice_major(rng, k):
     x, upstream = rng.randn(2, 5, 5, 3) * 0.8, rng.randn(2, 5, 5, 3 * k)
     out, (dx,) = forward_and_gradients(MultiSliceSign(k), x, upstream)
     for s, b in enumerate(slice_offsets(k)):
-        np.testing.assert_array_equal(out[..., 3 * s:3 * (s + 1)], np.where(x + b >= 0, 1.0, -1.0))
-    expected = sum(upstream[..., 3 * s:3 * (s + 1)] * (np.abs(x + b) <= 1)
-                   for s, b in enumerate(slice_offsets(k)))
+        np.testing.assert_array_equal(out[..., 3 * s : 3 * (s + 1)], np.where(x + b >= 0, 1.0, -1.0))
+    expected = sum(
+        upstream[..., 3 * s : 3 * (s + 1)] * (np.abs(x + b) <= 1) for s, b in enumerate(slice_offsets(k))
+    )
     np.testing.assert_allclose(dx, expected, rtol=1e-5, atol=1e-6)
 
 
@@ -43,8 +45,11 @@ def test_grouped_conv_reads_slice_s_in_group_s(rng, padding_mode, pad, strides):
     x = np.where(rng.randn(2, 7, 7, channels) >= 0, 1.0, -1.0).astype(np.float32)
     layer = MultiSliceBinaryConv2D(8, 3, slices=k, strides=strides, padding_mode=padding_mode)
     out = layer(x, training=False).numpy()
-    padded = (np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge") if pad == "edge"
-              else np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=1.0))
+    padded = (
+        np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+        if pad == "edge"
+        else np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=1.0)
+    )
     oracle = tf.keras.layers.Conv2D(8, 3, strides=strides, groups=k, use_bias=False)
     oracle.build(padded.shape)
     oracle.set_weights([binary_kernel(layer.kernel.numpy())])
@@ -53,7 +58,10 @@ def test_grouped_conv_reads_slice_s_in_group_s(rng, padding_mode, pad, strides):
 
 
 def test_fewer_than_32_channels_per_group_is_one_clear_error():
-    with pytest.raises(UserError, match=r"4 slices needs .* at least 32 channels per group; received 64 channels \(16 per group\)"):
+    with pytest.raises(
+        UserError,
+        match=r"4 slices needs .* at least 32 channels per group; received 64 channels \(16 per group\)",
+    ):
         MultiSliceBinaryConv2D(16, 3, slices=4)(tf.zeros((1, 6, 6, 64)))
 
 
@@ -62,12 +70,17 @@ def test_unknown_padding_mode_is_one_clear_error():
         MultiSliceBinaryConv2D(16, 3, padding_mode="zero")
 
 
-@pytest.mark.parametrize("arguments,received", [
-    ({"groups": 4}, "groups=4"),
-    ({"padding": "valid"}, "padding='valid'"),
-    ({"pad_values": 0.0}, "pad_values=0.0"),
-    ({"groups": 2, "padding": "same"}, "groups=2, padding='same'"),
-])
+@pytest.mark.parametrize(
+    "arguments,received",
+    [
+        ({"groups": 4}, "groups=4"),
+        ({"padding": "valid"}, "padding='valid'"),
+        ({"pad_values": 0.0}, "pad_values=0.0"),
+        ({"groups": 2, "padding": "same"}, "groups=2, padding='same'"),
+    ],
+)
 def test_arguments_set_by_slices_and_padding_mode_are_refused(arguments, received):
-    with pytest.raises(UserError, match=rf"sets groups from slices .* takes none of them; received {received}$"):
+    with pytest.raises(
+        UserError, match=rf"sets groups from slices .* takes none of them; received {received}$"
+    ):
         MultiSliceBinaryConv2D(16, 3, slices=2, **arguments)

@@ -1,12 +1,13 @@
 """XNOR-Net++: binary conv ⊙ Γ against a float Keras conv of the signs."""
 
+from lab_bnn.errors import UserError
+from lab_bnn.layers import XnorPlusPlusConv2D
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import numpy_reference_bibench as ref
-from lab_bnn.layers import XnorPlusPlusConv2D
-from lab_bnn.errors import UserError
 
 
 def test_output_is_float_conv_of_signs_times_gamma(rng):
@@ -34,12 +35,15 @@ def test_gamma_gradients(rng):
         loss = tf.reduce_sum(y * upstream)
     conv = (y / 1.0).numpy()  # Γ = 1 at init, so y is the plain binary conv
     d_alpha, d_beta, d_gamma = tape.gradient(
-        loss, [layer.channel_scale, layer.height_scale, layer.width_scale])
+        loss, [layer.channel_scale, layer.height_scale, layer.width_scale]
+    )
     np.testing.assert_allclose(d_alpha, (upstream * conv).sum((0, 1, 2)), rtol=1e-5)
     np.testing.assert_allclose(d_beta, (upstream * conv).sum((0, 2, 3)), rtol=1e-5)
     np.testing.assert_allclose(d_gamma, (upstream * conv).sum((0, 1, 3)), rtol=1e-5)
 
 
 def test_dynamic_spatial_size_is_one_clear_error():
-    with pytest.raises(UserError, match=r"static height and width.*received input shape \(None, None, None, 3\)"):
+    with pytest.raises(
+        UserError, match=r"static height and width.*received input shape \(None, None, None, 3\)"
+    ):
         XnorPlusPlusConv2D(4, 3).build((None, None, None, 3))

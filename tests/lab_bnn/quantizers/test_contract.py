@@ -4,20 +4,30 @@ import inspect
 import json
 import re
 
+import lab_bnn
+from lab_bnn.errors import UserError
+from lab_bnn.quantizers import BINARIZERS
+from lab_bnn.registry import Registry
+
 import larq as lq
 import numpy as np
 import pytest
 import tensorflow as tf
-
-import lab_bnn
-from contract_models import (FORMATS, advance_trained_state, assert_same_function, classes_defined_in,
-                             end_of_schedule, perturb_learned_weights, quant_conv_model,
-                             quantizer_state, reload)
-from converter import convert, read_operators
-from lab_bnn.quantizers import BINARIZERS
-from lab_bnn.registry import Registry
 from larq_compute_engine.tflite.python.interpreter import Interpreter
-from lab_bnn.errors import UserError
+
+from converter import convert, read_operators
+
+from contract_models import (
+    FORMATS,
+    advance_trained_state,
+    assert_same_function,
+    classes_defined_in,
+    end_of_schedule,
+    perturb_learned_weights,
+    quant_conv_model,
+    quantizer_state,
+    reload,
+)
 
 ALIASES = BINARIZERS.available()
 LAYER_KWARGS = {"name", "trainable", "dtype"}  # Keras Layer arguments passed via **kwargs
@@ -28,8 +38,21 @@ def role(alias):
 
 
 def test_lab_bnn_registers_its_binarizers():
-    expected = {"lab", "niblack", "sauvola", "depthwise_sign", "bnn", "bi_real", "scaled_sign",
-                "xnor_activation", "rsign", "recu_weight", "recu_activation", "fda_sign", "fda_weight"}
+    expected = {
+        "lab",
+        "niblack",
+        "sauvola",
+        "depthwise_sign",
+        "bnn",
+        "bi_real",
+        "scaled_sign",
+        "xnor_activation",
+        "rsign",
+        "recu_weight",
+        "recu_activation",
+        "fda_sign",
+        "fda_weight",
+    }
     assert expected <= set(ALIASES)
     assert all(BINARIZERS.card(alias) is not None for alias in ALIASES)
 
@@ -154,11 +177,11 @@ def test_summary_counts_binarizer_weights_and_state(alias):
     header = next(line for line in text if "| Layer " in line)
     row = next(line for line in text if f"| {layer.name} " in line)
     # Columns after the output shape; larq leaves out a precision no weight has.
-    counts = dict(zip(re.findall(r"# \d+-bit|Memory|\d+-bit MACs", header),
-                      row.split(")")[-1].split()))
+    counts = dict(zip(re.findall(r"# \d+-bit|Memory|\d+-bit MACs", header), row.split(")")[-1].split()))
     assert counts["# 1-bit"] == str(3 * 3 * 32 * 32)  # the binary kernel
-    quantizer_weights = sum(w.shape.num_elements() for q in (layer.input_quantizer, layer.kernel_quantizer)
-                            for w in q.weights)
+    quantizer_weights = sum(
+        w.shape.num_elements() for q in (layer.input_quantizer, layer.kernel_quantizer) for w in q.weights
+    )
     assert counts.get("# 32-bit", "0") == str(quantizer_weights)
     non_trainable = next(line for line in text if "Non-trainable params" in line).split()[-2]
     assert non_trainable == str(len(quantizer_state(model)))
@@ -205,5 +228,7 @@ def test_duplicate_alias_is_an_error():
 
 
 def test_unknown_alias_is_one_clear_error():
-    with pytest.raises(UserError, match=r"unknown binarizer alias 'labb'; lab-bnn has .*lab.*larq has .*ste_sign"):
+    with pytest.raises(
+        UserError, match=r"unknown binarizer alias 'labb'; lab-bnn has .*lab.*larq has .*ste_sign"
+    ):
         lab_bnn.quantizers.get("labb")

@@ -1,11 +1,12 @@
 """FDA: Fourier-series gradient and the noise-adaptation term, along the schedule."""
 
+from lab_bnn.quantizers import FdaSign, FdaWeight
+
 import numpy as np
 import pytest
 
 import numpy_reference_bibench as ref
 from conftest import forward_and_gradients
-from lab_bnn.quantizers import FdaSign, FdaWeight
 
 EPOCHS = 10
 SCHEDULE = [0, EPOCHS // 2, EPOCHS]

@@ -1,5 +1,8 @@
 """LAB: forward and soft-argmax gradient against the NumPy transcription; training."""
 
+from lab_bnn.errors import UserError
+from lab_bnn.quantizers import LAB
+
 import larq as lq
 import numpy as np
 import pytest
@@ -7,8 +10,6 @@ import tensorflow as tf
 
 import numpy_reference as ref
 from conftest import assert_signs_match, forward_and_gradients
-from lab_bnn.quantizers import LAB
-from lab_bnn.errors import UserError
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
@@ -41,8 +42,7 @@ def test_fixed_beta_is_a_constant_not_a_weight(rng):
     assert len(layer.trainable_weights) == 2
     x, upstream = rng.randn(2, 6, 5, 3), rng.randn(2, 6, 5, 3)
     out, (dx, _, _) = forward_and_gradients(layer, x, upstream)
-    ref_out, d, ref_dx, *_ = ref.lab(
-        x, layer.depthwise_kernel.numpy(), layer.bias.numpy(), 2.0, upstream)
+    ref_out, d, ref_dx, *_ = ref.lab(x, layer.depthwise_kernel.numpy(), layer.bias.numpy(), 2.0, upstream)
     assert_signs_match(out, ref_out, d)
     np.testing.assert_allclose(dx, ref_dx, **TOL)
 
@@ -67,19 +67,28 @@ def test_inference_form_equals_lab(rng, beta):
 
 
 def test_quant_conv_with_lab_trains_kernel_bias_and_beta(rng):
-    model = tf.keras.Sequential([
-        tf.keras.Input((8, 8, 4)),
-        lq.layers.QuantConv2D(8, 3, padding="same", input_quantizer="lab",
-                              kernel_quantizer="ste_sign", kernel_constraint="weight_clip"),
-        tf.keras.layers.GlobalAveragePooling2D(),
-        tf.keras.layers.Dense(2),
-    ])
+    model = tf.keras.Sequential(
+        [
+            tf.keras.Input((8, 8, 4)),
+            lq.layers.QuantConv2D(
+                8,
+                3,
+                padding="same",
+                input_quantizer="lab",
+                kernel_quantizer="ste_sign",
+                kernel_constraint="weight_clip",
+            ),
+            tf.keras.layers.GlobalAveragePooling2D(),
+            tf.keras.layers.Dense(2),
+        ]
+    )
     lab = model.layers[0].input_quantizer
     assert isinstance(lab, LAB)
     before = {w.name: w.numpy().copy() for w in lab.weights}
     assert len(before) == 3
-    model.compile(tf.keras.optimizers.Adam(0.05),
-                  tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        tf.keras.optimizers.Adam(0.05), tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     x, y = rng.randn(16, 8, 8, 4), rng.randint(0, 2, 16)
     for _ in range(2):
         model.train_on_batch(x, y)

@@ -1,12 +1,13 @@
 """Niblack: forward and clip-STE gradient (through the threshold too) against NumPy."""
 
+from lab_bnn.errors import UserError
+from lab_bnn.quantizers import Niblack
+
 import numpy as np
 import pytest
 
 import numpy_reference as ref
 from conftest import assert_signs_match, forward_and_gradients
-from lab_bnn.quantizers import Niblack
-from lab_bnn.errors import UserError
 
 
 @pytest.mark.parametrize("window_size,k", [(3, -0.2), (5, 0.3)])
@@ -27,7 +28,9 @@ def test_flat_input_has_finite_gradient():
 
 @pytest.mark.parametrize("window_size", [-3, 0, 2, 4, 3.0, True])
 def test_bad_window_is_one_clear_error(window_size):
-    with pytest.raises(UserError, match=rf"Niblack window_size must be a positive odd integer.*received {window_size!r}"):
+    with pytest.raises(
+        UserError, match=rf"Niblack window_size must be a positive odd integer.*received {window_size!r}"
+    ):
         Niblack(window_size=window_size)
 
 

@@ -1,13 +1,13 @@
 """Progressive weight binarization and the temperature schedule."""
 
+from lab_bnn import TemperatureSchedule
+from lab_bnn.errors import UserError
+from lab_bnn.layers import MultiSliceBinaryConv2D
+from lab_bnn.quantizers import ProgressiveSign
+
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from lab_bnn import TemperatureSchedule
-from lab_bnn.layers import MultiSliceBinaryConv2D
-from lab_bnn.quantizers import ProgressiveSign
-from lab_bnn.errors import UserError
 
 
 def reference(w, temperature, training, upstream):
@@ -39,8 +39,13 @@ def test_temperature_after_n_steps(rng, steps, every):
     outputs = MultiSliceBinaryConv2D(32, 3, padding_mode="one")(inputs)
     model = tf.keras.Model(inputs, outputs)
     model.compile("sgd", "mse")
-    model.fit(rng.randn(steps, 6, 6, 32), rng.randn(steps, 6, 6, 32), batch_size=1, verbose=0,
-              callbacks=[TemperatureSchedule(every_n_steps=every)])
+    model.fit(
+        rng.randn(steps, 6, 6, 32),
+        rng.randn(steps, 6, 6, 32),
+        batch_size=1,
+        verbose=0,
+        callbacks=[TemperatureSchedule(every_n_steps=every)],
+    )
     temperature = model.layers[1].kernel_quantizer.current_temperature.numpy()
     np.testing.assert_allclose(temperature, 0.965 ** (steps // every), rtol=1e-6)
 
@@ -58,7 +63,9 @@ def test_a_resumed_run_continues_the_schedule(rng, tmp_path):
     model.fit(x[:5], y[:5], batch_size=1, verbose=0, callbacks=[TemperatureSchedule(every_n_steps=2)])
     prefix = tf.train.Checkpoint(model=model, optimizer=model.optimizer).write(str(tmp_path / "ckpt"))
     resumed = temperature_model()  # a new process: new model, optimizer and callback
-    tf.train.Checkpoint(model=resumed, optimizer=resumed.optimizer).read(prefix).assert_existing_objects_matched()
+    tf.train.Checkpoint(model=resumed, optimizer=resumed.optimizer).read(
+        prefix
+    ).assert_existing_objects_matched()
     resumed.fit(x[5:], y[5:], batch_size=1, verbose=0, callbacks=[TemperatureSchedule(every_n_steps=2)])
     temperature = resumed.layers[1].kernel_quantizer.current_temperature.numpy()
     np.testing.assert_allclose(temperature, 0.965 ** (8 // 2), rtol=1e-6)

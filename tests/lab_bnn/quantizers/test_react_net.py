@@ -1,11 +1,12 @@
 """ReActNet: RSign and RPReLU against NumPy."""
 
+from lab_bnn.layers import RPReLU
+from lab_bnn.quantizers import RSign
+
 import numpy as np
 
 import numpy_reference_bibench as ref
 from conftest import forward_and_gradients
-from lab_bnn.layers import RPReLU
-from lab_bnn.quantizers import RSign
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 

@@ -1,13 +1,14 @@
 """ReCU: weight standardize + τ-clamp, activation normalization, the τ schedule."""
 
+from lab_bnn.errors import UserError
+from lab_bnn.quantizers import ReCUActivation, ReCUWeight
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import numpy_reference_bibench as ref
 from conftest import forward_and_gradients
-from lab_bnn.quantizers import ReCUActivation, ReCUWeight
-from lab_bnn.errors import UserError
 
 EPOCHS = 10
 
@@ -42,9 +43,12 @@ def test_activation_gradient_in_training_and_inference(rng, training):
         out = ReCUActivation()(x_t, training=training)
         loss = tf.reduce_sum(out * upstream)
     np.testing.assert_array_equal(out.numpy(), ref.sign(x))
-    np.testing.assert_allclose(tape.gradient(loss, x_t).numpy(),
-                               ref.recu_activation_grad(x, upstream, training),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        tape.gradient(loss, x_t).numpy(),
+        ref.recu_activation_grad(x, upstream, training),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("tau", [0.5, 1.0, 0.2, 1.3])

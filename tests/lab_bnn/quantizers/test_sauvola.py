@@ -1,12 +1,13 @@
 """Sauvola: forward and clip-STE gradient (through m, s and R) against NumPy."""
 
+from lab_bnn.errors import UserError
+from lab_bnn.quantizers import Sauvola
+
 import numpy as np
 import pytest
 
 import numpy_reference as ref
 from conftest import assert_signs_match, forward_and_gradients
-from lab_bnn.quantizers import Sauvola
-from lab_bnn.errors import UserError
 
 
 @pytest.mark.parametrize("window_size,k", [(3, 0.5), (5, 0.2)])
@@ -27,5 +28,7 @@ def test_each_sample_is_independent_of_its_batch(rng):
 
 @pytest.mark.parametrize("window_size", [-1, 6])
 def test_bad_window_is_one_clear_error(window_size):
-    with pytest.raises(UserError, match=rf"Sauvola window_size must be a positive odd integer.*received {window_size}"):
+    with pytest.raises(
+        UserError, match=rf"Sauvola window_size must be a positive odd integer.*received {window_size}"
+    ):
         Sauvola(window_size=window_size)

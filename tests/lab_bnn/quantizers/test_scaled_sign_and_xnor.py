@@ -1,12 +1,13 @@
 """Per-channel weight scaling (XNOR/DoReFa/Bi-Real/ReAct weights), XNOR-Net's
 activation scaling, and larq's `bnn`/`bi_real` under our aliases, against NumPy."""
 
+from lab_bnn.quantizers import ScaledSign, XnorActivation, get
+
 import numpy as np
 import pytest
 
 import numpy_reference_bibench as ref
 from conftest import forward_and_gradients
-from lab_bnn.quantizers import ScaledSign, XnorActivation, get
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
@@ -29,8 +30,7 @@ def test_xnor_activation(rng, shape):
     np.testing.assert_allclose(dx, ref_dx, **TOL)
 
 
-@pytest.mark.parametrize("alias,grad", [
-    ("bnn", ref.clip_ste), ("bi_real", ref.approx_sign_grad)])
+@pytest.mark.parametrize("alias,grad", [("bnn", ref.clip_ste), ("bi_real", ref.approx_sign_grad)])
 def test_larq_quantizers_under_bibench_aliases(rng, alias, grad):
     x, upstream = rng.randn(2, 4, 4, 3) * 0.8, rng.randn(2, 4, 4, 3)
     out, (dx,) = forward_and_gradients(get(alias), x, upstream)
