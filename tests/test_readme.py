@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from zookeeper.core.cli import cli
 
-from zoo.cli import load_tasks, main, task_class
+from zoo.cli import CHAIN_SEPARATOR, load_tasks, main, split_chain, task_class
 
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -94,6 +94,16 @@ def lqz_args(words):
     return words[1:] if Path(words[0]).name == "lqz" else None
 
 
+def tiny(args):
+    """`args` with each chained task's tiny settings appended to that task."""
+    steps = split_chain(args)
+    return [
+        word
+        for i, step in enumerate(steps)
+        for word in ([CHAIN_SEPARATOR] if i else []) + step + TINY.get(step[0], [])
+    ]
+
+
 def test_the_readme_shows_code_and_commands():
     assert len(code_blocks("python")) >= 4
     assert sum(lqz_args(words) is not None for words in commands()) >= 12
@@ -123,11 +133,14 @@ def test_every_lqz_command_is_accepted(monkeypatch, capsys):
         args = lqz_args(words)
         if args is None:
             continue
-        command = cli.commands.get(args[0])
-        assert command is not None, f"no task {args[0]!r}: {shlex.join(words)}"
-        monkeypatch.setattr(task_class(command), "run", lambda self: ran.append(self))
+        for step in split_chain(args):
+            command = cli.commands.get(step[0])
+            assert command is not None, f"no task {step[0]!r}: {shlex.join(words)}"
+            monkeypatch.setattr(task_class(command), "run", lambda self: ran.append(self))
         assert main(args) == 0, (shlex.join(words), capsys.readouterr().err)
-    assert len(ran) == sum(lqz_args(w) is not None and "--help" not in w for w in commands())
+    assert len(ran) == sum(
+        len(split_chain(lqz_args(w))) for w in commands() if lqz_args(w) is not None and "--help" not in w
+    )
 
 
 def test_offline_lqz_commands_run_with_tiny_settings(tmp_path, monkeypatch, capsys):
@@ -140,9 +153,9 @@ def test_offline_lqz_commands_run_with_tiny_settings(tmp_path, monkeypatch, caps
             continue
         if args[0] == "Charts":  # results.csv is the user's own table, as the README says
             write_results_csv("runs/LabBNN-FashionMnist/model.latency.csv", "results.csv")
-        status = main(args + TINY.get(args[0], []))
+        status = main(tiny(args))
         assert status == 0, (shlex.join(words), capsys.readouterr().err[-3000:])
-        ran.append(args[0])
+        ran += [step[0] for step in split_chain(args)]
     assert ran == [
         "Quickstart",
         "TrainLabBNN",
