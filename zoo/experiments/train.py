@@ -11,7 +11,6 @@ from typing import Optional, Sequence
 from lab_bnn import BinarizerSchedule
 from lab_bnn.errors import UserError
 
-import larq as lq
 import numpy as np
 import tensorflow as tf
 from zookeeper import ComponentField, Field
@@ -19,6 +18,7 @@ from zookeeper import ComponentField, Field
 from zoo.datasets import FashionMnist, ZooDataset, dataset_names
 from zoo.experiments.checkpoints import LogOptimizerIterations, SaveEachEpoch, TrainingState
 from zoo.experiments.fingerprint import write_fingerprint
+from zoo.experiments.model_summary import write_model_summary
 from zoo.experiments.run_folder import new_run_dir, trim_metrics, write_json_atomic
 from zoo.experiments.strategies import (
     check_batch_size,
@@ -253,7 +253,7 @@ class TrainZooModel:
                     trim_metrics(folder / "metrics.csv", int(state.epoch.numpy()))
                 else:
                     write_json_atomic(folder / "config.json", config)
-            lq.models.summary(model)
+            print(write_model_summary(model, folder))
             print(
                 f"training {self.model_name} on {type(self.dataset).__name__} "
                 f"({steps_per_epoch} steps per epoch, {strategy.num_replicas_in_sync} "
