@@ -1,7 +1,7 @@
 """Sauvola local-threshold binarizer (Sauvola & Pietikäinen 2000; a LAB-paper baseline)."""
 
 from lab_bnn.quantizers.base import register_binarizer
-from lab_bnn.quantizers.local_statistics import LocalThresholdBinarizer, local_mean_std
+from lab_bnn.quantizers.local_statistics import LocalThresholdBinarizer
 from lab_bnn.registry import Card
 
 import tensorflow as tf
@@ -10,38 +10,58 @@ import tensorflow as tf
 @register_binarizer(
     "sauvola",
     Card(
-        paper="Sauvola & Pietikäinen 2000; LAB paper baseline",
+        paper="Sauvola & Pietikäinen 2000; LAB paper baseline, deviation as the LAB code computes it",
         role="activation",
-        float_ops=frozenset({"ADD", "AVERAGE_POOL_2D", "DIV", "MUL", "REDUCE_MAX", "SQRT", "SUB"}),
-        stays_float="the window statistics (average pools, square root) and the threshold",
+        float_ops=frozenset(
+            {"ADD", "AVERAGE_POOL_2D", "DIV", "MUL", "REDUCE_MAX", "SQRT", "SQUARED_DIFFERENCE", "SUB"}
+        ),
+        stays_float="the window statistics (average pools, squares, square root) and the threshold",
     ),
 )
 class Sauvola(LocalThresholdBinarizer):
     """sign(x − t) with t = m·(1 + k·(s/R − 1)) over an n×n window.
 
-    m, s: per-channel window mean and std; R: the largest s of each sample (over
-    height, width and channels), so a sample's output does not depend on the rest of
-    its batch. clip-STE, with the gradient also flowing through t (and R).
+    m, s: per-channel window mean and local deviation (see `local_mean_std`); R: the
+    largest s of each sample (over height, width and channels), so a sample's output
+    does not depend on the rest of its batch (the LAB code takes R over the whole
+    batch). clip-STE, with the gradient also flowing through t (and R).
 
     Arguments:
         window_size: n, a positive odd integer.
-        k: sensitivity to the local std.
-        epsilon: added to the variance before the square root (also keeps R > 0).
+        k: sensitivity to the local deviation.
+        epsilon: added to the variance before the square root (the LAB code's 1e-9);
+            with `"official"` also added to R, as the LAB code does.
         clip_value: clip-STE threshold.
+        deviation: `"official"` (default): s = sqrt(avg((x − avg(x))²) + ε), each pixel's
+            deviation from its own window mean, as the LAB repository computes it and
+            as the LAB paper's Sauvola baseline was trained. `"window_std"`: the
+            textbook window std sqrt(avg(x²) − avg(x)² + ε) and t uses R itself,
+            lab_bnn's behaviour before (then with epsilon=1e-5). The default follows
+            the code the paper's numbers came from.
 
     Example:
         >>> larq.layers.QuantConv2D(64, 3, input_quantizer="sauvola")
+        >>> Sauvola(deviation="window_std", epsilon=1e-5)  # the textbook window std
 
     Raises:
-        UserError: on a non-4-D input or an even or non-positive window.
+        UserError: on a non-4-D input, an even or non-positive window or an unknown
+            deviation.
     """
 
     def __init__(
-        self, window_size: int = 3, k: float = 0.5, epsilon: float = 1e-5, clip_value: float = 1.0, **kwargs
+        self,
+        window_size: int = 3,
+        k: float = 0.5,
+        epsilon: float = 1e-9,
+        clip_value: float = 1.0,
+        deviation: str = "official",
+        **kwargs,
     ):
-        super().__init__(window_size, k, epsilon, clip_value, **kwargs)
+        super().__init__(window_size, k, epsilon, clip_value, deviation, **kwargs)
 
     def threshold(self, inputs: tf.Tensor) -> tf.Tensor:
-        mean, std = local_mean_std(inputs, self.window_size, self.epsilon)
+        mean, std = self.local_mean_std(inputs)
         dynamic_range = tf.reduce_max(std, axis=[1, 2, 3], keepdims=True)
+        if self.deviation == "official":
+            dynamic_range = dynamic_range + self.epsilon
         return mean * (1.0 + self.k * (std / dynamic_range - 1.0))

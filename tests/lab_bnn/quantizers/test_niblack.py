@@ -1,29 +1,81 @@
-"""Niblack: forward and clip-STE gradient (through the threshold too) against NumPy."""
+"""Niblack: forward and clip-STE gradient (through the threshold too) against NumPy,
+for the LAB code's deviation (default) and the textbook window std."""
 
 from lab_bnn.errors import UserError
 from lab_bnn.quantizers import Niblack
 
 import numpy as np
+import numpy_official as official
 import pytest
 
 import numpy_reference as ref
 from conftest import assert_signs_match, forward_and_gradients
 
+SHAPES = [(2, 7, 6, 3), (1, 2, 3, 2), (1, 1, 1, 4)]
+
+
+def _difference(layer, x):
+    return layer.difference(np.asarray(x, np.float32)).numpy()
+
+
+def _assert_decided_signs_match(out, ref_out, u, margin=1e-4):
+    """Tiny windows and 1×1 maps put every x − t at ±k·sqrt(ε): compare only clear signs."""
+    decided = np.abs(u) > margin
+    np.testing.assert_array_equal(out[decided], ref_out[decided])
+    assert set(np.unique(out)) <= {-1.0, 1.0}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("window_size,k", [(3, -0.2), (1, -0.2), (5, 0.3)])
+def test_official_deviation_matches_the_lab_code(rng, shape, window_size, k):
+    x = rng.randn(*shape) * 0.8
+    upstream = rng.randn(*shape)
+    layer = Niblack(window_size, k)
+    out, (dx,) = forward_and_gradients(layer, x, upstream)
+    ref_out, u, ref_dx = official.niblack_official(x, window_size, k, 1e-9, upstream)
+    np.testing.assert_allclose(_difference(layer, x), u, rtol=1e-5, atol=1e-6)
+    _assert_decided_signs_match(out, ref_out, u)
+    clear = np.abs(np.abs(u) - 1.0) > 1e-4  # away from the clip-STE edge
+    np.testing.assert_allclose(dx[clear], ref_dx[clear], rtol=1e-5, atol=1e-5)
+
+
+def test_official_deviation_is_the_default_and_differs_from_the_window_std(rng):
+    x = rng.randn(2, 7, 6, 3).astype(np.float32)
+    _, u, _ = official.niblack_official(x, 3, -0.2, 1e-9, np.ones_like(x))
+    np.testing.assert_allclose(_difference(Niblack(), x), u, rtol=1e-5, atol=1e-6)
+    window_std = _difference(Niblack(deviation="window_std", epsilon=1e-9), x)
+    assert np.abs(window_std - u).max() > 1e-2
+
+
+@pytest.mark.parametrize("deviation", ["official", "window_std"])
+def test_zero_input_is_finite_and_matches(deviation):
+    x = np.zeros((1, 5, 5, 2))
+    upstream = np.ones_like(x)
+    out, (dx,) = forward_and_gradients(Niblack(deviation=deviation, epsilon=1e-5), x, upstream)
+    reference = official.niblack_official if deviation == "official" else ref.niblack
+    _, _, ref_dx = reference(x, 3, -0.2, 1e-5, upstream)
+    assert np.isfinite(dx).all()
+    np.testing.assert_allclose(dx, ref_dx, rtol=1e-5, atol=1e-6)
+
 
 @pytest.mark.parametrize("window_size,k", [(3, -0.2), (5, 0.3)])
-def test_forward_and_gradient_match_numpy(rng, window_size, k):
+def test_window_std_matches_numpy(rng, window_size, k):
     x = rng.randn(2, 7, 6, 3) * 0.8
     upstream = rng.randn(*x.shape)
-    out, (dx,) = forward_and_gradients(Niblack(window_size, k), x, upstream)
+    layer = Niblack(window_size, k, epsilon=1e-5, deviation="window_std")
+    out, (dx,) = forward_and_gradients(layer, x, upstream)
     ref_out, u, ref_dx = ref.niblack(x, window_size, k, 1e-5, upstream)
+    np.testing.assert_allclose(_difference(layer, x), u, rtol=1e-5, atol=1e-6)
     assert_signs_match(out, ref_out, u)
     np.testing.assert_allclose(dx, ref_dx, rtol=1e-5, atol=1e-5)
 
 
-def test_flat_input_has_finite_gradient():
-    x = np.zeros((1, 5, 5, 2))
-    _, (dx,) = forward_and_gradients(Niblack(), x, np.ones_like(x))
-    assert np.isfinite(dx).all()
+@pytest.mark.parametrize("deviation", ["std", "", None, "OFFICIAL"])
+def test_bad_deviation_is_one_clear_error(deviation):
+    with pytest.raises(
+        UserError, match=rf"Niblack deviation must be one of .*official.*window_std.*{deviation!r}"
+    ):
+        Niblack(deviation=deviation)
 
 
 @pytest.mark.parametrize("window_size", [-3, 0, 2, 4, 3.0, True])

@@ -1,0 +1,71 @@
+"""NumPy transcriptions of the *official* code's forward and gradient (issue 14).
+
+Each function is written from reading the official repository, not from lab_bnn, and
+works in float64 with reverse-mode adjoints written out by hand:
+- Niblack / Sauvola: the LAB fork of larq (sfalkena/larq, larq/quantizers.py).
+"""
+
+import numpy as np
+
+from numpy_reference import clip_ste, window_sum
+
+
+def _window_average(f, n):
+    """Keras AveragePooling2D(n, strides=1, padding="same"): the mean over the pixels of
+    the n×n window that lie inside the map; returns it and the per-pixel counts."""
+    count = window_sum(np.ones_like(f), n)
+    return window_sum(f, n) / count, count
+
+
+def _window_average_adjoint(h, count, n):
+    """Adjoint of `_window_average`: Σ over the windows p containing q of h_p / count_p."""
+    return window_sum(h / count, n)
+
+
+def lab_fork_statistics(x, n, epsilon=1e-9):
+    """The LAB fork's mn = avg(x), std = sqrt(avg(|x − mn|²) + ε), plus what the adjoint needs."""
+    mean, count = _window_average(x, n)
+    deviation = x - mean  # each pixel against its own window mean
+    std = np.sqrt(_window_average(deviation**2, n)[0] + epsilon)
+    return mean, std, deviation, count
+
+
+def _statistics_adjoint(grad_mean, grad_std, std, deviation, count, n):
+    """dL/dx given dL/dmean and dL/dstd of `lab_fork_statistics`."""
+    grad_deviation = deviation * _window_average_adjoint(grad_std / std, count, n)
+    through_deviation = grad_deviation - _window_average_adjoint(grad_deviation, count, n)
+    return _window_average_adjoint(grad_mean, count, n) + through_deviation
+
+
+def niblack_official(x, n=3, k=-0.2, epsilon=1e-9, upstream=None):
+    """The LAB fork's Niblack: out = ste_sign(x − (mn + k·std)); returns out, x − t, dx."""
+    mean, std, deviation, count = lab_fork_statistics(x, n, epsilon)
+    u = x - (mean + k * std)
+    out, g = clip_ste(u, upstream)
+    grad_t = -g
+    dx = g + _statistics_adjoint(grad_t, k * grad_t, std, deviation, count, n)
+    return out, u, dx
+
+
+def sauvola_official(x, n=3, k=0.5, epsilon=1e-9, upstream=None, per_sample_range=True):
+    """The LAB fork's Sauvola: t = mn·(1 + k·(std/(R + ε) − 1)), R = max std.
+
+    The fork takes R over the whole batch; `per_sample_range` takes it per sample
+    (lab_bnn's choice). Returns out, x − t, dx.
+    """
+    mean, std, deviation, count = lab_fork_statistics(x, n, epsilon)
+    axes = (1, 2, 3) if per_sample_range else (0, 1, 2, 3)
+    r = std.max(axis=axes, keepdims=True)
+    scale = 1 + k * (std / (r + epsilon) - 1)
+    u = x - mean * scale
+    out, g = clip_ste(u, upstream)
+    grad_t = -g
+    grad_mean = grad_t * scale
+    grad_std = grad_t * mean * k / (r + epsilon)
+    grad_r = -(grad_t * mean * k * std).sum(axis=axes, keepdims=True) / (r + epsilon) ** 2
+    # R = max std: its gradient is shared equally by tied maxima (pixels whose windows
+    # cover the same pixels tie, e.g. on maps no larger than the window), as reduce_max does
+    is_max = std == r
+    grad_std = grad_std + grad_r * is_max / is_max.sum(axis=axes, keepdims=True)
+    dx = g + _statistics_adjoint(grad_mean, grad_std, std, deviation, count, n)
+    return out, u, dx
