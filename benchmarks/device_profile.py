@@ -2,16 +2,15 @@
 
 `lce_benchmark_model --graph=model.tflite --enable_op_profiling=true` is TFLite's benchmark
 tool with LCE's ops; it logs the whole-model timings and, under "Operator-wise Profiling
-Info for Regular Benchmark Runs:", TFLite's profile summary (tensorflow/lite/profiling,
-formatted by TensorFlow's StatsCalculator): a "Run Order" table, a "Top by Computation
-Time" table, "Number of nodes executed: N", a "Summary by node type" table, a "Timings
-(microseconds): count=..." line and "N nodes observed". Columns are tab-separated and
-right-aligned ("[node type]", "[first]", "[avg ms]", "[%]", "[cdf%]", "[mem KB]",
-"[times called]", "[Name]"; older TensorFlow versions also print a "[start]" column,
-which is read and dropped).
-With `--profiling_output_csv_file=f.csv` the same report goes to that file with the
-tables as comma-separated text ("node type, first, avg_ms, %, cdf%, mem KB, times called,
-name") and without the log lines around it.
+Info for Regular Benchmark Runs:" (before TF 2.3: right after "Average inference
+timings"), TFLite's profile summary (formatted by TensorFlow's StatsCalculator): "Run
+Order", "Top by Computation Time" and "Summary by node type" tables, "Number of nodes
+executed: N", a "Timings (microseconds): count=..." line and "N nodes observed". Cells
+are right-aligned after tabs ("[node type]", "[first]", "[avg ms]", "[%]", "[cdf%]",
+"[mem KB]", "[times called]", "[Name]"; older versions add "[start]", read and dropped);
+logs pasted from terminals, loggers (`INFO: `, logcat) or wrappers vary the rest, which
+device_profile_layout absorbs. `--profiling_output_csv_file=f.csv` writes the tables as
+unquoted comma-separated text without the log lines around them.
 
     df = read_device_profile("quicknet_rpi4.txt")
     df.groupby("node_type").avg_ms.sum(), df.attrs["model_avg_ms"]
@@ -26,12 +25,16 @@ from lab_bnn.errors import UserError
 
 import pandas as pd
 
+from benchmarks.device_profile_layout import header_cells, is_csv_header, row_cells, strip_log_prefix
+
 REGULAR_RUNS = "Operator-wise Profiling Info for Regular Benchmark Runs:"
 EXPECTED = (
-    f"the output of lce_benchmark_model --enable_op_profiling=true (a '{REGULAR_RUNS}' "
-    "section with TFLite's Run Order, Top by Computation Time and Summary by node "
-    "type tables), as logged or as written with --profiling_output_csv_file"
+    f"the output of lce_benchmark_model --enable_op_profiling=true (TFLite's Run Order, "
+    "Top by Computation Time and Summary by node type tables, under a "
+    f"'{REGULAR_RUNS}' line or, before TensorFlow 2.3, right after 'Average inference "
+    "timings'), as logged or as written with --profiling_output_csv_file"
 )
+INITIALIZATION = "Profiling Info for Benchmark Initialization:"
 
 COLUMNS = [
     "node_type",
@@ -124,14 +127,11 @@ def read_device_profile(path: Union[str, Path]) -> pd.DataFrame:
 
 def parse_device_profile(text: str, source: str = "<text>") -> pd.DataFrame:
     """`read_device_profile` of text already in memory; `source` names it in errors."""
-    lines = [_strip_log_prefix(line) for line in text.splitlines()]
+    lines = [strip_log_prefix(line) for line in text.splitlines()]
     if not any(line.strip() for line in lines):
         raise UserError(f"{source} is empty; expected {EXPECTED}")
-    starts = [i for i, line in enumerate(lines) if line.strip() == REGULAR_RUNS]
-    if len(starts) != 1:
-        found = "no" if not starts else f"{len(starts)}"
-        raise UserError(f"{source} has {found} '{REGULAR_RUNS}' lines; expected {EXPECTED}")
-    log, section = lines[: starts[0]], _primary_graph(lines[starts[0] + 1 :])
+    start = _section_start(lines, source)
+    log, section = lines[:start], _primary_graph(lines[start + 1 :])
 
     tables, summary = _tables(section, source)
     header, rows = tables["Run Order"]
@@ -149,12 +149,32 @@ def parse_device_profile(text: str, source: str = "<text>") -> pd.DataFrame:
     return df
 
 
-def _strip_log_prefix(line: str) -> str:
-    """TFLITE_LOG starts a message with its severity; the tables' own lines have none."""
-    for prefix in ("INFO: ", "WARN: "):
-        if line.startswith(prefix):
-            return line[len(prefix) :]
-    return line
+def _section_start(lines: List[str], source: str) -> int:
+    """The index of the line after which the regular runs' profile begins.
+
+    TensorFlow 2.3 and later title it with REGULAR_RUNS (after an initialization
+    profile); before, the Run Order table followed 'Average inference timings' directly.
+    """
+    starts = [i for i, line in enumerate(lines) if line.strip() == REGULAR_RUNS]
+    if len(starts) == 1:
+        return starts[0]
+    has_run_order = any(_run_order_title(line) for line in lines)
+    has_initialization = any(line.strip() == INITIALIZATION for line in lines)
+    if not starts and has_run_order and not has_initialization:
+        averages = [i for i, line in enumerate(lines) if "Average inference timings" in line]
+        return averages[-1] if averages else -1
+    found = f"{len(starts)} '{REGULAR_RUNS}' lines" if starts else f"no '{REGULAR_RUNS}' line"
+    seen = next(line.strip() for line in lines if line.strip())
+    seen = seen if len(seen) <= 60 else seen[:57] + "..."
+    raise UserError(
+        f"{source} has {found} and no Run Order table of its own (its first line is "
+        f"{seen!r}); expected {EXPECTED}"
+    )
+
+
+def _run_order_title(line: str) -> bool:
+    title = _TITLE.match(line.strip())
+    return bool(title) and title.group(1) == "Run Order"
 
 
 def _primary_graph(section: List[str]) -> List[str]:
@@ -172,7 +192,7 @@ def _tables(section: List[str], source: str):
 
     Raises ValueError where a table or the closing summary is cut short.
     """
-    tables: Dict[str, Tuple[List[str], List[str]]] = {}
+    tables: Dict[str, Tuple[str, List[str]]] = {}
     summary = {"executed": None, "observed": None, "timings": {}}
     i = 0
     while i < len(section):
@@ -184,7 +204,7 @@ def _tables(section: List[str], source: str):
                     f"{source}: table '{title.group(1)}' is repeated or has no "
                     f"header (truncated?); expected {EXPECTED}"
                 )
-            header, rows, i = _split_cells(section[i + 1]), [], i + 2
+            header, rows, i = section[i + 1], [], i + 2
             while i < len(section) and section[i].strip():
                 rows.append(section[i])
                 i += 1
@@ -211,19 +231,9 @@ def _tables(section: List[str], source: str):
     return tables, summary
 
 
-def _split_cells(line: str) -> List[str]:
-    """A row's cells: tab-separated in the log, comma-separated in the CSV file."""
-    cells = line.split("\t")
-    if cells and not cells[0].strip():
-        cells = cells[1:]
-    if len(cells) <= 1:
-        cells = line.split(",")
-    return [cell.strip() for cell in cells]
-
-
-def _columns(header: List[str], known: Dict[str, str], source: str) -> List[str]:
+def _columns(header: str, known: Dict[str, str], source: str) -> List[str]:
     names = []
-    for cell in header:
+    for cell in header_cells(header):
         key = cell.strip("[]").strip().lower()
         if key not in known:
             raise UserError(f"{source}: unexpected table column {cell!r}; expected {EXPECTED}")
@@ -231,22 +241,16 @@ def _columns(header: List[str], known: Dict[str, str], source: str) -> List[str]
     return names
 
 
-def _cells(header: List[str], row: str, known: Dict[str, str], source: str) -> Dict[str, str]:
-    """The row's cells by column; a last "name" column keeps any separators it holds."""
+def _cells(header: str, row: str, known: Dict[str, str], source: str) -> Dict[str, str]:
+    """The row's cells by column, split where its numbers are (see device_profile_layout)."""
     columns = _columns(header, known, source)
-    cells = row.split("\t")
-    if cells and not cells[0].strip():
-        cells = cells[1:]
-    if len(cells) < len(columns):
-        cells = row.split(",", len(columns) - 1)
-    if len(cells) > len(columns) and columns[-1] == "name":
-        cells = cells[: len(columns) - 1] + ["\t".join(cells[len(columns) - 1 :])]
-    if len(cells) != len(columns):
+    cells = row_cells(columns, row, csv=is_csv_header(header))
+    if not cells:
         raise UserError(
-            f"{source}: table row {row.strip()!r} has {len(cells)} cells for "
-            f"{len(columns)} columns (truncated?); expected {EXPECTED}"
+            f"{source}: table row {row.strip()!r} does not hold the columns "
+            f"{header_cells(header)} (truncated?); expected {EXPECTED}"
         )
-    return dict(zip(columns, (cell.strip() for cell in cells)))
+    return cells
 
 
 def _op_row(header: List[str], row: str, source: str) -> list:

@@ -173,6 +173,62 @@ def _mutate(text, edits):
     return text
 
 
+LOGCAT = "12-01 10:00:00.000  4821  4821 I tflite  : "
+
+
+def _shapes():
+    """How logs of other TensorFlow versions, loggers and terminals lay out the report."""
+    return st.fixed_dictionaries(
+        {
+            "prefix": st.sampled_from(["", "INFO: ", LOGCAT]),
+            "tabs": st.integers(0, 2),
+            "spaces": st.booleans(),
+            "headerless": st.booleans(),
+            "start": st.booleans(),
+        }
+    )
+
+
+def _reshape(text, csv, prefix, tabs, spaces, headerless, start):
+    """The fixture as another version would print it: a line prefix on every line, more
+    leading tabs, tabs expanded to spaces, no 'Operator-wise' title (TF 2.1: the Run Order
+    right after 'Average inference timings'), a [start] column."""
+    lines = [line.removeprefix("INFO: ") for line in text.split("\n")]
+    if headerless:
+        regular = lines.index("Operator-wise Profiling Info for Regular Benchmark Runs:")
+        init = lines.index("Profiling Info for Benchmark Initialization:")
+        average = [] if csv else ["Average inference timings in us: Warmup: 845.6, no stats: 812.7"]
+        lines = lines[:init] + average + lines[regular + 1 :]
+    op_table, shaped = False, []
+    for line in lines:
+        header = "[first]" in line or ", first," in line
+        op_table = bool(line.strip()) and (op_table or header)
+        if start and op_table:
+            if csv:
+                kind, rest = line.split(", ", 1)
+                line = f"{kind}, {'start' if header else '0.5'}, {rest}"
+            else:
+                cells = line.split("\t")
+                cells.insert(2, ("[start]" if header else "0.500").rjust(17))
+                line = "\t".join(cells)
+        if line.startswith("\t"):
+            line = "\t" * tabs + line
+        line = prefix + line if line else line
+        shaped.append(line.expandtabs(8) if spaces and not csv else line)
+    return "\n".join(shaped)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(fixture=st.sampled_from([LOG, CSV]), shape=_shapes())
+def test_every_layout_of_the_same_profile_reads_to_the_same_table(fixture, shape):
+    df = parse_device_profile(_reshape(fixture.read_text(), fixture == CSV, **shape))
+    expected = read_device_profile(fixture)
+    for column in ("node_type", "name", "times_called", "node_index"):
+        assert df[column].tolist() == expected[column].tolist()
+    assert df["avg_ms"].tolist() == expected["avg_ms"].tolist()
+    assert df.attrs.get("model_count") == expected.attrs.get("model_count")
+
+
 @settings(
     max_examples=2000,
     deadline=None,
@@ -180,9 +236,9 @@ def _mutate(text, edits):
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(fixture=st.sampled_from([LOG, CSV]), edits=_mutations())
-def test_mutated_profiles_parse_or_raise_value_error(fixture, edits):
-    text = _mutate(fixture.read_text(), edits)
+@given(fixture=st.sampled_from([LOG, CSV]), shape=_shapes(), edits=_mutations())
+def test_mutated_profiles_parse_or_raise_value_error(fixture, shape, edits):
+    text = _mutate(_reshape(fixture.read_text(), fixture == CSV, **shape), edits)
     try:
         df = parse_device_profile(text, source="mutated")
     except UserError as error:
