@@ -3,11 +3,15 @@
 Each function is written from reading the official repository, not from lab_bnn, and
 works in float64 with reverse-mode adjoints written out by hand:
 - Niblack / Sauvola: the LAB fork of larq (sfalkena/larq, larq/quantizers.py).
+- BoolNet's batch norms and local adaptive shifting: hpi-xnor/BoolNet, BoolNet_k_4
+  (src/models/modules.py GhostBNSign with binary=False; PyTorch's BatchNorm2d defaults).
 """
 
 import numpy as np
 
-from numpy_reference import clip_ste, window_sum
+from numpy_reference import clip_ste, depthwise_conv_same, window_sum
+
+TORCH_EPSILON, TORCH_MOMENTUM = 1e-5, 0.1  # torch.nn.BatchNorm2d's defaults
 
 
 def _window_average(f, n):
@@ -69,3 +73,35 @@ def sauvola_official(x, n=3, k=0.5, epsilon=1e-9, upstream=None, per_sample_rang
     grad_std = grad_std + grad_r * is_max / is_max.sum(axis=axes, keepdims=True)
     dx = g + _statistics_adjoint(grad_mean, grad_std, std, deviation, count, n)
     return out, u, dx
+
+
+class TorchBatchNorm2d:
+    """torch.nn.BatchNorm2d(C) with its defaults, on NHWC arrays.
+
+    Training: normalize with the batch mean and biased variance, then update
+    running = (1 − momentum)·running + momentum·batch, the variance with Bessel's
+    correction n/(n − 1). Evaluation: normalize with the running statistics.
+    """
+
+    def __init__(self, gamma, beta, running_mean, running_var, eps=TORCH_EPSILON, momentum=TORCH_MOMENTUM):
+        self.gamma, self.beta = np.asarray(gamma, float), np.asarray(beta, float)
+        self.running_mean = np.asarray(running_mean, float).copy()
+        self.running_var = np.asarray(running_var, float).copy()
+        self.eps, self.momentum = eps, momentum
+
+    def __call__(self, x, training):
+        if training:
+            n = x.size // x.shape[-1]
+            mean, var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
+            self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mean
+            self.running_var = (1 - self.momentum) * self.running_var + self.momentum * var * n / (n - 1)
+        else:
+            mean, var = self.running_mean, self.running_var
+        return self.gamma * (x - mean) / np.sqrt(var + self.eps) + self.beta
+
+
+def local_adaptive_shift_official(x, bn1, bn2, bn_zero_point, depthwise_kernel, training):
+    """BoolNet's GhostBNSign before its sign (binary=False, the stem's):
+    z = bn1(x) + bn(depthwise3×3(bn2(x))), the depthwise conv zero-padded by 1, no bias."""
+    context = bn2(x, training)
+    return bn1(x, training) + bn_zero_point(depthwise_conv_same(context, depthwise_kernel, 0.0), training)

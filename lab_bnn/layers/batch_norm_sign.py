@@ -1,6 +1,7 @@
 """BatchNorm followed by a multi-slice sign, and its inference form: a per-channel,
 per-slice threshold compare (BoolNet, Guo et al., arXiv 2106.06991)."""
 
+from lab_bnn.errors import UserError
 from lab_bnn.layers.base import register_layer
 from lab_bnn.layers.multi_slice import MultiSliceSign, require_slices, slice_offsets
 from lab_bnn.registry import Card
@@ -8,6 +9,28 @@ from lab_bnn.registry import Card
 import larq as lq
 import numpy as np
 import tensorflow as tf
+
+# BoolNet's code uses PyTorch's BatchNorm2d defaults: eps 1e-5 and momentum 0.1, i.e. the
+# running statistics keep 0.9 of their value each step, which is Keras' momentum 0.9.
+BOOLNET_EPSILON = 1e-5
+BOOLNET_MOMENTUM = 0.9
+
+
+def require_batch_norm_arguments(layer: str, momentum, epsilon) -> tuple:
+    """Validate Keras BatchNormalization's momentum (in [0, 1)) and epsilon (> 0).
+
+    Raises:
+        UserError: naming the value received and what is allowed.
+    """
+    numeric = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+    if not (numeric(momentum) and 0.0 <= momentum < 1.0):
+        raise UserError(
+            f"{layer} momentum must be a number in [0, 1) (Keras' convention: PyTorch's "
+            f"momentum 0.1 is 0.9 here); received {momentum!r}"
+        )
+    if not (numeric(epsilon) and epsilon > 0.0):
+        raise UserError(f"{layer} epsilon must be a positive number; received {epsilon!r}")
+    return float(momentum), float(epsilon)
 
 
 @register_layer(
@@ -28,14 +51,22 @@ class BatchNormSign(tf.keras.layers.Layer):
 
     Arguments:
         slices: k of the multi-slice sign.
-        momentum, epsilon: BatchNormalization's.
+        momentum: BatchNormalization's, in Keras' convention (the share of the old running
+            statistics kept per step). Default 0.9: BoolNet's code uses PyTorch's
+            momentum 0.1, the same update. Keras' own default is 0.99.
+        epsilon: BatchNormalization's; default 1e-5 as BoolNet's code (Keras': 1e-3).
+
+    Raises:
+        UserError: for a bad k, momentum outside [0, 1) or a non-positive epsilon.
     """
 
-    def __init__(self, slices: int = 1, momentum: float = 0.99, epsilon: float = 1e-3, **kwargs):
+    def __init__(
+        self, slices: int = 1, momentum: float = BOOLNET_MOMENTUM, epsilon: float = BOOLNET_EPSILON, **kwargs
+    ):
         super().__init__(**kwargs)
         self.slices = require_slices("BatchNormSign", slices)
-        self.momentum, self.epsilon = float(momentum), float(epsilon)
-        self.batch_norm = tf.keras.layers.BatchNormalization(momentum=momentum, epsilon=epsilon)
+        self.momentum, self.epsilon = require_batch_norm_arguments("BatchNormSign", momentum, epsilon)
+        self.batch_norm = tf.keras.layers.BatchNormalization(momentum=self.momentum, epsilon=self.epsilon)
         self.sign = MultiSliceSign(slices)
 
     def call(self, inputs, training=None):

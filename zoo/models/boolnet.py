@@ -11,6 +11,7 @@ from lab_bnn.layers import (
     MultiSliceBinaryConv2D,
     MultiSliceSign,
 )
+from lab_bnn.layers.batch_norm_sign import BOOLNET_EPSILON, BOOLNET_MOMENTUM
 
 import larq as lq
 import numpy as np
@@ -47,14 +48,18 @@ class BoolNetFactory(ZooModelFactory):
     local_adaptive_shift: bool = Field(True)
     dilated_last_stage: bool = Field(False)
     padding_mode: str = Field("replicate")
+    # Every BatchNorm's; BoolNet's code has PyTorch's ε = 1e-5 and momentum 0.1 (Keras' 0.9).
+    bn_epsilon: float = Field(BOOLNET_EPSILON)
+    bn_momentum: float = Field(BOOLNET_MOMENTUM)
+
+    def batch_norm(self) -> tf.keras.layers.BatchNormalization:
+        return tf.keras.layers.BatchNormalization(momentum=self.bn_momentum, epsilon=self.bn_epsilon)
 
     def sign(self, binarizer: str):
         """BN + multi-slice sign; BN-fused (threshold) form when the sign is plain."""
         if binarizer == "ste_sign":
-            return BatchNormSign(self.k, momentum=0.9)
-        return lambda x: MultiSliceSign(self.k, binarizer)(
-            tf.keras.layers.BatchNormalization(momentum=0.9)(x)
-        )
+            return BatchNormSign(self.k, momentum=self.bn_momentum, epsilon=self.bn_epsilon)
+        return lambda x: MultiSliceSign(self.k, binarizer)(self.batch_norm()(x))
 
     def conv(self, filters, kernel_size=3, strides=1, dilation=1, slices=None):
         return MultiSliceBinaryConv2D(
@@ -106,9 +111,12 @@ class BoolNetFactory(ZooModelFactory):
         binarizers = self.stage_binarizers(default="ste_sign")
         inputs = self.image_input()
         x = tf.keras.layers.Conv2D(64, 7, strides=2, padding="same", use_bias=False)(inputs)
-        x = tf.keras.layers.BatchNormalization(momentum=0.9)(x)
+        x = self.batch_norm()(x)
         x = tf.keras.layers.MaxPool2D(3, strides=2, padding="same")(x)
-        x = LocalAdaptiveShift()(x) if self.local_adaptive_shift else tf.keras.layers.BatchNormalization()(x)
+        if self.local_adaptive_shift:
+            x = LocalAdaptiveShift(epsilon=self.bn_epsilon, momentum=self.bn_momentum)(x)
+        else:
+            x = self.batch_norm()(x)
         x = MultiSliceSign(self.k)(x)
         for stage, (width, blocks) in enumerate(zip(WIDTHS, BLOCKS_PER_STAGE)):
             last = stage == len(WIDTHS) - 1
@@ -119,7 +127,7 @@ class BoolNetFactory(ZooModelFactory):
         if self.include_top:
             # Leave the binary path: average the k slices, then BN, PReLU (as the paper).
             x = tf.reduce_mean(split_slices(x, self.k), axis=-2)
-            x = tf.keras.layers.BatchNormalization(momentum=0.9)(x)
+            x = self.batch_norm()(x)
             x = tf.keras.layers.PReLU(shared_axes=[1, 2])(x)
             x = tf.keras.layers.GlobalAveragePooling2D()(x)
             x = tf.keras.layers.Dense(self.num_classes)(x)
