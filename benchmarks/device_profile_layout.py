@@ -58,5 +58,5 @@ def row_cells(columns: List[str], row: str, csv: bool) -> Dict[str, str]:
         return {}
     cells = {column: (match.group(f"c{i}") or "").strip() for i, column in enumerate(columns)}
     if named and csv:
-        cells["name"] = re.sub(r"\t ?", ", ", cells["name"])
+        cells["name"] = cells["name"].replace("\t", ",")
     return cells
