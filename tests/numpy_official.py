@@ -5,6 +5,7 @@ works in float64 with reverse-mode adjoints written out by hand:
 - Niblack / Sauvola: the LAB fork of larq (sfalkena/larq, larq/quantizers.py).
 - BoolNet's batch norms and local adaptive shifting: hpi-xnor/BoolNet, BoolNet_k_4
   (src/models/modules.py GhostBNSign with binary=False; PyTorch's BatchNorm2d defaults).
+- FDA: htqin/BiBench, bibench/models/layers/fda.py (FDAConv2d, NoiseAdaption(_a)).
 """
 
 import numpy as np
@@ -105,3 +106,39 @@ def local_adaptive_shift_official(x, bn1, bn2, bn_zero_point, depthwise_kernel, 
     z = bn1(x) + bn(depthwise3×3(bn2(x))), the depthwise conv zero-padded by 1, no bias."""
     context = bn2(x, training)
     return bn1(x, training) + bn_zero_point(depthwise_conv_same(context, depthwise_kernel, 0.0), training)
+
+
+def _fourier_grad(x, n, upstream, omega=0.1):
+    """FDA_BinaryQuantize.backward: (4ω/π)·Σ_{i=0..n} cos((2i+1)ωx), 0 where |x| > 1."""
+    series = sum(np.cos((2 * i + 1) * omega * x) for i in range(n + 1))
+    return upstream * 4 * omega / np.pi * series * (np.abs(x) <= 1)
+
+
+def _noise_adaption(rows, fc1, fc2, upstream_rows):
+    """NoiseAdaption on rows (…, d): fc2(relu(fc1 r)) + 0.1·sin r with torch Linear
+    weights fc1 (d // k, d), fc2 (d, d // k); a zero-width layer gives 0. Returns the
+    value and the gradient of Σ upstream·value with respect to the rows."""
+    hidden = rows @ fc1.T
+    value = np.maximum(hidden, 0) @ fc2.T + 0.1 * np.sin(rows)
+    grad = ((upstream_rows @ fc2) * (hidden > 0)) @ fc1 + 0.1 * np.cos(rows) * upstream_rows
+    return value, grad
+
+
+def fda_activation_official(a, fc1, fc2, n, alpha, upstream):
+    """FDAConv2d's ba = sign(a) + α·NoiseAdaption_a(a): the MLP over the channels of each
+    pixel (NHWC here, so rows are the last axis). Returns ba and d(Σ upstream·ba)/da."""
+    noise, noise_grad = _noise_adaption(a, fc1, fc2, alpha * upstream)
+    return np.where(a >= 0, 1.0, -1.0) * (a != 0) + alpha * noise, _fourier_grad(a, n, upstream) + noise_grad
+
+
+def fda_weight_official(w_torch, fc1, fc2, n, alpha, upstream_torch):
+    """FDAConv2d's scaled binary weight in torch layout (out, in, kh, kw):
+    (sign(W) + α·NoiseAdaption(W))·mean|W| per output channel (detached). Rows are the
+    flattened (in, kh, kw) of each output channel. Returns it and dW."""
+    out_channels = w_torch.shape[0]
+    rows = w_torch.reshape(out_channels, -1)
+    scale = np.abs(rows).mean(axis=1)[:, None, None, None]
+    g = upstream_torch * scale
+    noise, noise_grad = _noise_adaption(rows, fc1, fc2, alpha * g.reshape(out_channels, -1))
+    binary = np.sign(w_torch) + alpha * noise.reshape(w_torch.shape)
+    return binary * scale, _fourier_grad(w_torch, n, g) + noise_grad.reshape(w_torch.shape)
