@@ -137,7 +137,7 @@ def test_state_is_a_non_trainable_weight_of_the_layer_in_either_slot():
         for weight in quantizer.state_weights:
             assert any(weight is w for w in layer.non_trainable_weights)
             assert not any(weight is w for w in layer.trainable_weights)
-    assert len(quantizer_state(model)) == 3  # FdaSign's n; FdaWeight's λ and n
+    assert len(quantizer_state(model)) == 4  # n and λ of FdaSign and of FdaWeight
 
 
 @pytest.mark.parametrize("alias", ALIASES)
