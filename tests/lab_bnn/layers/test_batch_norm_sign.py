@@ -4,10 +4,10 @@ from lab_bnn.errors import UserError
 from lab_bnn.layers import BatchNormSign, slice_offsets
 
 import numpy as np
-import numpy_official as official
 import pytest
 import tensorflow as tf
 
+import numpy_official as official
 from conftest import assert_signs_match
 
 

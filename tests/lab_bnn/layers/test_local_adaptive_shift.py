@@ -5,10 +5,10 @@ from lab_bnn.errors import UserError
 from lab_bnn.layers import LocalAdaptiveShift
 
 import numpy as np
-import numpy_official as official
 import pytest
 import tensorflow as tf
 
+import numpy_official as official
 import numpy_reference as ref
 
 

@@ -4,9 +4,9 @@ from lab_bnn.errors import UserError
 from lab_bnn.quantizers import FdaSign, FdaWeight
 
 import numpy as np
-import numpy_official as official
 import pytest
 
+import numpy_official as official
 import numpy_reference_bibench as ref
 from conftest import forward_and_gradients
 

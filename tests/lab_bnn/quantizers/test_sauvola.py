@@ -5,9 +5,9 @@ from lab_bnn.errors import UserError
 from lab_bnn.quantizers import Sauvola
 
 import numpy as np
-import numpy_official as official
 import pytest
 
+import numpy_official as official
 import numpy_reference as ref
 from conftest import assert_signs_match, forward_and_gradients
 
