@@ -57,6 +57,10 @@ def check_parity(
 ) -> ParityReport:
     """Compare `model` and its conversion `flatbuffer` on `samples` (a batch).
 
+    Keras runs the samples one at a time, as LCE does: a binarizer whose output
+    depends on its batch (Sauvola's R over the batch, as the LAB code takes it) would
+    otherwise show disagreements that are not the conversion's.
+
     With `sign_flips`, a probe copy of the (fused) model that also outputs every
     binarized input, at any depth, is converted and run, and each sign compared
     (`converter.sign_probe`): one extra conversion.
@@ -71,7 +75,7 @@ def check_parity(
         raise UserError(
             f"samples must have shape (N, {', '.join(map(str, expected_shape))}); received {samples.shape}"
         )
-    keras_out = model.predict(samples, verbose=0)
+    keras_out = model.predict(samples, batch_size=1, verbose=0)
     lce_out = run_flatbuffer(flatbuffer, samples, kernel_path)[0]
     report = ParityReport(
         samples=len(samples),

@@ -2,7 +2,7 @@
 
 Each function is written from reading the official repository, not from lab_bnn, and
 works in float64 with reverse-mode adjoints written out by hand:
-- Niblack / Sauvola: the LAB fork of larq (sfalkena/larq, larq/quantizers.py).
+- LAB, Niblack, Sauvola: the LAB fork of larq (sfalkena/larq, larq/quantizers.py).
 - BoolNet's batch norms and local adaptive shifting: hpi-xnor/BoolNet, BoolNet_k_4
   (src/models/modules.py GhostBNSign with binary=False; PyTorch's BatchNorm2d defaults).
 - FDA: htqin/BiBench, bibench/models/layers/fda.py (FDAConv2d, NoiseAdaption(_a)).
@@ -10,9 +10,35 @@ works in float64 with reverse-mode adjoints written out by hand:
 
 import numpy as np
 
-from numpy_reference import clip_ste, depthwise_conv_same, window_sum
+from numpy_reference import clip_ste, depthwise_conv_same, depthwise_conv_same_grads, window_sum
 
 TORCH_EPSILON, TORCH_MOMENTUM = 1e-5, 0.1  # torch.nn.BatchNorm2d's defaults
+
+
+def lab_official(x, kernel, bias, beta, upstream):
+    """The LAB fork's LAB: forward and gradients of L = Σ upstream·out.
+
+    The fork's layer: y = QuantDepthwiseConv2D(3, SAME, depth_multiplier=2, bias)(x),
+    Keras channel order c·2 + m, so its (3, 3, C, 2) kernel and 2C bias are laid out
+    exactly as lab_bnn's; then z = β·reshape(y, (N, H, W, 2, C)) — channel a·C + j goes
+    to z[..., a, j], so the pair of output j is (y_j, y_{C+j}); out = −1 where argmax
+    over a is 0 (ties included), +1 where it is 1. Gradient: dz = dy ·
+    ∂(2·softmax(z, over a)[1] − 1)/∂z, written out: ±2·s0·s1. β multiplies y, so dβ =
+    Σ dz·y. Returns (out, z1 − z0, dx, dkernel, dbias, dbeta).
+    """
+    n, h, w, c = x.shape
+    y = depthwise_conv_same(x, kernel, bias)
+    z = beta * y.reshape(n, h, w, 2, c)
+    out = np.where(np.argmax(z, axis=3) == 0, -1.0, 1.0)
+    shifted = np.exp(z - z.max(axis=3, keepdims=True))
+    soft = shifted / shifted.sum(axis=3, keepdims=True)
+    both = 2.0 * soft[..., 0, :] * soft[..., 1, :]  # ∂(2·s1 − 1)/∂z1 = −∂/∂z0
+    grad_z = np.stack([-both * upstream, both * upstream], axis=3)
+    grad_y = (beta * grad_z).reshape(n, h, w, 2 * c)
+    dx, dkernel = depthwise_conv_same_grads(x, kernel, grad_y)
+    dbias = grad_y.sum((0, 1, 2))
+    dbeta = (grad_z * y.reshape(n, h, w, 2, c)).sum()
+    return out, z[..., 1, :] - z[..., 0, :], dx, dkernel, dbias, dbeta
 
 
 def _window_average(f, n):

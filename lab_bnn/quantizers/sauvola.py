@@ -1,16 +1,19 @@
 """Sauvola local-threshold binarizer (Sauvola & Pietikäinen 2000; a LAB-paper baseline)."""
 
+from lab_bnn.errors import UserError
 from lab_bnn.quantizers.base import register_binarizer
 from lab_bnn.quantizers.local_statistics import LocalThresholdBinarizer
 from lab_bnn.registry import Card
 
 import tensorflow as tf
 
+DYNAMIC_RANGES = ("batch", "sample")
+
 
 @register_binarizer(
     "sauvola",
     Card(
-        paper="Sauvola & Pietikäinen 2000; LAB paper baseline, deviation as the LAB code computes it",
+        paper="Sauvola & Pietikäinen 2000; LAB paper baseline, deviation and R as the LAB code computes them",
         role="activation",
         float_ops=frozenset(
             {"ADD", "AVERAGE_POOL_2D", "DIV", "MUL", "REDUCE_MAX", "SQRT", "SQUARED_DIFFERENCE", "SUB"}
@@ -22,9 +25,8 @@ class Sauvola(LocalThresholdBinarizer):
     """sign(x − t) with t = m·(1 + k·(s/R − 1)) over an n×n window.
 
     m, s: per-channel window mean and local deviation (see `local_mean_std`); R: the
-    largest s of each sample (over height, width and channels), so a sample's output
-    does not depend on the rest of its batch (the LAB code takes R over the whole
-    batch). clip-STE, with the gradient also flowing through t (and R).
+    largest s (see `dynamic_range`). clip-STE, with the gradient also flowing through
+    t (and R).
 
     Arguments:
         window_size: n, a positive odd integer.
@@ -38,14 +40,20 @@ class Sauvola(LocalThresholdBinarizer):
             textbook window std sqrt(avg(x²) − avg(x)² + ε) and t uses R itself,
             lab_bnn's behaviour before (then with epsilon=1e-5). The default follows
             the code the paper's numbers came from.
+        dynamic_range: where R is the largest s. `"batch"` (default): over the whole
+            batch, as the LAB code does, so a sample's output depends on the rest of
+            its batch; at batch 1 (as LCE runs a model) it equals `"sample"`.
+            `"sample"`: over each sample's height, width and channels, so every sample
+            is binarized independently of its batch (lab_bnn's behaviour before).
 
     Example:
         >>> larq.layers.QuantConv2D(64, 3, input_quantizer="sauvola")
         >>> Sauvola(deviation="window_std", epsilon=1e-5)  # the textbook window std
+        >>> Sauvola(dynamic_range="sample")  # independent of the batch
 
     Raises:
-        UserError: on a non-4-D input, an even or non-positive window or an unknown
-            deviation.
+        UserError: on a non-4-D input, an even or non-positive window, an unknown
+            deviation or an unknown dynamic range.
     """
 
     def __init__(
@@ -55,13 +63,23 @@ class Sauvola(LocalThresholdBinarizer):
         epsilon: float = 1e-9,
         clip_value: float = 1.0,
         deviation: str = "official",
+        dynamic_range: str = "batch",
         **kwargs,
     ):
+        if dynamic_range not in DYNAMIC_RANGES:
+            raise UserError(
+                f"Sauvola dynamic_range must be one of {DYNAMIC_RANGES}; received {dynamic_range!r}"
+            )
+        self.dynamic_range = dynamic_range
         super().__init__(window_size, k, epsilon, clip_value, deviation, **kwargs)
 
     def threshold(self, inputs: tf.Tensor) -> tf.Tensor:
         mean, std = self.local_mean_std(inputs)
-        dynamic_range = tf.reduce_max(std, axis=[1, 2, 3], keepdims=True)
+        axes = [0, 1, 2, 3] if self.dynamic_range == "batch" else [1, 2, 3]
+        dynamic_range = tf.reduce_max(std, axis=axes, keepdims=True)
         if self.deviation == "official":
             dynamic_range = dynamic_range + self.epsilon
         return mean * (1.0 + self.k * (std / dynamic_range - 1.0))
+
+    def get_config(self):
+        return {**super().get_config(), "dynamic_range": self.dynamic_range}

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from converter import audit, check_parity, convert, multiply_accumulates, read_operators
+from converter.interpreter import run_flatbuffer
 from zoo.models import SmallBNN
 
 from sign_margins import tie_free_samples
@@ -47,6 +48,24 @@ def test_parity_catches_a_flatbuffer_of_another_model(lab_model_and_flatbuffer, 
     other = SmallBNN(input_shape=SHAPE, input_quantizer="lab")  # other random weights
     report = check_parity(model, convert(other), rng.rand(8, *SHAPE), sign_flips=False)
     assert report.max_abs_diff > 1e-2
+
+
+def test_parity_runs_keras_one_sample_at_a_time_as_lce_does(rng):
+    """Sauvola's default R is the largest deviation of the whole batch, so a batched
+    Keras run differs from LCE's one-sample runs; parity compares like with like."""
+    tf.keras.utils.set_random_seed(1)
+    model = SmallBNN(input_shape=SHAPE, input_quantizer="sauvola")
+    flatbuffer = convert(model)
+    samples = (rng.rand(6, *SHAPE) * np.linspace(0.2, 3.0, 6).reshape(-1, 1, 1, 1)).astype(np.float32)
+    # predict on one sample is the computation parity must do (eager calls round differently)
+    one_at_a_time = np.concatenate([model.predict(s[None], verbose=0) for s in samples])
+    batched = model.predict(samples, verbose=0)
+    logit_scale = np.abs(one_at_a_time).max()
+    assert np.abs(batched - one_at_a_time).max() > 1e-2 * logit_scale  # the batch matters
+    lce_out = run_flatbuffer(flatbuffer, samples)[0]
+    report = check_parity(model, flatbuffer, samples, sign_flips=False)
+    assert report.max_abs_diff == pytest.approx(np.abs(one_at_a_time - lce_out).max(), abs=1e-5 * logit_scale)
+    assert report.top1_agreement == np.mean(one_at_a_time.argmax(-1) == lce_out.argmax(-1))
 
 
 def test_parity_rejects_samples_of_the_wrong_shape(lab_model_and_flatbuffer):

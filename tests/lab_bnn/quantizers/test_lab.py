@@ -1,4 +1,5 @@
-"""LAB: forward and soft-argmax gradient against the NumPy transcription; training."""
+"""LAB: forward and soft-argmax gradient against the NumPy transcriptions of the
+formula (same-channel pairing) and of the official code (its pairing); training."""
 
 from lab_bnn.errors import UserError
 from lab_bnn.quantizers import LAB
@@ -8,14 +9,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import numpy_official as official
 import numpy_reference as ref
 from conftest import assert_signs_match, forward_and_gradients
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 
-def built_lab(rng, channels=3, beta=1.0, trainable_beta=True):
-    layer = LAB(beta=beta, trainable_beta=trainable_beta)
+def built_lab(rng, channels=3, beta=1.0, trainable_beta=True, pairing="same_channel"):
+    layer = LAB(beta=beta, trainable_beta=trainable_beta, pairing=pairing)
     layer.build((None, 6, 5, channels))
     layer.depthwise_kernel.assign(rng.randn(3, 3, channels, 2) * 0.5)
     layer.bias.assign(rng.randn(2 * channels) * 0.1)
@@ -35,6 +37,68 @@ def test_forward_and_gradient_match_numpy(rng, beta):
     np.testing.assert_allclose(dkernel, ref_dk, **TOL)
     np.testing.assert_allclose(dbias, ref_db, **TOL)
     np.testing.assert_allclose(dbeta, ref_dbeta, **TOL)
+
+
+def assert_close_relative(actual, expected, rtol=1e-5):
+    """Equal within rtol of the largest |expected| (float32 against float64)."""
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * np.abs(expected).max())
+
+
+# The fork's LAB has a fixed 3×3 kernel; tiny maps, batch 1 and > 1, one and many channels.
+OFFICIAL_SHAPES = [(2, 6, 5, 3), (1, 1, 1, 4), (3, 2, 2, 2), (1, 2, 2, 1), (2, 7, 7, 6)]
+
+
+@pytest.mark.parametrize("shape", OFFICIAL_SHAPES)
+@pytest.mark.parametrize("beta,trainable_beta", [(1.0, True), (-0.7, True), (2.0, False)])
+def test_official_pairing_matches_the_lab_code(rng, shape, beta, trainable_beta):
+    """Our weights are the fork's as they are (same (3, 3, C, 2) kernel and 2C bias
+    layout): the identity permutation; only the pairing (j with C + j) is the fork's."""
+    layer = built_lab(rng, shape[-1], beta, trainable_beta, pairing="official")
+    x, upstream = rng.randn(*shape), rng.randn(*shape)
+    out, grads = forward_and_gradients(layer, x, upstream)
+    kernel, bias = layer.depthwise_kernel.numpy(), layer.bias.numpy()
+    ref_out, d, *ref_grads = official.lab_official(x, kernel, bias, beta, upstream)
+    assert_signs_match(out, ref_out, d)
+    assert_close_relative(layer.difference(x.astype(np.float32)).numpy(), d)
+    assert len(grads) == (4 if trainable_beta else 3)  # x, kernel, bias (, β)
+    for got, expected in zip(grads, ref_grads):
+        assert_close_relative(got, expected)
+
+
+@pytest.mark.parametrize("shape", [(2, 6, 5, 1), (1, 1, 1, 1), (3, 2, 2, 1)])
+def test_same_channel_pairing_is_the_lab_code_at_one_channel(rng, shape):
+    """At C = 1 both pairings pair outputs 0 and 1, so the default is the fork's there."""
+    layer = built_lab(rng, channels=1, beta=-1.2)
+    x, upstream = rng.randn(*shape), rng.randn(*shape)
+    out, grads = forward_and_gradients(layer, x, upstream)
+    ref_out, d, *ref_grads = official.lab_official(
+        x, layer.depthwise_kernel.numpy(), layer.bias.numpy(), -1.2, upstream
+    )
+    assert_signs_match(out, ref_out, d)
+    for got, expected in zip(grads, ref_grads):
+        assert_close_relative(got, expected)
+
+
+def test_the_pairings_differ_when_there_are_several_channels(rng):
+    same = built_lab(rng, channels=4)
+    fork = built_lab(rng, channels=4, pairing="official")
+    fork.set_weights(same.get_weights())
+    x = rng.randn(2, 6, 5, 4).astype(np.float32)
+    assert np.mean(same(x).numpy() != fork(x).numpy()) > 0.2
+
+
+def test_official_pairing_round_trips_and_exports_as_itself(rng):
+    layer = built_lab(rng, channels=2, pairing="official")
+    assert LAB.from_config(layer.get_config()).pairing == "official"
+    assert layer.inference_form() is layer
+
+
+@pytest.mark.parametrize("pairing", ["paper", None, "Official"])
+def test_unknown_pairing_is_one_clear_error(pairing):
+    with pytest.raises(
+        UserError, match=rf"LAB pairing must be one of .*same_channel.*official.*received {pairing!r}"
+    ):
+        LAB(pairing=pairing)
 
 
 def test_fixed_beta_is_a_constant_not_a_weight(rng):
