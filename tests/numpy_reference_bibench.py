@@ -1,43 +1,59 @@
 """NumPy transcriptions of the BiBench binarizers (ALGORITHMS.md, BiBench's code).
 
 Gradients are of L = sum(upstream * output). Kernels are Keras-shaped: the last axis
-is the output channel.
+is the output channel. Checked against htqin/BiBench, BiBench/bibench/models/layers/
+(issue 14): each docstring names the official class it agrees with, or how it
+differs; whole official convs are in `numpy_official_bibench`. Here sign(0) = +1 (the
+papers, larq); the official code's torch.sign(0) is 0.
 """
 
 import numpy as np
 
 
 def sign(x):
+    """sign with sign(0) = +1 (the papers, larq); BiBench's torch.sign(0) is 0."""
     return np.where(x >= 0, 1.0, -1.0)
 
 
 def clip_ste(x, upstream, clip=1.0):
+    """Gradient of `torch.clamp(x, −1, 1)` as BNNConv2d / XNORConv2d / DoReFaConv2d's
+    detach trick passes it (bnn.py, xnor.py, dorefa.py): 1 on the closed interval."""
     return upstream * (np.abs(x) <= clip)
 
 
 def approx_sign_grad(x, upstream):
-    """Bi-Real's ApproxSign: 2 − 2|x| for |x| < 1 (= max(0, 2 − 2|x|))."""
+    """Bi-Real's ApproxSign: 2 − 2|x| for |x| < 1 (= max(0, 2 − 2|x|)); equals the
+    derivative of BiRealConv2d's piecewise quadratic (bireal.py, react.py) and ReCU's
+    BinaryQuantize_a (recu.py)."""
     return upstream * np.maximum(0.0, 2.0 - 2.0 * np.abs(x))
 
 
 def scaled_sign(w, upstream, per_channel=True):
-    """α_w·sign(W), α_w = mean|W| per output channel (or per layer), clip-STE (unscaled)."""
+    """α_w·sign(W), α_w = mean|W| per output channel (or per layer), clip-STE (unscaled).
+    Per channel it is the weight path of XNORConv2d, DoReFaConv2d, BiRealConv2d and
+    ReActConv2d (α detached); per layer is original DoReFa's, not in BiBench's code."""
     alpha = np.abs(w).reshape(-1, w.shape[-1]).mean(0) if per_channel else np.abs(w).mean()
     return alpha * sign(w), clip_ste(w, upstream)
 
 
 def xnor_activation(x, upstream):
+    """XNORConv2d's input path (xnor.py): α_x = mean|x| per sample, detached, with the
+    unscaled clamp STE."""
     alpha = np.abs(x).reshape(len(x), -1).mean(1).reshape((-1,) + (1,) * (x.ndim - 1))
     return alpha * sign(x), clip_ste(x, upstream)
 
 
 def rsign(x, tau, upstream):
-    """sign(x + τ); gradients to x and to τ (summed over all but channels)."""
+    """sign(x + τ); gradients to x and to τ (summed over all but channels): ReActConv2d's
+    channel_threshold (react.py)."""
     g = approx_sign_grad(x + tau, upstream)
     return sign(x + tau), g, g.reshape(-1, x.shape[-1]).sum(0)
 
 
 def rprelu(x, gamma, slope, zeta, upstream):
+    """The paper's PReLU(x − γ) + ζ. BiBench's ReActNet (backbones/reactnet.py) has
+    x + b for x − γ (γ = −b) and PyTorch's PReLU, whose gradient at s = 0 is the slope,
+    not 1 as here: see `numpy_official_bibench.rprelu`."""
     s = x - gamma
     out = np.where(s >= 0, s, slope * s) + zeta
     d_s = upstream * np.where(s >= 0, 1.0, slope)
@@ -46,13 +62,15 @@ def rprelu(x, gamma, slope, zeta, upstream):
 
 
 def recu_tau(epoch, epochs, start=0.85, end=0.99):
+    """ReCUConv2d.model_params_update (recu.py) for start, end = 0.85, 0.99."""
     a = (end - start) / (np.e - 1)
     return a * np.e ** (epoch / epochs) + start - a
 
 
 def recu_weight(w, tau, upstream, eps=1e-5):
     """sign(clamp(w1, ±Q)) with identity STE, through the clamp and standardization.
-    Returns the output, dW and the fraction of weights the clamp cuts."""
+    Returns the output, dW and the fraction of weights the clamp cuts. ReCUConv2d's
+    weight path (recu.py): unbiased var, Q_τ over the whole tensor, identity STE."""
     rows = w.reshape(-1, w.shape[-1])  # (d, out): one column per output channel
     n = rows.shape[0]
     centered = rows - rows.mean(0)
@@ -69,7 +87,8 @@ def recu_weight(w, tau, upstream, eps=1e-5):
 
 def recu_activation_grad(a, upstream, training, eps=1e-5):
     """Gradient max(0, 2 − 2|a0|) with a0 = a / sqrt(var + ε) in training (the
-    normalization's own derivative included, as autodiff sees it), a0 = a otherwise."""
+    normalization's own derivative included, as autodiff sees it), a0 = a otherwise.
+    ReCUConv2d's input path (recu.py) with BinaryQuantize_a."""
     if not training:
         return approx_sign_grad(a, upstream)
     flat, g_flat = a.reshape(len(a), -1), upstream.reshape(len(a), -1)

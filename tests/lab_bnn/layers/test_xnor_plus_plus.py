@@ -1,11 +1,23 @@
-"""XNOR-Net++: binary conv ⊙ Γ against a float Keras conv of the signs."""
+"""XNOR-Net++: binary conv ⊙ Γ against a float Keras conv of the signs, and against
+BiBench's official XNORPlusPlusConv2d."""
 
 from lab_bnn.errors import UserError
 from lab_bnn.layers import XnorPlusPlusConv2D
+from lab_bnn.recipes import get_recipe
 
 import numpy as np
+import numpy_official_bibench as official
 import pytest
 import tensorflow as tf
+from bibench_conv_cases import (
+    CASES,
+    assert_close,
+    case_id,
+    clear_of,
+    float32_exact,
+    run_conv,
+    with_exact_zeros,
+)
 
 import numpy_reference_bibench as ref
 
@@ -47,3 +59,42 @@ def test_dynamic_spatial_size_is_one_clear_error():
         UserError, match=r"static height and width.*received input shape \(None, None, None, 3\)"
     ):
         XnorPlusPlusConv2D(4, 3).build((None, None, None, 3))
+
+
+def _official_comparison(rng, case, x, w, zero_sign=0.0):
+    """Ours (y, dx, dW, dα, dβ, dγ) and the official ones, and the official y with
+    torch's sign(0) = 0."""
+    upstream = rng.randn(*case.output_shape())
+    _, _, height, width = case.output_shape()
+    scales = [float32_exact(rng.rand(n) + 0.5) for n in (case.out_channels, height, width)]
+
+    def set_gamma(layer):
+        for variable, value in zip((layer.channel_scale, layer.height_scale, layer.width_scale), scales):
+            variable.assign(value)
+
+    conv = get_recipe("xnor_plus_plus").conv2d(
+        case.out_channels, case.kernel, strides=case.stride, padding=case.padding, use_bias=False
+    )
+    names = ("channel_scale", "height_scale", "width_scale")
+    y, dx, dw, d_scales = run_conv(conv, x, w, upstream, variables=names, prepare=set_gamma)
+    args = (x, w, *scales, upstream, case.stride, case.torch_padding)
+    expected = official.xnor_plus_plus_conv(*args, zero_sign=zero_sign)
+    return (y, dx, dw, *d_scales), expected, official.xnor_plus_plus_conv(*args)[0]
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_matches_official_forward_and_gradients(rng, case):
+    x, w = clear_of(rng, case.input_shape, 0.9), clear_of(rng, case.weight_shape, 0.9)
+    actual, expected, _ = _official_comparison(rng, case, x, w)
+    for ours, theirs in zip(actual, expected):
+        assert_close(ours, theirs)
+
+
+def test_exact_zeros_take_plus_one_where_torch_takes_zero(rng):
+    case = CASES[0]
+    x = with_exact_zeros(rng, clear_of(rng, case.input_shape, 0.9))
+    w = with_exact_zeros(rng, clear_of(rng, case.weight_shape, 0.9))
+    actual, expected, torch_y = _official_comparison(rng, case, x, w, zero_sign=1.0)
+    for ours, theirs in zip(actual, expected):
+        assert_close(ours, theirs)
+    assert not np.allclose(actual[0], torch_y, atol=1e-3)

@@ -4,6 +4,7 @@ from lab_bnn.errors import UserError
 from lab_bnn.quantizers import ReCUActivation, ReCUWeight
 
 import numpy as np
+import numpy_official_bibench as official
 import pytest
 import tensorflow as tf
 
@@ -32,6 +33,15 @@ def test_weight_forward_and_gradient_along_the_schedule(rng, epoch):
 def test_schedule_end_points():
     assert ref.recu_tau(0, EPOCHS) == pytest.approx(0.85)
     assert ref.recu_tau(EPOCHS, EPOCHS) == pytest.approx(0.99)
+
+
+def test_schedule_is_the_official_model_params_update():
+    """BiBench calls it before every training epoch 0 … E − 1 (ModelParamsUpdateHook)."""
+    quantizer = ReCUWeight()
+    quantizer.build((3, 3, 2, 2))
+    for epoch in range(EPOCHS):
+        quantizer.update_schedule(epoch, EPOCHS)
+        np.testing.assert_allclose(quantizer.current_tau.numpy(), official.recu_tau(epoch, EPOCHS), rtol=1e-6)
 
 
 @pytest.mark.parametrize("training", [True, False])
