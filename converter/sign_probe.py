@@ -106,7 +106,8 @@ def sign_flips(
         layer.input_quantizer = _SignTap(layer.input_quantizer, key, taps)
     inputs = tf.keras.Input(fused.input_shape[1:])
     probe = tf.keras.Model(inputs, _SignProbe(fused, taps)(inputs))
-    keras_signs = np.sign(probe.predict(samples, verbose=0))
+    # one sample at a time, as LCE runs it: a batch-wide statistic (Sauvola's R) must not leak
+    keras_signs = np.sign(probe.predict(samples, batch_size=1, verbose=0))
     lce_signs = np.sign(run_flatbuffer(convert(probe, fuse=False), samples, kernel_path)[0])
     differs: Dict[str, List[np.ndarray]] = {key: [] for key in layers}
     start = 0

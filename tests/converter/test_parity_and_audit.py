@@ -68,6 +68,18 @@ def test_parity_runs_keras_one_sample_at_a_time_as_lce_does(rng):
     assert report.top1_agreement == np.mean(one_at_a_time.argmax(-1) == lce_out.argmax(-1))
 
 
+def test_sign_probe_compares_one_sample_at_a_time_too(rng):
+    """The sign-flip probe also runs Keras per sample: Sauvola's batch-wide R would
+    otherwise move the Keras thresholds and report flips that LCE never makes."""
+    tf.keras.utils.set_random_seed(1)
+    model = SmallBNN(input_shape=SHAPE, input_quantizer="sauvola")
+    flatbuffer = convert(model)
+    samples = (rng.rand(6, *SHAPE) * np.linspace(0.2, 3.0, 6).reshape(-1, 1, 1, 1)).astype(np.float32)
+    report = check_parity(model, flatbuffer, samples)
+    # a rounding tie may flip a sign or two; the batch's R flipped tens of percent
+    assert report.max_sign_flip_rate <= 0.01, report.sign_flip_rates
+
+
 def test_parity_rejects_samples_of_the_wrong_shape(lab_model_and_flatbuffer):
     model, flatbuffer = lab_model_and_flatbuffer
     with pytest.raises(ValueError, match=r"samples must have shape \(N, 12, 12, 1\); received \(2, 12, 12\)"):
