@@ -7,8 +7,9 @@ from lab_bnn.recipes import get_recipe
 
 import larq as lq
 import numpy as np
-import numpy_official_bibench as official
 import pytest
+
+import numpy_official_bibench as official
 from bibench_conv_cases import CASES, assert_close, case_id, clear_of, float32_exact, run_conv
 
 EPOCHS = 10

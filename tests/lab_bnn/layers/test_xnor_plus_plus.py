@@ -6,9 +6,11 @@ from lab_bnn.layers import XnorPlusPlusConv2D
 from lab_bnn.recipes import get_recipe
 
 import numpy as np
-import numpy_official_bibench as official
 import pytest
 import tensorflow as tf
+
+import numpy_official_bibench as official
+import numpy_reference_bibench as ref
 from bibench_conv_cases import (
     CASES,
     assert_close,
@@ -18,8 +20,6 @@ from bibench_conv_cases import (
     run_conv,
     with_exact_zeros,
 )
-
-import numpy_reference_bibench as ref
 
 
 def test_output_is_float_conv_of_signs_times_gamma(rng):

@@ -4,8 +4,9 @@ BiBench's official DoReFaConv2d."""
 from lab_bnn.recipes import get_recipe
 
 import numpy as np
-import numpy_official_bibench as official
 import pytest
+
+import numpy_official_bibench as official
 from bibench_conv_cases import CASES, assert_close, case_id, clear_of, run_conv, with_exact_zeros
 
 

@@ -7,8 +7,10 @@ from lab_bnn.quantizers import RSign
 from lab_bnn.recipes import get_recipe
 
 import numpy as np
-import numpy_official_bibench as official
 import pytest
+
+import numpy_official_bibench as official
+import numpy_reference_bibench as ref
 from bibench_conv_cases import (
     CASES,
     assert_close,
@@ -19,8 +21,6 @@ from bibench_conv_cases import (
     to_nchw,
     to_nhwc,
 )
-
-import numpy_reference_bibench as ref
 from conftest import forward_and_gradients
 
 TOL = dict(rtol=1e-5, atol=1e-5)

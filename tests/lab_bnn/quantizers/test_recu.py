@@ -4,10 +4,10 @@ from lab_bnn.errors import UserError
 from lab_bnn.quantizers import ReCUActivation, ReCUWeight
 
 import numpy as np
-import numpy_official_bibench as official
 import pytest
 import tensorflow as tf
 
+import numpy_official_bibench as official
 import numpy_reference_bibench as ref
 from conftest import forward_and_gradients
 

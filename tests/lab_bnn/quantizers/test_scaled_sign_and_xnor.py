@@ -6,11 +6,11 @@ from lab_bnn.quantizers import ScaledSign, XnorActivation, get
 from lab_bnn.recipes import get_recipe
 
 import numpy as np
-import numpy_official_bibench as official
 import pytest
-from bibench_conv_cases import CASES, assert_close, case_id, clear_of, run_conv, with_exact_zeros
 
+import numpy_official_bibench as official
 import numpy_reference_bibench as ref
+from bibench_conv_cases import CASES, assert_close, case_id, clear_of, run_conv, with_exact_zeros
 from conftest import forward_and_gradients
 
 TOL = dict(rtol=1e-5, atol=1e-5)
