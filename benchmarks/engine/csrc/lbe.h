@@ -1,0 +1,69 @@
+/* lab-bnn engine: x86 kernels for LCE's binary ops (plain C interface).
+ * Semantics follow larq-compute-engine v0.16.0's reference kernels exactly
+ * (bit 1 = negative, LSB first, channels packed in int32 words, NHWC).
+ * No global mutable state except the once-initialised CPU level table. */
+#ifndef LBE_H
+#define LBE_H
+#include <stddef.h>
+#include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LBE_ABI_VERSION 1
+
+enum lbe_level { LBE_PORTABLE = 0, LBE_AVX2 = 1, LBE_AVX512 = 2 };  /* AVX512 = F+BW+VPOPCNTDQ */
+enum lbe_output { LBE_OUT_FLOAT = 0, LBE_OUT_INT8 = 1, LBE_OUT_BITPACKED = 2 };
+
+int lbe_abi_version(void);
+/* Best level this CPU supports; lbe_level_supported(l) for each. */
+int lbe_best_level(void);
+int lbe_level_supported(int level);
+const char *lbe_level_name(int level);  /* "portable", "avx2", "avx512" */
+
+typedef struct lbe_pool lbe_pool;       /* persistent worker threads */
+lbe_pool *lbe_pool_create(int threads); /* threads >= 1; 1 = run in caller */
+void lbe_pool_destroy(lbe_pool *pool);
+
+typedef struct {
+  int32_t batch, in_h, in_w, channels_in;     /* channels_in: real (unpacked) channel count */
+  int32_t out_h, out_w, channels_out;
+  int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w;
+  int32_t pad_top, pad_left;                  /* from TFLite's SAME rule; 0 for VALID */
+  int32_t zero_padding;                       /* 1: SAME with pad_values 0 (an outside tap adds (channels_in/groups)/2) */
+  int32_t groups;
+  int32_t output;                             /* enum lbe_output */
+  int32_t activation;                         /* TFLite fused activation: 0 none, 1 relu, 2 relu_n1_to_1, 3 relu6 */
+  float output_scale; int32_t output_zero_point;  /* int8 output only */
+} lbe_bconv2d_params;
+
+/* Prepared conv: filter repacked once (OHWI int32 words in), output transform folded. */
+typedef struct lbe_bconv2d lbe_bconv2d;
+lbe_bconv2d *lbe_bconv2d_create(const lbe_bconv2d_params *p, int level,
+                                const int32_t *filter_ohwi_words,
+                                const float *multiplier, const float *bias,  /* [channels_out] or NULL (bitpacked out) */
+                                const int32_t *thresholds,                  /* [channels_out] or NULL (float/int8 out) */
+                                char *error, size_t error_len);
+/* input: [batch, in_h, in_w, ceil(channels_in/32)] int32 words; output float / int8 /
+ * int32 words [.., ceil(channels_out/32)]. Output rows (batch*out_h) split across the pool. */
+int lbe_bconv2d_run(const lbe_bconv2d *conv, const int32_t *input, void *output, lbe_pool *pool);
+/* The integer accumulators Σ popcount(in ^ filter) (+ zero-padding count), [N,OH,OW,Cout] int32: for exact tests. */
+int lbe_bconv2d_accumulators(const lbe_bconv2d *conv, const int32_t *input, int32_t *accumulators, lbe_pool *pool);
+void lbe_bconv2d_destroy(lbe_bconv2d *conv);
+
+/* LceQuantize float -> words (x < 0 -> bit 1), LceDequantize words -> float (+1 / -1); `pixels` = product of leading dims. */
+void lbe_quantize_f32(const float *in, int32_t *out, int64_t pixels, int32_t channels, int level);
+void lbe_dequantize_f32(const int32_t *in, float *out, int64_t pixels, int32_t channels);
+/* LceBMaxPool2d: bitwise AND over each window's in-bounds pixels. */
+void lbe_bmaxpool2d(const int32_t *in, int32_t *out, int32_t batch, int32_t in_h, int32_t in_w, int32_t words,
+                    int32_t out_h, int32_t out_w, int32_t filter_h, int32_t filter_w,
+                    int32_t stride_h, int32_t stride_w, int32_t pad_top, int32_t pad_left);
+
+/* Added after ABI 1's first draft (appended only): peak XOR+popcount rate of one thread at `level`,
+ * operands in L1, timed for at least `seconds`; binary MACs (bits) per second, or -1 if unsupported. */
+double lbe_peak_binary_macs_per_second(int level, double seconds);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,45 @@
+/* Internal declarations shared by the engine's C files (not part of the public API). */
+#ifndef LBE_INTERNAL_H
+#define LBE_INTERNAL_H
+#include "lbe.h"
+
+#define LBE_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vpopcntdq,popcnt")))
+#define LBE_TARGET_AVX2 __attribute__((target("avx2,fma,popcnt")))
+#define LBE_TARGET_POPCNT __attribute__((target("popcnt")))
+
+/* Splits [0, n) into one contiguous chunk per thread; fn(ctx, begin, end) runs on each. */
+typedef void (*lbe_task_fn)(void *ctx, int64_t begin, int64_t end);
+void lbe_pool_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n);
+int lbe_cpu_has_popcnt(void);
+
+struct lbe_bconv2d {
+  lbe_bconv2d_params p;
+  int level;
+  int32_t words_in;    /* ceil(channels_in / 32): words per input pixel */
+  int32_t words_group; /* filter's last dimension: words per group */
+  int32_t cout_group;  /* channels_out / groups */
+  int32_t taps;        /* kernel_h * kernel_w */
+  int32_t *filter;     /* OHWI copy [channels_out][taps][words_group] */
+  int32_t *pad_add;    /* [taps][channels_out]: what an out-of-bounds tap adds to the accumulator */
+  int32_t *pad_fix;    /* [taps][channels_out]: pad_add - popcount(filter tap); vector kernels read zeros outside */
+  int32_t *zeros;      /* words_in zero words: the input of an out-of-bounds tap */
+  /* Vector levels: blocks of `lanes` output channels inside one group, lanes past the block's end zero. */
+  int32_t lanes, blocks;
+  int32_t *block_oc0, *block_n, *block_group;
+  int32_t *packed; /* [blocks][taps][words_group][lanes], 64-byte aligned */
+  /* Output transform, folded as LCE's OneTimeSetup does. */
+  float *mul, *bias;
+  int32_t clamp_min, clamp_max;
+  int32_t *thresholds;
+};
+
+/* Accumulators of one output row for every output x: acc[ox * channels_out + oc].
+ * ptrs[ox * taps + t] is the input pixel of tap t (c->zeros when outside). */
+typedef void (*lbe_row_fn)(const struct lbe_bconv2d *c, const int32_t *const *ptrs, int32_t *acc);
+void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *const *ptrs, int32_t *acc);
+void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *const *ptrs, int32_t *acc);
+void lbe_quantize_avx512(const float *in, int32_t *out, int64_t pixels, int32_t channels);
+void lbe_quantize_avx2(const float *in, int32_t *out, int64_t pixels, int32_t channels);
+double lbe_peak_avx512(int64_t iterations);
+double lbe_peak_avx2(int64_t iterations);
+#endif

@@ -1,0 +1,127 @@
+/* Persistent worker pool: threads-1 workers plus the caller, one contiguous chunk each.
+ * Workers spin briefly for the next job, then sleep on a condition variable, so an
+ * oversubscribed host (2 cores, other pools) does not burn time spinning. */
+#include <pthread.h>
+#include <stdlib.h>
+#include "lbe_internal.h"
+
+#define LBE_SPIN_ROUNDS 20000
+
+struct lbe_pool {
+  int threads;
+  pthread_t *workers;
+  pthread_mutex_t mutex;
+  pthread_cond_t wake, done;
+  /* Current job, published under the mutex with a new generation. */
+  volatile int64_t generation;
+  int pending;
+  int quit;
+  lbe_task_fn fn;
+  void *ctx;
+  int64_t n;
+};
+
+typedef struct {
+  lbe_pool *pool;
+  int index;
+} worker_arg;
+
+static void chunk(int64_t n, int parts, int index, int64_t *begin, int64_t *end) {
+  *begin = n * index / parts;
+  *end = n * (index + 1) / parts;
+}
+
+static void *worker_main(void *arg_) {
+  worker_arg *arg = arg_;
+  lbe_pool *pool = arg->pool;
+  int index = arg->index;
+  free(arg);
+  int64_t seen = 0;
+  for (;;) {
+    for (int spin = 0; spin < LBE_SPIN_ROUNDS && __atomic_load_n(&pool->generation, __ATOMIC_ACQUIRE) == seen; ++spin)
+      __builtin_ia32_pause();
+    pthread_mutex_lock(&pool->mutex);
+    while (pool->generation == seen && !pool->quit) pthread_cond_wait(&pool->wake, &pool->mutex);
+    if (pool->quit) {
+      pthread_mutex_unlock(&pool->mutex);
+      return NULL;
+    }
+    seen = pool->generation;
+    lbe_task_fn fn = pool->fn;
+    void *ctx = pool->ctx;
+    int64_t n = pool->n;
+    pthread_mutex_unlock(&pool->mutex);
+    int64_t begin, end;
+    chunk(n, pool->threads, index, &begin, &end);
+    if (begin < end) fn(ctx, begin, end);
+    pthread_mutex_lock(&pool->mutex);
+    if (--pool->pending == 0) pthread_cond_signal(&pool->done);
+    pthread_mutex_unlock(&pool->mutex);
+  }
+}
+
+lbe_pool *lbe_pool_create(int threads) {
+  if (threads < 1) return NULL;
+  lbe_pool *pool = calloc(1, sizeof *pool);
+  if (!pool) return NULL;
+  pool->threads = threads;
+  pthread_mutex_init(&pool->mutex, NULL);
+  pthread_cond_init(&pool->wake, NULL);
+  pthread_cond_init(&pool->done, NULL);
+  pool->workers = calloc((size_t)threads, sizeof(pthread_t));
+  if (!pool->workers) {
+    free(pool);
+    return NULL;
+  }
+  for (int i = 1; i < threads; ++i) {
+    worker_arg *arg = malloc(sizeof *arg);
+    if (!arg) {
+      pool->threads = i;
+      break;
+    }
+    arg->pool = pool;
+    arg->index = i;
+    if (pthread_create(&pool->workers[i], NULL, worker_main, arg) != 0) {
+      free(arg);
+      pool->threads = i; /* run with the workers we got */
+      break;
+    }
+  }
+  return pool;
+}
+
+void lbe_pool_destroy(lbe_pool *pool) {
+  if (!pool) return;
+  pthread_mutex_lock(&pool->mutex);
+  pool->quit = 1;
+  pthread_cond_broadcast(&pool->wake);
+  pthread_mutex_unlock(&pool->mutex);
+  for (int i = 1; i < pool->threads; ++i) pthread_join(pool->workers[i], NULL);
+  pthread_mutex_destroy(&pool->mutex);
+  pthread_cond_destroy(&pool->wake);
+  pthread_cond_destroy(&pool->done);
+  free(pool->workers);
+  free(pool);
+}
+
+void lbe_pool_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n) {
+  if (n <= 0) return;
+  if (!pool || pool->threads == 1 || n == 1) {
+    fn(ctx, 0, n);
+    return;
+  }
+  pthread_mutex_lock(&pool->mutex);
+  pool->fn = fn;
+  pool->ctx = ctx;
+  pool->n = n;
+  pool->pending = pool->threads - 1;
+  __atomic_store_n(&pool->generation, pool->generation + 1, __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&pool->wake);
+  pthread_mutex_unlock(&pool->mutex);
+  int64_t begin, end;
+  chunk(n, pool->threads, 0, &begin, &end);
+  if (begin < end) fn(ctx, begin, end);
+  pthread_mutex_lock(&pool->mutex);
+  while (pool->pending > 0) pthread_cond_wait(&pool->done, &pool->mutex);
+  pthread_mutex_unlock(&pool->mutex);
+}
