@@ -1,4 +1,6 @@
-"""BoolNet's 1-bit logic shortcuts on ±1 tensors (Guo et al., arXiv 2106.06991)."""
+"""BoolNet's 1-bit logic shortcuts on ±1 tensors (Guo et al., arXiv 2106.06991); forward and
+gradient equal the XNOR and OR of BoolNet's code (BoolNet_k_4/src/models/boolnet.py),
+also on the 0 that its torch.sign gives a tie."""
 
 from lab_bnn.layers.base import register_layer
 from lab_bnn.registry import Card

@@ -10,6 +10,7 @@ import larq as lq
 import tensorflow as tf
 
 BOOLNET_PAPER = "BoolNet, Guo et al., arXiv 2106.06991"
+OFFICIAL_SIGN = "boolnet_sign"  # MultiSliceSign's name for `boolnet_sign`
 
 
 def require_slices(layer: str, slices) -> int:
@@ -27,6 +28,17 @@ def slice_offsets(slices: int) -> List[float]:
     return [0.0] if slices == 1 else [i / (half + 1) for i in range(-half, half + 1) if i]
 
 
+@tf.custom_gradient
+def boolnet_sign(x: tf.Tensor) -> tf.Tensor:
+    """sign(x) with sign(0) = 0 (torch.sign), gradient 1{|x| ≤ 1}: BoolNet's code's
+    binarize(x, progressive=False, scale=False)."""
+
+    def grad(dy):
+        return dy * tf.cast(tf.abs(x) <= 1.0, dy.dtype)
+
+    return tf.sign(x), grad
+
+
 @register_layer(
     "multi_slice_sign",
     Card(
@@ -37,39 +49,58 @@ def slice_offsets(slices: int) -> List[float]:
     ),
 )
 class MultiSliceSign(tf.keras.layers.Layer):
-    """k binary slices of x: binarizer(x + b_s), concatenated slice-major, so slice s
-    holds channels s·C .. (s+1)·C − 1 — the group s of a multi-slice conv.
+    """k binary slices of x: sign(x + b_s), concatenated slice-major, so slice s holds
+    channels s·C .. (s+1)·C − 1 — the group s of a multi-slice conv.
 
     Arguments:
         slices: k, 1 or even.
-        binarizer: the sign applied to every slice (an alias such as "ste_sign" for
-            BoolNet's clip-STE sign, or "lab" to learn it).
+        binarizer: the sign applied to every slice: a larq binarizer alias, "ste_sign"
+            (default; clip-STE, an exact 0 gives +1 so slices stay Boolean as the paper
+            has them and LCE bitpacks them) or "lab" to learn it; or "boolnet_sign",
+            BoolNet's code's GhostSign sign, torch.sign with the same clip-STE, which
+            leaves an exact 0 at 0 (a third value that LCE keeps as a float SIGN). The
+            two agree everywhere but at exact ties x + b_s = 0.
 
     Raises:
-        UserError: for k odd and > 1, or not positive.
+        UserError: for k odd and > 1, or not positive, or an unknown binarizer.
+
+    Example:
+        >>> MultiSliceSign(4)(tf.zeros((1, 2, 2, 8))).shape
+        TensorShape([1, 2, 2, 32])
     """
 
     def __init__(self, slices: int = 1, binarizer="ste_sign", **kwargs):
         super().__init__(**kwargs)
         self.slices = require_slices("MultiSliceSign", slices)
-        self.binarizer = lq.quantizers.get(binarizer)
+        if binarizer == OFFICIAL_SIGN:
+            self.binarizer = OFFICIAL_SIGN
+        else:
+            try:
+                self.binarizer = lq.quantizers.get(binarizer)
+            except ValueError:
+                self.binarizer = None
+            if self.binarizer is None:
+                raise UserError(
+                    f"MultiSliceSign binarizer must be {OFFICIAL_SIGN!r} or a larq binarizer alias "
+                    f"such as 'ste_sign'; received {binarizer!r}"
+                )
 
     def call(self, inputs):
+        sign = boolnet_sign if self.binarizer == OFFICIAL_SIGN else self.binarizer
         if self.slices == 1:
-            return self.binarizer(inputs)
+            return sign(inputs)
         channels = inputs.shape[-1]
         offsets = tf.repeat(tf.constant(slice_offsets(self.slices), inputs.dtype), channels)
-        return self.binarizer(tf.tile(inputs, [1, 1, 1, self.slices]) + offsets)
+        return sign(tf.tile(inputs, [1, 1, 1, self.slices]) + offsets)
 
     def compute_output_shape(self, input_shape):
         return tf.TensorShape(input_shape)[:-1].concatenate([input_shape[-1] * self.slices])
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "slices": self.slices,
-            "binarizer": lq.quantizers.serialize(self.binarizer),
-        }
+        binarizer = (
+            OFFICIAL_SIGN if self.binarizer == OFFICIAL_SIGN else lq.quantizers.serialize(self.binarizer)
+        )
+        return {**super().get_config(), "slices": self.slices, "binarizer": binarizer}
 
 
 @register_layer(
@@ -85,15 +116,26 @@ class MultiSliceSign(tf.keras.layers.Layer):
 )
 class MultiSliceBinaryConv2D(lq.layers.QuantConv2D):
     """A grouped binary conv with groups = k: group s reads slice s (same MACs as one
-    plain conv over one slice set). The input is ±1 already; `input_quantizer` marks
-    it binary for LCE, which runs grouped binary convs with its indirect-BGEMM and
-    reference kernels only.
+    plain conv over one slice set), as BoolNet's code's MultiBConv with groups = slices.
+
+    The input is ±1 already; `input_quantizer` marks it binary for LCE, which runs
+    grouped binary convs with its indirect-BGEMM and reference kernels only. Unlike
+    MultiBConv (no input binarizer) the default "ste_sign" turns an exact 0 (the
+    official sign of a tie) into +1; input_quantizer=None passes it as 0.
 
     Arguments:
         filters, kernel_size, strides, dilation_rate: as Conv2D.
         slices: k, the number of groups.
         padding_mode: "replicate" (the paper: edges repeat, so padding stays ±1) or
             "one" (LCE's native pad value +1, fully binary after conversion).
+        kernel_initializer: "glorot_uniform" (default) or "boolnet", BoolNet's code's
+            Kaiming-normal (fan_out) times 1e-2, N(0, 2·10⁻⁴/(kh·kw·filters)); not the
+            default because at that scale BatchNorm's moving variance (initially 1)
+            takes hundreds of steps to reach the real one, and until then every
+            inference-mode sign sits at a near-tie.
+        kernel_constraint: default None, as BoolNet's code (it never clips the latent
+            weights; the clip-STE zeroes their gradient outside ±1); "weight_clip" is
+            the former default.
         **kwargs: other QuantConv2D arguments, but not groups, padding or pad_values
             (set by slices and padding_mode).
 
@@ -101,6 +143,10 @@ class MultiSliceBinaryConv2D(lq.layers.QuantConv2D):
         UserError: for bad k or padding_mode, any of groups, padding or pad_values, or
             fewer than 32 input channels per group when k > 1 (LCE's grouped binary
             conv needs them).
+
+    Example:
+        >>> MultiSliceBinaryConv2D(64, 3, slices=2)(tf.ones((1, 8, 8, 128))).shape
+        TensorShape([1, 8, 8, 64])
     """
 
     def __init__(
@@ -111,6 +157,8 @@ class MultiSliceBinaryConv2D(lq.layers.QuantConv2D):
         padding_mode: str = "replicate",
         input_quantizer="ste_sign",
         kernel_quantizer="progressive_sign",
+        kernel_initializer="glorot_uniform",
+        kernel_constraint=None,
         **kwargs,
     ):
         if padding_mode not in ("replicate", "one"):
@@ -124,7 +172,8 @@ class MultiSliceBinaryConv2D(lq.layers.QuantConv2D):
             )
         kwargs["padding"] = "valid" if padding_mode == "replicate" else "same"
         kwargs.setdefault("use_bias", False)
-        kwargs.setdefault("kernel_constraint", "weight_clip")
+        if kernel_initializer == "boolnet":
+            kernel_initializer = boolnet_kernel_initializer()
         super().__init__(
             filters,
             kernel_size,
@@ -132,6 +181,8 @@ class MultiSliceBinaryConv2D(lq.layers.QuantConv2D):
             pad_values=1.0,
             input_quantizer=input_quantizer,
             kernel_quantizer=kernel_quantizer,
+            kernel_initializer=kernel_initializer,
+            kernel_constraint=kernel_constraint,
             **kwargs,
         )
         self.slices = slices
@@ -181,6 +232,11 @@ class MultiSliceBinaryConv2D(lq.layers.QuantConv2D):
         for key in ("groups", "pad_values", "padding"):
             config.pop(key)
         return {**config, "slices": self.slices, "padding_mode": self.padding_mode}
+
+
+def boolnet_kernel_initializer() -> tf.keras.initializers.Initializer:
+    """BoolNet's code's init_model for MultiBConv: kaiming_normal_(mode="fan_out") · 1e-2."""
+    return tf.keras.initializers.VarianceScaling(2e-4, mode="fan_out", distribution="untruncated_normal")
 
 
 def _replicate_pad(inputs, widths):
