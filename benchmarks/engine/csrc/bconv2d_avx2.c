@@ -14,6 +14,10 @@ LBE_TARGET_AVX2 static inline __m256i widen(__m256i bytes, __m256i ones8, __m256
   return _mm256_madd_epi16(_mm256_maddubs_epi16(bytes, ones8), ones16);
 }
 
+/* One step for one pixel: byte counts of popcount(filter ^ broadcast input word). */
+#define STEP(B, IN) B = _mm256_add_epi8(B, popcnt_bytes(_mm256_xor_si256(fv, _mm256_set1_epi32((IN)[w])), lut, low))
+#define FLUSH(A, B) A = _mm256_add_epi32(A, widen(B, ones8, ones16)), B = _mm256_setzero_si256()
+
 LBE_TARGET_AVX2 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *const *ptrs, int32_t *acc) {
   const int32_t taps = c->taps, wg = c->words_group, cout = c->p.channels_out, out_w = c->p.out_w;
   const size_t block_words = (size_t)taps * wg * 8;
@@ -28,28 +32,37 @@ LBE_TARGET_AVX2 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *co
     const __m256i mask = _mm256_loadu_si256((const __m256i *)lane_mask);
     for (int32_t ox = 0; ox < out_w; ox += TILE) {
       const int32_t np = out_w - ox < TILE ? out_w - ox : TILE;
-      __m256i a[TILE], b[TILE];
-      const int32_t *in[TILE];
-      for (int k = 0; k < TILE; ++k) a[k] = b[k] = _mm256_setzero_si256();
+      /* Missing pixels of the last tile repeat pixel ox; their results are not stored. */
+      const int32_t x1 = np > 1 ? ox + 1 : ox, x2 = np > 2 ? ox + 2 : ox, x3 = np > 3 ? ox + 3 : ox;
+      __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
       int count = 0;
       for (int32_t t = 0; t < taps; ++t) {
-        for (int k = 0; k < TILE; ++k) in[k] = ptrs[(size_t)(ox + (k < np ? k : 0)) * taps + t] + goff;
+        const int32_t *i0 = ptrs[(size_t)ox * taps + t] + goff, *i1 = ptrs[(size_t)x1 * taps + t] + goff;
+        const int32_t *i2 = ptrs[(size_t)x2 * taps + t] + goff, *i3 = ptrs[(size_t)x3 * taps + t] + goff;
         const int32_t *f = fb + (size_t)t * wg * 8;
         for (int32_t w = 0; w < wg; ++w) {
           const __m256i fv = _mm256_load_si256((const __m256i *)(f + w * 8));
-          for (int k = 0; k < TILE; ++k)
-            b[k] = _mm256_add_epi8(b[k], popcnt_bytes(_mm256_xor_si256(fv, _mm256_set1_epi32(in[k][w])), lut, low));
-          if (++count == 31) {
-            for (int k = 0; k < TILE; ++k) a[k] = _mm256_add_epi32(a[k], widen(b[k], ones8, ones16));
-            for (int k = 0; k < TILE; ++k) b[k] = _mm256_setzero_si256();
+          STEP(b0, i0);
+          STEP(b1, i1);
+          STEP(b2, i2);
+          STEP(b3, i3);
+          if (__builtin_expect(++count == 31, 0)) {
+            FLUSH(a0, b0);
+            FLUSH(a1, b1);
+            FLUSH(a2, b2);
+            FLUSH(a3, b3);
             count = 0;
           }
         }
       }
-      for (int k = 0; k < np; ++k) {
-        a[k] = _mm256_add_epi32(a[k], widen(b[k], ones8, ones16));
-        _mm256_maskstore_epi32(acc + (size_t)(ox + k) * cout + oc0, mask, a[k]);
-      }
+      FLUSH(a0, b0);
+      FLUSH(a1, b1);
+      FLUSH(a2, b2);
+      FLUSH(a3, b3);
+      _mm256_maskstore_epi32(acc + (size_t)ox * cout + oc0, mask, a0);
+      if (np > 1) _mm256_maskstore_epi32(acc + (size_t)x1 * cout + oc0, mask, a1);
+      if (np > 2) _mm256_maskstore_epi32(acc + (size_t)x2 * cout + oc0, mask, a2);
+      if (np > 3) _mm256_maskstore_epi32(acc + (size_t)x3 * cout + oc0, mask, a3);
     }
   }
 }
@@ -73,26 +86,4 @@ LBE_TARGET_AVX2 void lbe_quantize_avx2(const float *in, int32_t *out, int64_t pi
       o[w] = bits;
     }
   }
-}
-
-/* Peak: XOR + nibble-LUT popcount into byte counters, widened every 31 steps, 4 chains. */
-LBE_TARGET_AVX2 double lbe_peak_avx2(int64_t iterations) {
-  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2,
-                                       2, 3, 2, 3, 3, 4);
-  const __m256i low = _mm256_set1_epi8(0x0f), ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-  __m256i f = _mm256_set_epi32(1, 3, 7, 15, 31, 63, 127, 255);
-  __m256i x[4], a[4], b[4];
-  for (int i = 0; i < 4; ++i) x[i] = _mm256_set1_epi32(0x12345 * (i + 1)), a[i] = b[i] = _mm256_setzero_si256();
-  for (int64_t it = 0; it < iterations; ++it) {
-    for (int i = 0; i < 4; ++i) b[i] = _mm256_add_epi8(b[i], popcnt_bytes(_mm256_xor_si256(f, x[i]), lut, low));
-    __asm__ volatile("" : "+x"(f));
-    if (it % 31 == 30)
-      for (int i = 0; i < 4; ++i) a[i] = _mm256_add_epi32(a[i], widen(b[i], ones8, ones16)), b[i] = _mm256_setzero_si256();
-  }
-  int32_t out[8];
-  __m256i s = _mm256_add_epi32(_mm256_add_epi32(a[0], a[1]), _mm256_add_epi32(a[2], a[3]));
-  _mm256_storeu_si256((__m256i *)out, s);
-  double total = 0;
-  for (int i = 0; i < 8; ++i) total += out[i];
-  return total;
 }

@@ -67,17 +67,3 @@ LBE_TARGET_AVX512 void lbe_quantize_avx512(const float *in, int32_t *out, int64_
     }
   }
 }
-
-/* Peak: XOR + VPOPCNTD + add on register-resident operands, 8 independent chains. */
-LBE_TARGET_AVX512 double lbe_peak_avx512(int64_t iterations) {
-  __m512i f = _mm512_set_epi32(1, 3, 7, 15, 31, 63, 127, 255, 511, 1023, 2047, 4095, 8191, 16383, 32767, 65535);
-  __m512i x[8], a[8];
-  for (int i = 0; i < 8; ++i) x[i] = _mm512_set1_epi32(0x12345 * (i + 1)), a[i] = _mm512_setzero_si512();
-  for (int64_t it = 0; it < iterations; ++it) {
-    for (int i = 0; i < 8; ++i) a[i] = _mm512_add_epi32(a[i], _mm512_popcnt_epi32(_mm512_xor_si512(f, x[i])));
-    __asm__ volatile("" : "+v"(f));
-  }
-  __m512i s = a[0];
-  for (int i = 1; i < 8; ++i) s = _mm512_add_epi32(s, a[i]);
-  return (double)_mm512_reduce_add_epi32(s);
-}

@@ -40,6 +40,4 @@ void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *const *ptrs, int
 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *const *ptrs, int32_t *acc);
 void lbe_quantize_avx512(const float *in, int32_t *out, int64_t pixels, int32_t channels);
 void lbe_quantize_avx2(const float *in, int32_t *out, int64_t pixels, int32_t channels);
-double lbe_peak_avx512(int64_t iterations);
-double lbe_peak_avx2(int64_t iterations);
 #endif
