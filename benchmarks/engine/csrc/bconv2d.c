@@ -204,23 +204,25 @@ static void transform_row(const lbe_bconv2d *c, const int32_t *acc, void *out_ro
       }
     return;
   }
-  for (int32_t ox = 0; ox < p->out_w; ++ox) {
-    const int32_t *a = acc + (size_t)ox * cout;
-    if (p->output == LBE_OUT_FLOAT) {
-      float *out = (float *)out_row + (size_t)ox * cout;
-      for (int32_t oc = 0; oc < cout; ++oc) {
-        int32_t x = a[oc] * 2;
-        x = x < c->clamp_min ? c->clamp_min : x > c->clamp_max ? c->clamp_max : x;
-        out[oc] = (float)x * c->mul[oc] + c->bias[oc];
-      }
-    } else {
-      int8_t *out = (int8_t *)out_row + (size_t)ox * cout;
-      for (int32_t oc = 0; oc < cout; ++oc) {
-        int32_t x = a[oc] * 2;
-        x = x < c->clamp_min ? c->clamp_min : x > c->clamp_max ? c->clamp_max : x;
-        const float y = roundf((float)x * c->mul[oc] + c->bias[oc]); /* half away from zero, as TfLiteRound */
-        out[oc] = y >= 127.0f ? 127 : y <= -128.0f ? -128 : (int8_t)y;
-      }
+  for (int32_t ox = 0; ox < p->out_w; ++ox) lbe_transform_tail(c, acc + (size_t)ox * cout, out_row, ox, 0);
+}
+
+void lbe_transform_tail(const lbe_bconv2d *c, const int32_t *a, void *out_row, int32_t ox, int32_t oc_begin) {
+  const int32_t cout = c->p.channels_out;
+  if (c->p.output == LBE_OUT_FLOAT) {
+    float *out = (float *)out_row + (size_t)ox * cout;
+    for (int32_t oc = oc_begin; oc < cout; ++oc) {
+      int32_t x = a[oc] * 2;
+      x = x < c->clamp_min ? c->clamp_min : x > c->clamp_max ? c->clamp_max : x;
+      out[oc] = (float)x * c->mul[oc] + c->bias[oc];
+    }
+  } else {
+    int8_t *out = (int8_t *)out_row + (size_t)ox * cout;
+    for (int32_t oc = oc_begin; oc < cout; ++oc) {
+      int32_t x = a[oc] * 2;
+      x = x < c->clamp_min ? c->clamp_min : x > c->clamp_max ? c->clamp_max : x;
+      const float y = roundf((float)x * c->mul[oc] + c->bias[oc]); /* half away from zero, as TfLiteRound */
+      out[oc] = y >= 127.0f ? 127 : y <= -128.0f ? -128 : (int8_t)y;
     }
   }
 }
@@ -231,9 +233,12 @@ static void run_rows(void *ctx_, int64_t begin, int64_t end) {
   const lbe_bconv2d_params *p = &c->p;
   const size_t row_acc = (size_t)p->out_w * p->channels_out;
   int32_t *scratch = ctx->accumulators_only ? NULL : malloc(sizeof(int32_t) * row_acc);
-  const int32_t **ptrs = c->level == LBE_PORTABLE ? NULL : malloc(sizeof(int32_t *) * p->out_w * c->taps);
+  const int vector = c->level != LBE_PORTABLE;
+  const size_t row_words = (size_t)c->taps * c->words_group;
+  const int32_t **ptrs = vector ? malloc(sizeof(int32_t *) * p->out_w * c->taps) : NULL;
+  int32_t *cols = vector ? aligned_alloc(64, (sizeof(int32_t) * p->out_w * row_words + 63) / 64 * 64) : NULL;
   const int popcnt = lbe_cpu_has_popcnt();
-  if ((!ctx->accumulators_only && !scratch) || (c->level != LBE_PORTABLE && !ptrs)) abort(); /* out of memory */
+  if ((!ctx->accumulators_only && !scratch) || (vector && (!ptrs || !cols))) abort(); /* out of memory */
   for (int64_t row = begin; row < end; ++row) {
     const int32_t b = (int32_t)(row / p->out_h), oy = (int32_t)(row % p->out_h);
     int32_t *acc = ctx->accumulators_only ? (int32_t *)ctx->output + row * row_acc : scratch;
@@ -251,7 +256,12 @@ static void run_rows(void *ctx_, int64_t begin, int64_t end) {
             ptrs[(size_t)ox * c->taps + ky * p->kernel_w + kx] =
                 inside ? ctx->input + (((size_t)b * p->in_h + iy) * p->in_w + ix) * c->words_in : c->zeros;
           }
-      (c->level == LBE_AVX512 ? lbe_row_avx512 : lbe_row_avx2)(c, ptrs, acc);
+      const lbe_row_fn row_fn = c->level == LBE_AVX512 ? lbe_row_avx512 : lbe_row_avx2;
+      for (int32_t g = 0; g < p->groups; ++g) {
+        for (size_t i = 0; i < (size_t)p->out_w * c->taps; ++i)
+          memcpy(cols + i * c->words_group, ptrs[i] + (size_t)g * c->words_group, sizeof(int32_t) * c->words_group);
+        row_fn(c, cols, g, acc);
+      }
       if (any_outside && p->zero_padding)
         for (int32_t ox = 0; ox < p->out_w; ++ox)
           for (int32_t t = 0; t < c->taps; ++t)
@@ -263,11 +273,18 @@ static void run_rows(void *ctx_, int64_t begin, int64_t end) {
       const size_t out_row = p->output == LBE_OUT_BITPACKED ? (size_t)p->out_w * ((p->channels_out + 31) / 32) * 4
                              : p->output == LBE_OUT_INT8    ? row_acc
                                                             : row_acc * 4;
-      transform_row(c, acc, (char *)ctx->output + row * out_row);
+      void *dst = (char *)ctx->output + row * out_row;
+      if (c->level == LBE_AVX512)
+        lbe_transform_avx512(c, acc, dst);
+      else if (c->level == LBE_AVX2)
+        lbe_transform_avx2(c, acc, dst);
+      else
+        transform_row(c, acc, dst);
     }
   }
   free(scratch);
   free(ptrs);
+  free(cols);
 }
 
 int lbe_bconv2d_run(const lbe_bconv2d *conv, const int32_t *input, void *output, lbe_pool *pool) {

@@ -15,18 +15,17 @@ LBE_TARGET_AVX2 static inline __m256i widen(__m256i bytes, __m256i ones8, __m256
 }
 
 /* One step for one pixel: byte counts of popcount(filter ^ broadcast input word). */
-#define STEP(B, IN) B = _mm256_add_epi8(B, popcnt_bytes(_mm256_xor_si256(fv, _mm256_set1_epi32((IN)[w])), lut, low))
+#define STEP(B, IN) B = _mm256_add_epi8(B, popcnt_bytes(_mm256_xor_si256(fv, _mm256_set1_epi32((IN)[k])), lut, low))
 #define FLUSH(A, B) A = _mm256_add_epi32(A, widen(B, ones8, ones16)), B = _mm256_setzero_si256()
 
-LBE_TARGET_AVX2 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *const *ptrs, int32_t *acc) {
-  const int32_t taps = c->taps, wg = c->words_group, cout = c->p.channels_out, out_w = c->p.out_w;
-  const size_t block_words = (size_t)taps * wg * 8;
+LBE_TARGET_AVX2 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *cols, int32_t group, int32_t *acc) {
+  const int32_t cout = c->p.channels_out, out_w = c->p.out_w, kw = c->taps * c->words_group;
+  const int32_t per_group = c->blocks / c->p.groups;
   const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2,
                                        2, 3, 2, 3, 3, 4);
   const __m256i low = _mm256_set1_epi8(0x0f), ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-  for (int32_t blk = 0; blk < c->blocks; ++blk) {
-    const int32_t *fb = c->packed + blk * block_words;
-    const int32_t goff = c->block_group[blk] * wg, oc0 = c->block_oc0[blk], n = c->block_n[blk];
+  for (int32_t blk = group * per_group; blk < (group + 1) * per_group; ++blk) {
+    const int32_t *fb = c->packed + (size_t)blk * kw * 8, oc0 = c->block_oc0[blk], n = c->block_n[blk];
     int32_t lane_mask[8];
     for (int l = 0; l < 8; ++l) lane_mask[l] = l < n ? -1 : 0;
     const __m256i mask = _mm256_loadu_si256((const __m256i *)lane_mask);
@@ -34,31 +33,23 @@ LBE_TARGET_AVX2 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *co
       const int32_t np = out_w - ox < TILE ? out_w - ox : TILE;
       /* Missing pixels of the last tile repeat pixel ox; their results are not stored. */
       const int32_t x1 = np > 1 ? ox + 1 : ox, x2 = np > 2 ? ox + 2 : ox, x3 = np > 3 ? ox + 3 : ox;
+      const int32_t *i0 = cols + (size_t)ox * kw, *i1 = cols + (size_t)x1 * kw;
+      const int32_t *i2 = cols + (size_t)x2 * kw, *i3 = cols + (size_t)x3 * kw;
       __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-      int count = 0;
-      for (int32_t t = 0; t < taps; ++t) {
-        const int32_t *i0 = ptrs[(size_t)ox * taps + t] + goff, *i1 = ptrs[(size_t)x1 * taps + t] + goff;
-        const int32_t *i2 = ptrs[(size_t)x2 * taps + t] + goff, *i3 = ptrs[(size_t)x3 * taps + t] + goff;
-        const int32_t *f = fb + (size_t)t * wg * 8;
-        for (int32_t w = 0; w < wg; ++w) {
-          const __m256i fv = _mm256_load_si256((const __m256i *)(f + w * 8));
+      for (int32_t k0 = 0; k0 < kw; k0 += 31) {
+        const int32_t k1 = k0 + 31 < kw ? k0 + 31 : kw; /* 31 steps of at most 8 per byte fit in a byte */
+        for (int32_t k = k0; k < k1; ++k) {
+          const __m256i fv = _mm256_load_si256((const __m256i *)(fb + (size_t)k * 8));
           STEP(b0, i0);
           STEP(b1, i1);
           STEP(b2, i2);
           STEP(b3, i3);
-          if (__builtin_expect(++count == 31, 0)) {
-            FLUSH(a0, b0);
-            FLUSH(a1, b1);
-            FLUSH(a2, b2);
-            FLUSH(a3, b3);
-            count = 0;
-          }
         }
+        FLUSH(a0, b0);
+        FLUSH(a1, b1);
+        FLUSH(a2, b2);
+        FLUSH(a3, b3);
       }
-      FLUSH(a0, b0);
-      FLUSH(a1, b1);
-      FLUSH(a2, b2);
-      FLUSH(a3, b3);
       _mm256_maskstore_epi32(acc + (size_t)ox * cout + oc0, mask, a0);
       if (np > 1) _mm256_maskstore_epi32(acc + (size_t)x1 * cout + oc0, mask, a1);
       if (np > 2) _mm256_maskstore_epi32(acc + (size_t)x2 * cout + oc0, mask, a2);
@@ -85,5 +76,55 @@ LBE_TARGET_AVX2 void lbe_quantize_avx2(const float *in, int32_t *out, int64_t pi
       }
       o[w] = bits;
     }
+  }
+}
+
+/* The output transform of one row, 8 channels per step; channels past the last full 8 go to the
+ * portable transform. Same float operations as the portable one. */
+LBE_TARGET_AVX2 void lbe_transform_avx2(const struct lbe_bconv2d *c, const int32_t *acc, void *out_row) {
+  const int32_t cout = c->p.channels_out, out_w = c->p.out_w, full = cout / 8 * 8;
+  if (c->p.output == LBE_OUT_BITPACKED) {
+    const int32_t words = (cout + 31) / 32;
+    uint32_t *out = out_row;
+    for (int32_t ox = 0; ox < out_w; ++ox)
+      for (int32_t w = 0; w < words; ++w) {
+        uint32_t bits = 0;
+        for (int32_t oc = w * 32; oc < cout && oc < w * 32 + 32; oc += 8) {
+          if (oc + 8 <= cout) {
+            const __m256i a = _mm256_loadu_si256((const __m256i *)(acc + (size_t)ox * cout + oc));
+            const __m256i t = _mm256_loadu_si256((const __m256i *)(c->thresholds + oc));
+            bits |= (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(a, t))) << (oc - w * 32);
+          } else {
+            for (int32_t i = oc; i < cout; ++i)
+              bits |= (uint32_t)(acc[(size_t)ox * cout + i] > c->thresholds[i]) << (i - w * 32);
+          }
+        }
+        out[(size_t)ox * words + w] = bits;
+      }
+    return;
+  }
+  const __m256i lo = _mm256_set1_epi32(c->clamp_min), hi = _mm256_set1_epi32(c->clamp_max);
+  const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+  const __m256 qmin = _mm256_set1_ps(-128.0f), qmax = _mm256_set1_ps(127.0f);
+  for (int32_t ox = 0; ox < out_w; ++ox) {
+    for (int32_t oc = 0; oc < full; oc += 8) {
+      const size_t at = (size_t)ox * cout + oc;
+      __m256i x = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(acc + at)), 1);
+      x = _mm256_min_epi32(_mm256_max_epi32(x, lo), hi);
+      const __m256 y = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(x), _mm256_loadu_ps(c->mul + oc)),
+                                     _mm256_loadu_ps(c->bias + oc));
+      if (c->p.output == LBE_OUT_FLOAT) {
+        _mm256_storeu_ps((float *)out_row + at, y);
+      } else {
+        __m256 r = _mm256_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        const __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(y, r));
+        const __m256 step = _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ), _mm256_or_ps(one, _mm256_and_ps(y, sign)));
+        r = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(r, step), qmin), qmax);
+        const __m256i i32 = _mm256_cvtps_epi32(r);
+        const __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
+        _mm_storel_epi64((__m128i *)((int8_t *)out_row + at), _mm_packs_epi16(i16, i16));
+      }
+    }
+    lbe_transform_tail(c, acc + (size_t)ox * cout, out_row, ox, full);
   }
 }

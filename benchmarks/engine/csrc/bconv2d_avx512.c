@@ -3,29 +3,24 @@
 #include "lbe_internal.h"
 
 #define TILE 4
+#define STEP(A, IN) A = _mm512_add_epi32(A, _mm512_popcnt_epi32(_mm512_xor_si512(fv, _mm512_set1_epi32((IN)[k]))))
 
-LBE_TARGET_AVX512 void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *const *ptrs, int32_t *acc) {
-  const int32_t taps = c->taps, wg = c->words_group, cout = c->p.channels_out, out_w = c->p.out_w;
-  const size_t block_words = (size_t)taps * wg * 16;
-  for (int32_t blk = 0; blk < c->blocks; ++blk) {
-    const int32_t *fb = c->packed + blk * block_words;
-    const int32_t goff = c->block_group[blk] * wg, oc0 = c->block_oc0[blk];
+LBE_TARGET_AVX512 void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *cols, int32_t group, int32_t *acc) {
+  const int32_t cout = c->p.channels_out, out_w = c->p.out_w, kw = c->taps * c->words_group;
+  const int32_t per_group = c->blocks / c->p.groups;
+  for (int32_t blk = group * per_group; blk < (group + 1) * per_group; ++blk) {
+    const int32_t *fb = c->packed + (size_t)blk * kw * 16, oc0 = c->block_oc0[blk];
     const __mmask16 mask = (__mmask16)((1u << c->block_n[blk]) - 1u);
     int32_t ox = 0;
     for (; ox + TILE <= out_w; ox += TILE) {
       __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-      const int32_t *const *pp = ptrs + (size_t)ox * taps;
-      for (int32_t t = 0; t < taps; ++t) {
-        const int32_t *i0 = pp[t] + goff, *i1 = pp[taps + t] + goff;
-        const int32_t *i2 = pp[2 * taps + t] + goff, *i3 = pp[3 * taps + t] + goff;
-        const int32_t *f = fb + (size_t)t * wg * 16;
-        for (int32_t w = 0; w < wg; ++w) {
-          const __m512i fv = _mm512_load_si512((const void *)(f + w * 16));
-          a0 = _mm512_add_epi32(a0, _mm512_popcnt_epi32(_mm512_xor_si512(fv, _mm512_set1_epi32(i0[w]))));
-          a1 = _mm512_add_epi32(a1, _mm512_popcnt_epi32(_mm512_xor_si512(fv, _mm512_set1_epi32(i1[w]))));
-          a2 = _mm512_add_epi32(a2, _mm512_popcnt_epi32(_mm512_xor_si512(fv, _mm512_set1_epi32(i2[w]))));
-          a3 = _mm512_add_epi32(a3, _mm512_popcnt_epi32(_mm512_xor_si512(fv, _mm512_set1_epi32(i3[w]))));
-        }
+      const int32_t *i0 = cols + (size_t)ox * kw, *i1 = i0 + kw, *i2 = i1 + kw, *i3 = i2 + kw;
+      for (int32_t k = 0; k < kw; ++k) {
+        const __m512i fv = _mm512_load_si512((const void *)(fb + (size_t)k * 16));
+        STEP(a0, i0);
+        STEP(a1, i1);
+        STEP(a2, i2);
+        STEP(a3, i3);
       }
       _mm512_mask_storeu_epi32(acc + (size_t)ox * cout + oc0, mask, a0);
       _mm512_mask_storeu_epi32(acc + (size_t)(ox + 1) * cout + oc0, mask, a1);
@@ -34,13 +29,10 @@ LBE_TARGET_AVX512 void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t
     }
     for (; ox < out_w; ++ox) {
       __m512i a0 = _mm512_setzero_si512();
-      for (int32_t t = 0; t < taps; ++t) {
-        const int32_t *i0 = ptrs[(size_t)ox * taps + t] + goff;
-        const int32_t *f = fb + (size_t)t * wg * 16;
-        for (int32_t w = 0; w < wg; ++w) {
-          const __m512i fv = _mm512_load_si512((const void *)(f + w * 16));
-          a0 = _mm512_add_epi32(a0, _mm512_popcnt_epi32(_mm512_xor_si512(fv, _mm512_set1_epi32(i0[w]))));
-        }
+      const int32_t *i0 = cols + (size_t)ox * kw;
+      for (int32_t k = 0; k < kw; ++k) {
+        const __m512i fv = _mm512_load_si512((const void *)(fb + (size_t)k * 16));
+        STEP(a0, i0);
       }
       _mm512_mask_storeu_epi32(acc + (size_t)ox * cout + oc0, mask, a0);
     }
@@ -66,4 +58,52 @@ LBE_TARGET_AVX512 void lbe_quantize_avx512(const float *in, int32_t *out, int64_
       o[w] = bits;
     }
   }
+}
+
+/* The output transform of one row, 16 channels per step (same float operations as the portable one). */
+LBE_TARGET_AVX512 void lbe_transform_avx512(const struct lbe_bconv2d *c, const int32_t *acc, void *out_row) {
+  const int32_t cout = c->p.channels_out, out_w = c->p.out_w;
+  if (c->p.output == LBE_OUT_BITPACKED) {
+    const int32_t words = (cout + 31) / 32;
+    uint32_t *out = out_row;
+    for (int32_t ox = 0; ox < out_w; ++ox)
+      for (int32_t w = 0; w < words; ++w) {
+        uint32_t bits = 0;
+        for (int32_t half = 0; half < 2; ++half) {
+          const int32_t oc = w * 32 + half * 16, n = cout - oc;
+          if (n <= 0) break;
+          const __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+          const __m512i a = _mm512_maskz_loadu_epi32(m, acc + (size_t)ox * cout + oc);
+          const __m512i t = _mm512_maskz_loadu_epi32(m, c->thresholds + oc);
+          bits |= (uint32_t)_mm512_mask_cmpgt_epi32_mask(m, a, t) << (half * 16);
+        }
+        out[(size_t)ox * words + w] = bits;
+      }
+    return;
+  }
+  const __m512i lo = _mm512_set1_epi32(c->clamp_min), hi = _mm512_set1_epi32(c->clamp_max);
+  const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
+  const __m512 qmin = _mm512_set1_ps(-128.0f), qmax = _mm512_set1_ps(127.0f);
+  for (int32_t ox = 0; ox < out_w; ++ox)
+    for (int32_t oc = 0; oc < cout; oc += 16) {
+      const int32_t n = cout - oc;
+      const __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+      const size_t at = (size_t)ox * cout + oc;
+      __m512i x = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m, acc + at), 1);
+      x = _mm512_min_epi32(_mm512_max_epi32(x, lo), hi);
+      const __m512 y = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(x), _mm512_maskz_loadu_ps(m, c->mul + oc)),
+                                     _mm512_maskz_loadu_ps(m, c->bias + oc));
+      if (c->p.output == LBE_OUT_FLOAT) {
+        _mm512_mask_storeu_ps((float *)out_row + at, m, y);
+      } else {
+        /* Round half away from zero exactly: truncate, then step away if the dropped part is >= 0.5. */
+        __m512 r = _mm512_roundscale_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        const __m512 frac = _mm512_abs_ps(_mm512_sub_ps(y, r));
+        const __mmask16 away = _mm512_cmp_ps_mask(frac, half, _CMP_GE_OQ);
+        const __m512i sign = _mm512_and_epi32(_mm512_castps_si512(y), _mm512_set1_epi32(INT32_MIN));
+        r = _mm512_mask_add_ps(r, away, r, _mm512_castsi512_ps(_mm512_or_epi32(_mm512_castps_si512(one), sign)));
+        r = _mm512_min_ps(_mm512_max_ps(r, qmin), qmax);
+        _mm_mask_storeu_epi8((int8_t *)out_row + at, m, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(r)));
+      }
+    }
 }

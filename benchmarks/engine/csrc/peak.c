@@ -33,12 +33,10 @@ static double kernel_peak(int level, double seconds) {
   lbe_bconv2d *c = lbe_bconv2d_create(&p, level, filter, ones, ones, NULL, NULL, 0);
   double rate = -1.0;
   if (c) {
-    const int32_t *ptrs[PIXELS];
-    for (int i = 0; i < PIXELS; ++i) ptrs[i] = input + i * (CIN / 32);
     const lbe_row_fn row = level == LBE_AVX512 ? lbe_row_avx512 : lbe_row_avx2;
     for (int64_t calls = 64;; calls *= 2) {
       const double start = now();
-      for (int64_t i = 0; i < calls; ++i) row(c, ptrs, acc);
+      for (int64_t i = 0; i < calls; ++i) row(c, input, 0, acc);
       const double elapsed = now() - start;
       if (elapsed >= seconds || calls > ((int64_t)1 << 40)) {
         rate = (double)calls * PIXELS * CIN * COUT / elapsed;

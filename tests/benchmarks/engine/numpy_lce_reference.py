@@ -125,7 +125,8 @@ def output_transform(
     y = x * mul + add  # two float32 roundings, as LCE's x86 build
     if output == "float":
         return y.astype(np.float32)
-    rounded = np.sign(y) * np.floor(np.abs(y) + np.float32(0.5))  # TfLiteRound: half away from zero
+    y64 = y.astype(np.float64)  # |y| + 0.5 is exact in float64: TfLiteRound (std::round), half away from zero
+    rounded = np.sign(y64) * np.floor(np.abs(y64) + 0.5)
     return np.clip(rounded, -128, 127).astype(np.int8)
 
 

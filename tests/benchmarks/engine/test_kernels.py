@@ -125,3 +125,17 @@ def test_bitpacked_output_exact(name: str, level: str, threads: int) -> None:
         x, f, thresholds=thresholds, output="bitpacked", level=level, threads=threads, **options(CASES[name])
     )
     np.testing.assert_array_equal(got, ref.bitpacked_output(acc, thresholds))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_int8_rounding_is_half_away_from_zero_then_saturating(level: str) -> None:
+    # multiplier 0: y = bias exactly, so each channel probes one float value.
+    probes = [0.49999997, 0.5, -0.5, 1.5, 2.5, -2.5, 0.50000006, -0.49999997, 126.5, 127.5, -128.5, -127.5]
+    probes += [1e10, -1e10, 8388609.0, -8388609.0, 3.4e38, 0.0, -0.0, 41.49999]
+    cout = len(probes)
+    x = np.zeros((1, 3, 3, 1), np.int32)
+    f = ref.bitpack(np.random.default_rng(0).standard_normal((cout, 1, 1, 32)).astype(np.float32))
+    bias = np.array(probes, np.float32)
+    got = kernels.bconv2d(x, f, np.zeros(cout, np.float32), bias, level=level, channels_in=32, output="int8")
+    expected = [0, 1, -1, 2, 3, -3, 1, 0, 127, 127, -128, -128, 127, -128, 127, -128, 127, 0, 0, 41]
+    assert got[0, 1, 1].tolist() == expected
