@@ -227,6 +227,46 @@ void lbe_transform_tail(const lbe_bconv2d *c, const int32_t *a, void *out_row, i
   }
 }
 
+/* Gathers group g's input words of every tap of every pixel of one output row into cols
+ * (tap-major per pixel, zeros outside the input); marks outside taps. Returns whether any was outside. */
+static int gather_row(const lbe_bconv2d *c, const int32_t *input, int32_t b, int32_t oy, int32_t g, int32_t *cols,
+                      uint8_t *outside) {
+  const lbe_bconv2d_params *p = &c->p;
+  const int32_t wg = c->words_group, kw = p->kernel_w, dw = p->dilation_w;
+  const int32_t *image = input + (size_t)b * p->in_h * p->in_w * c->words_in + (size_t)g * wg;
+  int any = 0;
+  for (int32_t ox = 0; ox < p->out_w; ++ox) {
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    const int row_inside = ix0 >= 0 && ix0 + (kw - 1) * dw < p->in_w;
+    int32_t *dst = cols + (size_t)ox * c->taps * wg;
+    uint8_t *out = outside + (size_t)ox * c->taps;
+    for (int32_t ky = 0; ky < p->kernel_h; ++ky, dst += (size_t)kw * wg, out += kw) {
+      const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+      if (iy < 0 || iy >= p->in_h) {
+        memset(dst, 0, sizeof(int32_t) * kw * wg);
+        memset(out, 1, (size_t)kw);
+        any = 1;
+        continue;
+      }
+      const int32_t *line = image + (size_t)iy * p->in_w * c->words_in;
+      if (row_inside && dw == 1 && wg == c->words_in) { /* the kw taps are adjacent in memory */
+        memcpy(dst, line + (size_t)ix0 * wg, sizeof(int32_t) * kw * wg);
+        memset(out, 0, (size_t)kw);
+        continue;
+      }
+      for (int32_t kx = 0; kx < kw; ++kx) {
+        const int32_t ix = ix0 + kx * dw;
+        const int in = ix >= 0 && ix < p->in_w;
+        const int32_t *src = line + (size_t)ix * c->words_in;
+        for (int32_t w = 0; w < wg; ++w) dst[kx * wg + w] = in ? src[w] : 0;
+        out[kx] = (uint8_t)!in;
+        any |= !in;
+      }
+    }
+  }
+  return any;
+}
+
 static void run_rows(void *ctx_, int64_t begin, int64_t end) {
   const run_ctx *ctx = ctx_;
   const lbe_bconv2d *c = ctx->c;
@@ -235,37 +275,27 @@ static void run_rows(void *ctx_, int64_t begin, int64_t end) {
   int32_t *scratch = ctx->accumulators_only ? NULL : malloc(sizeof(int32_t) * row_acc);
   const int vector = c->level != LBE_PORTABLE;
   const size_t row_words = (size_t)c->taps * c->words_group;
-  const int32_t **ptrs = vector ? malloc(sizeof(int32_t *) * p->out_w * c->taps) : NULL;
+  uint8_t *outside = vector ? malloc((size_t)p->out_w * c->taps) : NULL;
   int32_t *cols = vector ? aligned_alloc(64, (sizeof(int32_t) * p->out_w * row_words + 63) / 64 * 64) : NULL;
   const int popcnt = lbe_cpu_has_popcnt();
-  if ((!ctx->accumulators_only && !scratch) || (vector && (!ptrs || !cols))) abort(); /* out of memory */
+  if ((!ctx->accumulators_only && !scratch) || (vector && (!outside || !cols))) abort(); /* out of memory */
+  const lbe_row_fn row_fn = c->level == LBE_AVX512 ? lbe_row_avx512 : lbe_row_avx2;
   for (int64_t row = begin; row < end; ++row) {
     const int32_t b = (int32_t)(row / p->out_h), oy = (int32_t)(row % p->out_h);
     int32_t *acc = ctx->accumulators_only ? (int32_t *)ctx->output + row * row_acc : scratch;
-    if (c->level == LBE_PORTABLE) {
+    if (!vector) {
       (popcnt ? row_portable_popcnt : row_portable_plain)(c, ctx->input, b, oy, acc);
     } else {
       int any_outside = 0;
-      for (int32_t ox = 0; ox < p->out_w; ++ox)
-        for (int32_t ky = 0; ky < p->kernel_h; ++ky)
-          for (int32_t kx = 0; kx < p->kernel_w; ++kx) {
-            const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-            const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
-            const int inside = iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w;
-            any_outside |= !inside;
-            ptrs[(size_t)ox * c->taps + ky * p->kernel_w + kx] =
-                inside ? ctx->input + (((size_t)b * p->in_h + iy) * p->in_w + ix) * c->words_in : c->zeros;
-          }
-      const lbe_row_fn row_fn = c->level == LBE_AVX512 ? lbe_row_avx512 : lbe_row_avx2;
       for (int32_t g = 0; g < p->groups; ++g) {
-        for (size_t i = 0; i < (size_t)p->out_w * c->taps; ++i)
-          memcpy(cols + i * c->words_group, ptrs[i] + (size_t)g * c->words_group, sizeof(int32_t) * c->words_group);
+        any_outside = gather_row(c, ctx->input, b, oy, g, cols, outside);
         row_fn(c, cols, g, acc);
       }
+      /* Zero padding: an outside tap adds (channels_in/groups)/2, not popcount(filter) as a zero word does. */
       if (any_outside && p->zero_padding)
         for (int32_t ox = 0; ox < p->out_w; ++ox)
           for (int32_t t = 0; t < c->taps; ++t)
-            if (ptrs[(size_t)ox * c->taps + t] == c->zeros)
+            if (outside[(size_t)ox * c->taps + t])
               for (int32_t oc = 0; oc < p->channels_out; ++oc)
                 acc[(size_t)ox * p->channels_out + oc] += c->pad_fix[(size_t)t * p->channels_out + oc];
     }
@@ -283,7 +313,7 @@ static void run_rows(void *ctx_, int64_t begin, int64_t end) {
     }
   }
   free(scratch);
-  free(ptrs);
+  free(outside);
   free(cols);
 }
 
