@@ -12,6 +12,31 @@ LBE_TARGET_AVX512 void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t
     const int32_t *fb = c->packed + (size_t)blk * kw * 16, oc0 = c->block_oc0[blk];
     const __mmask16 mask = (__mmask16)((1u << c->block_n[blk]) - 1u);
     int32_t ox = 0;
+    for (; ox + 8 <= out_w; ox += 8) {
+      __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+      const int32_t *i0 = cols + (size_t)ox * kw, *i1 = i0 + kw, *i2 = i1 + kw, *i3 = i2 + kw;
+      const int32_t *i4 = i3 + kw, *i5 = i4 + kw, *i6 = i5 + kw, *i7 = i6 + kw;
+      for (int32_t k = 0; k < kw; ++k) {
+        const __m512i fv = _mm512_load_si512((const void *)(fb + (size_t)k * 16));
+        STEP(a0, i0);
+        STEP(a1, i1);
+        STEP(a2, i2);
+        STEP(a3, i3);
+        STEP(a4, i4);
+        STEP(a5, i5);
+        STEP(a6, i6);
+        STEP(a7, i7);
+      }
+      int32_t *o = acc + (size_t)ox * cout + oc0;
+      _mm512_mask_storeu_epi32(o, mask, a0);
+      _mm512_mask_storeu_epi32(o + cout, mask, a1);
+      _mm512_mask_storeu_epi32(o + 2 * (size_t)cout, mask, a2);
+      _mm512_mask_storeu_epi32(o + 3 * (size_t)cout, mask, a3);
+      _mm512_mask_storeu_epi32(o + 4 * (size_t)cout, mask, a4);
+      _mm512_mask_storeu_epi32(o + 5 * (size_t)cout, mask, a5);
+      _mm512_mask_storeu_epi32(o + 6 * (size_t)cout, mask, a6);
+      _mm512_mask_storeu_epi32(o + 7 * (size_t)cout, mask, a7);
+    }
     for (; ox + TILE <= out_w; ox += TILE) {
       __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
       const int32_t *i0 = cols + (size_t)ox * kw, *i1 = i0 + kw, *i2 = i1 + kw, *i3 = i2 + kw;
