@@ -143,3 +143,19 @@ def test_missing_compiler_is_a_clear_build_error(monkeypatch: pytest.MonkeyPatch
 @pytest.mark.parametrize("level", LEVELS)
 def test_peak_is_positive(level: str) -> None:
     assert kernels.peak_binary_macs_per_second(level, seconds=0.01) > 1e9
+
+
+@pytest.mark.parametrize("threads", [2, 3, 5])
+def test_pool_reused_many_times_gives_identical_results(threads: int) -> None:
+    rng = np.random.default_rng(11)
+    x, f = random_words(rng, (2, 5, 6), 64), random_words(rng, (24, 3, 3), 64)
+    params = kernels.bconv2d_params(x.shape, f.shape, channels_in=64, pad_values=0)
+    ones = np.ones(24, np.float32)
+    conv = kernels.Bconv2d(params, f, ones, ones, level=LEVELS[-1])
+    expected = conv.accumulators(x)
+    with library.Pool(threads) as pool:
+        for _ in range(300):
+            np.testing.assert_array_equal(conv.accumulators(x, pool), expected)
+    for _ in range(20):  # create/destroy churn: workers start and join cleanly
+        with library.Pool(threads) as pool:
+            np.testing.assert_array_equal(conv.accumulators(x, pool), expected)
