@@ -181,13 +181,6 @@ oom:
 LBE_PORTABLE_ROW(row_portable_popcnt, LBE_TARGET_POPCNT)
 LBE_PORTABLE_ROW(row_portable_plain, )
 
-typedef struct {
-  const lbe_bconv2d *c;
-  const int32_t *input;
-  void *output;
-  int accumulators_only;
-} run_ctx;
-
 static void transform_row(const lbe_bconv2d *c, const int32_t *acc, void *out_row) {
   const lbe_bconv2d_params *p = &c->p;
   const int32_t cout = p->channels_out;
@@ -227,19 +220,19 @@ void lbe_transform_tail(const lbe_bconv2d *c, const int32_t *a, void *out_row, i
   }
 }
 
-/* Gathers group g's input words of every tap of every pixel of one output row into cols
- * (tap-major per pixel, zeros outside the input); marks outside taps. Returns whether any was outside. */
-static int gather_row(const lbe_bconv2d *c, const int32_t *input, int32_t b, int32_t oy, int32_t g, int32_t *cols,
-                      uint8_t *outside) {
+/* Gathers group g's input words of every tap of output pixels [x0, x0+npix) of one output row into
+ * cols (tap-major per pixel, zeros outside the input); marks outside taps. Returns whether any was outside. */
+static int gather_row(const lbe_bconv2d *c, const int32_t *input, int32_t b, int32_t oy, int32_t x0, int32_t npix,
+                      int32_t g, int32_t *cols, uint8_t *outside) {
   const lbe_bconv2d_params *p = &c->p;
   const int32_t wg = c->words_group, kw = p->kernel_w, dw = p->dilation_w;
   const int32_t *image = input + (size_t)b * p->in_h * p->in_w * c->words_in + (size_t)g * wg;
   int any = 0;
-  for (int32_t ox = 0; ox < p->out_w; ++ox) {
-    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+  for (int32_t i = 0; i < npix; ++i) {
+    const int32_t ix0 = (x0 + i) * p->stride_w - p->pad_left;
     const int row_inside = ix0 >= 0 && ix0 + (kw - 1) * dw < p->in_w;
-    int32_t *dst = cols + (size_t)ox * c->taps * wg;
-    uint8_t *out = outside + (size_t)ox * c->taps;
+    int32_t *dst = cols + (size_t)i * c->taps * wg;
+    uint8_t *out = outside + (size_t)i * c->taps;
     for (int32_t ky = 0; ky < p->kernel_h; ++ky, dst += (size_t)kw * wg, out += kw) {
       const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
       if (iy < 0 || iy >= p->in_h) {
@@ -267,47 +260,63 @@ static int gather_row(const lbe_bconv2d *c, const int32_t *input, int32_t b, int
   return any;
 }
 
-static void run_rows(void *ctx_, int64_t begin, int64_t end) {
+typedef struct {
+  const lbe_bconv2d *c;
+  const int32_t *input;
+  void *output;
+  int accumulators_only;
+  int32_t segments; /* each output row is split into this many pixel ranges (units of work) */
+} run_ctx;
+
+static size_t output_pixel_bytes(const lbe_bconv2d_params *p) {
+  return p->output == LBE_OUT_BITPACKED ? (size_t)((p->channels_out + 31) / 32) * 4
+         : p->output == LBE_OUT_INT8    ? (size_t)p->channels_out
+                                        : (size_t)p->channels_out * 4;
+}
+
+/* Portable units are whole rows; vector units are (row, pixel range) pairs. */
+static void run_units(void *ctx_, int64_t begin, int64_t end) {
   const run_ctx *ctx = ctx_;
   const lbe_bconv2d *c = ctx->c;
   const lbe_bconv2d_params *p = &c->p;
-  const size_t row_acc = (size_t)p->out_w * p->channels_out;
+  const int32_t cout = p->channels_out;
+  const size_t row_acc = (size_t)p->out_w * cout;
   int32_t *scratch = ctx->accumulators_only ? NULL : malloc(sizeof(int32_t) * row_acc);
   const int vector = c->level != LBE_PORTABLE;
-  const size_t row_words = (size_t)c->taps * c->words_group;
+  const size_t pixel_words = (size_t)c->taps * c->words_group;
   uint8_t *outside = vector ? malloc((size_t)p->out_w * c->taps) : NULL;
-  int32_t *cols = vector ? aligned_alloc(64, (sizeof(int32_t) * p->out_w * row_words + 63) / 64 * 64) : NULL;
+  int32_t *cols = vector ? aligned_alloc(64, (sizeof(int32_t) * p->out_w * pixel_words + 63) / 64 * 64) : NULL;
   const int popcnt = lbe_cpu_has_popcnt();
   if ((!ctx->accumulators_only && !scratch) || (vector && (!outside || !cols))) abort(); /* out of memory */
   const lbe_row_fn row_fn = c->level == LBE_AVX512 ? lbe_row_avx512 : lbe_row_avx2;
-  for (int64_t row = begin; row < end; ++row) {
+  for (int64_t unit = begin; unit < end; ++unit) {
+    const int64_t row = unit / ctx->segments;
+    const int32_t seg = (int32_t)(unit % ctx->segments);
+    const int32_t x0 = (int32_t)((int64_t)p->out_w * seg / ctx->segments);
+    const int32_t npix = (int32_t)((int64_t)p->out_w * (seg + 1) / ctx->segments) - x0;
     const int32_t b = (int32_t)(row / p->out_h), oy = (int32_t)(row % p->out_h);
-    int32_t *acc = ctx->accumulators_only ? (int32_t *)ctx->output + row * row_acc : scratch;
+    int32_t *acc = ctx->accumulators_only ? (int32_t *)ctx->output + row * row_acc + (size_t)x0 * cout : scratch;
     if (!vector) {
       (popcnt ? row_portable_popcnt : row_portable_plain)(c, ctx->input, b, oy, acc);
     } else {
       int any_outside = 0;
       for (int32_t g = 0; g < p->groups; ++g) {
-        any_outside = gather_row(c, ctx->input, b, oy, g, cols, outside);
-        row_fn(c, cols, g, acc);
+        any_outside = gather_row(c, ctx->input, b, oy, x0, npix, g, cols, outside);
+        row_fn(c, cols, npix, g, acc);
       }
       /* Zero padding: an outside tap adds (channels_in/groups)/2, not popcount(filter) as a zero word does. */
       if (any_outside && p->zero_padding)
-        for (int32_t ox = 0; ox < p->out_w; ++ox)
+        for (int32_t i = 0; i < npix; ++i)
           for (int32_t t = 0; t < c->taps; ++t)
-            if (outside[(size_t)ox * c->taps + t])
-              for (int32_t oc = 0; oc < p->channels_out; ++oc)
-                acc[(size_t)ox * p->channels_out + oc] += c->pad_fix[(size_t)t * p->channels_out + oc];
+            if (outside[(size_t)i * c->taps + t])
+              for (int32_t oc = 0; oc < cout; ++oc) acc[(size_t)i * cout + oc] += c->pad_fix[(size_t)t * cout + oc];
     }
     if (!ctx->accumulators_only) {
-      const size_t out_row = p->output == LBE_OUT_BITPACKED ? (size_t)p->out_w * ((p->channels_out + 31) / 32) * 4
-                             : p->output == LBE_OUT_INT8    ? row_acc
-                                                            : row_acc * 4;
-      void *dst = (char *)ctx->output + row * out_row;
+      void *dst = (char *)ctx->output + ((size_t)row * p->out_w + x0) * output_pixel_bytes(p);
       if (c->level == LBE_AVX512)
-        lbe_transform_avx512(c, acc, dst);
+        lbe_transform_avx512(c, acc, npix, dst);
       else if (c->level == LBE_AVX2)
-        lbe_transform_avx2(c, acc, dst);
+        lbe_transform_avx2(c, acc, npix, dst);
       else
         transform_row(c, acc, dst);
     }
@@ -317,16 +326,26 @@ static void run_rows(void *ctx_, int64_t begin, int64_t end) {
   free(cols);
 }
 
+static void run(const lbe_bconv2d *c, const int32_t *input, void *output, int accumulators_only, lbe_pool *pool) {
+  const int64_t rows = (int64_t)c->p.batch * c->p.out_h;
+  const int threads = lbe_pool_threads(pool);
+  int32_t segments = 1;
+  if (threads > 1 && c->level != LBE_PORTABLE) { /* few rows (small maps): split rows so threads balance */
+    const int64_t wanted = (4 * threads + rows - 1) / rows, most = c->p.out_w / 4 > 1 ? c->p.out_w / 4 : 1;
+    segments = (int32_t)(wanted < most ? wanted : most);
+  }
+  run_ctx ctx = {c, input, output, accumulators_only, segments};
+  lbe_pool_run(pool, run_units, &ctx, rows * segments);
+}
+
 int lbe_bconv2d_run(const lbe_bconv2d *conv, const int32_t *input, void *output, lbe_pool *pool) {
   if (!conv || !input || !output) return -1;
-  run_ctx ctx = {conv, input, output, 0};
-  lbe_pool_run(pool, run_rows, &ctx, (int64_t)conv->p.batch * conv->p.out_h);
+  run(conv, input, output, 0, pool);
   return 0;
 }
 
 int lbe_bconv2d_accumulators(const lbe_bconv2d *conv, const int32_t *input, int32_t *accumulators, lbe_pool *pool) {
   if (!conv || !input || !accumulators) return -1;
-  run_ctx ctx = {conv, input, accumulators, 1};
-  lbe_pool_run(pool, run_rows, &ctx, (int64_t)conv->p.batch * conv->p.out_h);
+  run(conv, input, accumulators, 1, pool);
   return 0;
 }

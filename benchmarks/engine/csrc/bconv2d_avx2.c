@@ -18,8 +18,9 @@ LBE_TARGET_AVX2 static inline __m256i widen(__m256i bytes, __m256i ones8, __m256
 #define STEP(B, IN) B = _mm256_add_epi8(B, popcnt_bytes(_mm256_xor_si256(fv, _mm256_set1_epi32((IN)[k])), lut, low))
 #define FLUSH(A, B) A = _mm256_add_epi32(A, widen(B, ones8, ones16)), B = _mm256_setzero_si256()
 
-LBE_TARGET_AVX2 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *cols, int32_t group, int32_t *acc) {
-  const int32_t cout = c->p.channels_out, out_w = c->p.out_w, kw = c->taps * c->words_group;
+LBE_TARGET_AVX2 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group,
+                    int32_t *acc) {
+  const int32_t cout = c->p.channels_out, out_w = npix, kw = c->taps * c->words_group;
   const int32_t per_group = c->blocks / c->p.groups;
   const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2,
                                        2, 3, 2, 3, 3, 4);
@@ -81,8 +82,8 @@ LBE_TARGET_AVX2 void lbe_quantize_avx2(const float *in, int32_t *out, int64_t pi
 
 /* The output transform of one row, 8 channels per step; channels past the last full 8 go to the
  * portable transform. Same float operations as the portable one. */
-LBE_TARGET_AVX2 void lbe_transform_avx2(const struct lbe_bconv2d *c, const int32_t *acc, void *out_row) {
-  const int32_t cout = c->p.channels_out, out_w = c->p.out_w, full = cout / 8 * 8;
+LBE_TARGET_AVX2 void lbe_transform_avx2(const struct lbe_bconv2d *c, const int32_t *acc, int32_t npix, void *out_row) {
+  const int32_t cout = c->p.channels_out, out_w = npix, full = cout / 8 * 8;
   if (c->p.output == LBE_OUT_BITPACKED) {
     const int32_t words = (cout + 31) / 32;
     uint32_t *out = out_row;

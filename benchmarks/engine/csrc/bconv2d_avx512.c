@@ -5,8 +5,9 @@
 #define TILE 4
 #define STEP(A, IN) A = _mm512_add_epi32(A, _mm512_popcnt_epi32(_mm512_xor_si512(fv, _mm512_set1_epi32((IN)[k]))))
 
-LBE_TARGET_AVX512 void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *cols, int32_t group, int32_t *acc) {
-  const int32_t cout = c->p.channels_out, out_w = c->p.out_w, kw = c->taps * c->words_group;
+LBE_TARGET_AVX512 void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group,
+                    int32_t *acc) {
+  const int32_t cout = c->p.channels_out, out_w = npix, kw = c->taps * c->words_group;
   const int32_t per_group = c->blocks / c->p.groups;
   for (int32_t blk = group * per_group; blk < (group + 1) * per_group; ++blk) {
     const int32_t *fb = c->packed + (size_t)blk * kw * 16, oc0 = c->block_oc0[blk];
@@ -86,8 +87,8 @@ LBE_TARGET_AVX512 void lbe_quantize_avx512(const float *in, int32_t *out, int64_
 }
 
 /* The output transform of one row, 16 channels per step (same float operations as the portable one). */
-LBE_TARGET_AVX512 void lbe_transform_avx512(const struct lbe_bconv2d *c, const int32_t *acc, void *out_row) {
-  const int32_t cout = c->p.channels_out, out_w = c->p.out_w;
+LBE_TARGET_AVX512 void lbe_transform_avx512(const struct lbe_bconv2d *c, const int32_t *acc, int32_t npix, void *out_row) {
+  const int32_t cout = c->p.channels_out, out_w = npix;
   if (c->p.output == LBE_OUT_BITPACKED) {
     const int32_t words = (cout + 31) / 32;
     uint32_t *out = out_row;

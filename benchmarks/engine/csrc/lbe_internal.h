@@ -11,6 +11,7 @@
 typedef void (*lbe_task_fn)(void *ctx, int64_t begin, int64_t end);
 void lbe_pool_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n);
 int lbe_cpu_has_popcnt(void);
+int lbe_pool_threads(const lbe_pool *pool); /* 1 for NULL */
 
 struct lbe_bconv2d {
   lbe_bconv2d_params p;
@@ -33,17 +34,18 @@ struct lbe_bconv2d {
   int32_t *thresholds;
 };
 
-/* Accumulators of one output row for group g's channels: acc[ox * channels_out + oc].
- * cols[ox * taps * words_group ...] holds each pixel's input words of group g, tap-major
+/* Accumulators of npix consecutive output pixels for group g's channels: acc[i * channels_out + oc].
+ * cols[i * taps * words_group ...] holds each pixel's input words of group g, tap-major
  * (zeros for out-of-bounds taps), so the inner loop is one flat run of words. */
-typedef void (*lbe_row_fn)(const struct lbe_bconv2d *c, const int32_t *cols, int32_t group, int32_t *acc);
-void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *cols, int32_t group, int32_t *acc);
-void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *cols, int32_t group, int32_t *acc);
+typedef void (*lbe_row_fn)(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group,
+                           int32_t *acc);
+void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group, int32_t *acc);
+void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group, int32_t *acc);
 void lbe_quantize_avx512(const float *in, int32_t *out, int64_t pixels, int32_t channels);
 void lbe_quantize_avx2(const float *in, int32_t *out, int64_t pixels, int32_t channels);
-/* Output transforms of one row of accumulators (acc[ox * channels_out + oc]) into out_row. */
-void lbe_transform_avx512(const struct lbe_bconv2d *c, const int32_t *acc, void *out_row);
-void lbe_transform_avx2(const struct lbe_bconv2d *c, const int32_t *acc, void *out_row);
+/* Output transforms of npix pixels' accumulators (acc[i * channels_out + oc]) into out (pixel 0 first). */
+void lbe_transform_avx512(const struct lbe_bconv2d *c, const int32_t *acc, int32_t npix, void *out);
+void lbe_transform_avx2(const struct lbe_bconv2d *c, const int32_t *acc, int32_t npix, void *out);
 /* Float/int8 transform of pixel ox's channels [oc_begin, channels_out) (portable). */
 void lbe_transform_tail(const struct lbe_bconv2d *c, const int32_t *acc_pixel, void *out_row, int32_t ox,
                         int32_t oc_begin);

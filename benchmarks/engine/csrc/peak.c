@@ -36,7 +36,7 @@ static double kernel_peak(int level, double seconds) {
     const lbe_row_fn row = level == LBE_AVX512 ? lbe_row_avx512 : lbe_row_avx2;
     for (int64_t calls = 64;; calls *= 2) {
       const double start = now();
-      for (int64_t i = 0; i < calls; ++i) row(c, input, 0, acc);
+      for (int64_t i = 0; i < calls; ++i) row(c, input, PIXELS, 0, acc);
       const double elapsed = now() - start;
       if (elapsed >= seconds || calls > ((int64_t)1 << 40)) {
         rate = (double)calls * PIXELS * CIN * COUT / elapsed;

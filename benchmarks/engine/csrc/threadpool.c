@@ -92,6 +92,8 @@ lbe_pool *lbe_pool_create(int threads) {
   return pool;
 }
 
+int lbe_pool_threads(const lbe_pool *pool) { return pool ? pool->threads : 1; }
+
 void lbe_pool_destroy(lbe_pool *pool) {
   if (!pool) return;
   pthread_mutex_lock(&pool->mutex);

@@ -37,6 +37,9 @@ CASES = {
     "k3_groups4_valid": (3, 6, 6, 128, 40, 3, 1, 1, "valid", 1, 4),
     "k1_groups4_same_zero_1x1map": (1, 1, 1, 256, 36, 1, 1, 1, "same", 0, 4),
     "k3_groups4_s2_same_zero_2x2map": (1, 2, 2, 128, 64, 3, 2, 1, "same", 0, 4),
+    # Few wide rows: with 2 threads each row is split into pixel ranges.
+    "k3_wide_few_rows_same_zero": (1, 2, 37, 64, 40, 3, 1, 1, "same", 0, 1),
+    "k3_wide_few_rows_groups2": (1, 3, 20, 128, 24, 3, 1, 1, "same", 1, 2),
 }
 
 
