@@ -159,3 +159,22 @@ def test_pool_reused_many_times_gives_identical_results(threads: int) -> None:
     for _ in range(20):  # create/destroy churn: workers start and join cleanly
         with library.Pool(threads) as pool:
             np.testing.assert_array_equal(conv.accumulators(x, pool), expected)
+
+
+def test_abi_mismatch_makes_the_engine_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    library.load()
+    monkeypatch.setattr(library, "ABI_VERSION", 99)
+    with pytest.raises(library.EngineUnavailable, match="library ABI 1, this Python expects 99"):
+        library.load.__wrapped__()  # the uncached loader
+
+
+def test_compile_error_makes_the_engine_unavailable_with_the_compiler_text(tmp_path, monkeypatch) -> None:
+    (tmp_path / "csrc").mkdir()
+    (tmp_path / "csrc" / "broken.c").write_text("int broken = ;\n")
+    monkeypatch.setattr(build, "SOURCE_DIR", tmp_path / "csrc")
+    monkeypatch.setattr(build, "BUILD_DIR", tmp_path / "_build")
+    monkeypatch.setattr(build, "LIBRARY_PATH", tmp_path / "_build" / "liblbe.so")
+    monkeypatch.setattr(build, "HASH_PATH", tmp_path / "_build" / "liblbe.sha256")
+    with pytest.raises(library.EngineUnavailable, match=r"compiling the engine failed:(.|\n)*broken\.c"):
+        library.load.__wrapped__()
+    assert not (tmp_path / "_build" / "liblbe.so").exists()  # nothing half-built is left in place
