@@ -79,6 +79,23 @@ static int pack_blocks(lbe_bconv2d *c, int lanes) {
   return 1;
 }
 
+/* AVX2 layout: per word, the 8 lanes' low nibbles (f & 0x0f0f0f0f) then high nibbles ((f >> 4) & 0x0f0f0f0f),
+ * so the pshufb popcount needs no masking or shifting of the filter in the inner loop. */
+static int split_nibbles(lbe_bconv2d *c) {
+  const size_t words = (size_t)c->blocks * c->taps * c->words_group * c->lanes;
+  int32_t *split = aligned_alloc(64, (sizeof(int32_t) * 2 * words + 63) / 64 * 64);
+  if (!split) return 0;
+  for (size_t k = 0; k < words / c->lanes; ++k)
+    for (int32_t l = 0; l < c->lanes; ++l) {
+      const uint32_t f = (uint32_t)c->packed[k * c->lanes + l];
+      split[(2 * k) * c->lanes + l] = (int32_t)(f & 0x0f0f0f0fu);
+      split[(2 * k + 1) * c->lanes + l] = (int32_t)((f >> 4) & 0x0f0f0f0fu);
+    }
+  free(c->packed);
+  c->packed = split;
+  return 1;
+}
+
 /* TFLite's CalculateActivationRange for int32, then LCE's folding into clamp bounds on 2*accum. */
 static void fold_clamp(lbe_bconv2d *c, int32_t k) {
   int32_t lo = INT32_MIN, hi = INT32_MAX;
@@ -126,7 +143,7 @@ lbe_bconv2d *lbe_bconv2d_create(const lbe_bconv2d_params *p, int level, const in
       c->pad_fix[(size_t)t * p->channels_out + oc] = add - ones;
     }
   if (level == LBE_AVX512 && !pack_blocks(c, 16)) goto oom;
-  if (level == LBE_AVX2 && !pack_blocks(c, 8)) goto oom;
+  if (level == LBE_AVX2 && (!pack_blocks(c, 8) || !split_nibbles(c))) goto oom;
   if (p->output == LBE_OUT_BITPACKED) {
     c->thresholds = malloc(sizeof(int32_t) * p->channels_out);
     if (!c->thresholds) goto oom;

@@ -1,46 +1,57 @@
 /* AVX2 accumulators: 8 output channels per vector, pshufb nibble popcount into byte counters
- * that are widened to int32 every 31 words (31 * 8 < 256), 4 output pixels per filter load. */
+ * that are widened to int32 every 31 words (31 * 8 < 256), 4 output pixels per filter load.
+ * Filter and input are split into nibbles beforehand: XOR commutes with the split, so each
+ * step is two XORs and two lookups. */
 #include <immintrin.h>
+#include <stdlib.h>
 #include "lbe_internal.h"
 
 #define TILE 4
-
-LBE_TARGET_AVX2 static inline __m256i popcnt_bytes(__m256i v, __m256i lut, __m256i low) {
-  const __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
-  return _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
-}
 
 LBE_TARGET_AVX2 static inline __m256i widen(__m256i bytes, __m256i ones8, __m256i ones16) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(bytes, ones8), ones16);
 }
 
-/* One step for one pixel: byte counts of popcount(filter ^ broadcast input word). */
-#define STEP(B, IN) B = _mm256_add_epi8(B, popcnt_bytes(_mm256_xor_si256(fv, _mm256_set1_epi32((IN)[k])), lut, low))
+/* One step for one pixel: byte counts of popcount(filter ^ input word), nibble by nibble. */
+#define STEP(B, IN)                                                                                      \
+  B = _mm256_add_epi8(B, _mm256_add_epi8(                                                                \
+                             _mm256_shuffle_epi8(lut, _mm256_xor_si256(flo, _mm256_set1_epi32((IN)[2 * k]))), \
+                             _mm256_shuffle_epi8(lut, _mm256_xor_si256(fhi, _mm256_set1_epi32((IN)[2 * k + 1])))))
 #define FLUSH(A, B) A = _mm256_add_epi32(A, widen(B, ones8, ones16)), B = _mm256_setzero_si256()
 
 LBE_TARGET_AVX2 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group,
-                    int32_t *acc) {
+                                  int32_t *acc) {
   const int32_t cout = c->p.channels_out, out_w = npix, kw = c->taps * c->words_group;
   const int32_t per_group = c->blocks / c->p.groups;
   const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2,
                                        2, 3, 2, 3, 3, 4);
-  const __m256i low = _mm256_set1_epi8(0x0f), ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  /* The input split into nibbles once per call, shared by every block. */
+  const size_t n = (size_t)npix * kw;
+  int32_t *split = malloc(sizeof(int32_t) * 2 * (n ? n : 1));
+  if (!split) abort(); /* out of memory */
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t x = (uint32_t)cols[i];
+    split[2 * i] = (int32_t)(x & 0x0f0f0f0fu);
+    split[2 * i + 1] = (int32_t)((x >> 4) & 0x0f0f0f0fu);
+  }
   for (int32_t blk = group * per_group; blk < (group + 1) * per_group; ++blk) {
-    const int32_t *fb = c->packed + (size_t)blk * kw * 8, oc0 = c->block_oc0[blk], n = c->block_n[blk];
+    const int32_t *fb = c->packed + (size_t)blk * kw * 16, oc0 = c->block_oc0[blk], nl = c->block_n[blk];
     int32_t lane_mask[8];
-    for (int l = 0; l < 8; ++l) lane_mask[l] = l < n ? -1 : 0;
+    for (int l = 0; l < 8; ++l) lane_mask[l] = l < nl ? -1 : 0;
     const __m256i mask = _mm256_loadu_si256((const __m256i *)lane_mask);
     for (int32_t ox = 0; ox < out_w; ox += TILE) {
       const int32_t np = out_w - ox < TILE ? out_w - ox : TILE;
       /* Missing pixels of the last tile repeat pixel ox; their results are not stored. */
       const int32_t x1 = np > 1 ? ox + 1 : ox, x2 = np > 2 ? ox + 2 : ox, x3 = np > 3 ? ox + 3 : ox;
-      const int32_t *i0 = cols + (size_t)ox * kw, *i1 = cols + (size_t)x1 * kw;
-      const int32_t *i2 = cols + (size_t)x2 * kw, *i3 = cols + (size_t)x3 * kw;
+      const int32_t *i0 = split + (size_t)ox * kw * 2, *i1 = split + (size_t)x1 * kw * 2;
+      const int32_t *i2 = split + (size_t)x2 * kw * 2, *i3 = split + (size_t)x3 * kw * 2;
       __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
       for (int32_t k0 = 0; k0 < kw; k0 += 31) {
         const int32_t k1 = k0 + 31 < kw ? k0 + 31 : kw; /* 31 steps of at most 8 per byte fit in a byte */
         for (int32_t k = k0; k < k1; ++k) {
-          const __m256i fv = _mm256_load_si256((const __m256i *)(fb + (size_t)k * 8));
+          const __m256i flo = _mm256_load_si256((const __m256i *)(fb + (size_t)k * 16));
+          const __m256i fhi = _mm256_load_si256((const __m256i *)(fb + (size_t)k * 16 + 8));
           STEP(b0, i0);
           STEP(b1, i1);
           STEP(b2, i2);
@@ -57,6 +68,7 @@ LBE_TARGET_AVX2 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *co
       if (np > 3) _mm256_maskstore_epi32(acc + (size_t)x3 * cout + oc0, mask, a3);
     }
   }
+  free(split);
 }
 
 LBE_TARGET_AVX2 void lbe_quantize_avx2(const float *in, int32_t *out, int64_t pixels, int32_t channels) {

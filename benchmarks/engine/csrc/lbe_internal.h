@@ -27,7 +27,7 @@ struct lbe_bconv2d {
   /* Vector levels: blocks of `lanes` output channels inside one group, lanes past the block's end zero. */
   int32_t lanes, blocks;
   int32_t *block_oc0, *block_n, *block_group;
-  int32_t *packed; /* [blocks][taps][words_group][lanes], 64-byte aligned */
+  int32_t *packed; /* [blocks][taps][words_group][lanes], 64-byte aligned (AVX2: [..][2][lanes], nibbles) */
   /* Output transform, folded as LCE's OneTimeSetup does. */
   float *mul, *bias;
   int32_t clamp_min, clamp_max;
