@@ -80,6 +80,17 @@ else
   apt_install openssh-server "the on-device benchmark tests will fail."
 fi
 
+# The engine (our own x86 kernels for LCE's binary ops) is compiled with the system C compiler.
+if ! command -v cc >/dev/null 2>&1; then
+  ( apt_install gcc "the x86 engine path is unavailable; LCE's paths are used." ) \
+    || say "WARNING: no C compiler; the x86 engine path is unavailable, LCE's paths are used"
+fi
+if command -v cc >/dev/null 2>&1; then
+  say "building the engine (benchmarks/engine)"
+  "$VENV_PY" -m benchmarks.engine.build >/dev/null 2>&1 \
+    || say "WARNING: the engine did not build; the x86 engine path is unavailable and LCE's paths are used (run .venv/bin/python -m benchmarks.engine.build to see why)"
+fi
+
 say "pip check"
 "$VENV_PY" -m pip check || die "pip check found broken requirements in .venv"
 
@@ -96,7 +107,7 @@ assert os.environ.get("TF_USE_LEGACY_KERAS") == "1", "TF_USE_LEGACY_KERAS is not
 assert tf.keras.layers.Layer.__module__.startswith("tf_keras."), "tf.keras is not tf-keras (Keras 2)"
 layer = larq.layers.QuantConv2D(8, 3, input_quantizer="lab")
 for name in ("tensorflow", "tf-keras", "larq", "larq-zoo", "zookeeper",
-             "larq-compute-engine", "protobuf", "numpy", "lab-bnn"):
+             "larq-compute-engine", "tflite-runtime", "protobuf", "numpy", "lab-bnn"):
     print(f"[install]   {name:20s} {version(name)}")
 print("[install] self-check passed: legacy Keras (tf-keras) in effect",
       "| binarizers:", ", ".join(lab_bnn.quantizers.available()))

@@ -1,0 +1,393 @@
+/* Runs the engine's kernels as LCE's four custom ops inside tflite-runtime 2.14.0.
+ *
+ * Only this file knows TFLite: a hand-declared subset of TF 2.14's
+ * tensorflow/lite/core/c/common.h (the structs are read by offset, so the layout must
+ * match the pinned wheel exactly; benchmarks/engine/tflite_abi.py checks it with a probe
+ * model at start-up and refuses on any mismatch). */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lbe.h"
+
+/* ---- TF 2.14 common.h subset (non-TF_LITE_STATIC_MEMORY layout) ---- */
+typedef struct { int size; int data[]; } TfLiteIntArray;
+typedef struct { float scale; int32_t zero_point; } TfLiteQuantizationParams;
+typedef struct { int type; void *params; } TfLiteQuantization;
+typedef struct {
+  int type;                          /* TfLiteType */
+  void *data;                        /* TfLitePtrUnion */
+  TfLiteIntArray *dims;
+  TfLiteQuantizationParams params;
+  int allocation_type;
+  size_t bytes;
+  const void *allocation;
+  const char *name;
+  void *delegate;
+  int buffer_handle;
+  bool data_is_stale, is_variable;
+  TfLiteQuantization quantization;
+  void *sparsity;
+  const TfLiteIntArray *dims_signature;
+} TfLiteTensor;
+typedef struct {
+  TfLiteIntArray *inputs, *outputs, *intermediates, *temporaries;
+  void *user_data, *builtin_data;
+  const void *custom_initial_data;
+  int custom_initial_data_size;
+  void *delegate;
+  bool might_have_side_effect;
+} TfLiteNode;
+typedef struct TfLiteContext TfLiteContext;
+struct TfLiteContext {
+  size_t tensors_size;
+  int (*GetExecutionPlan)(TfLiteContext *, TfLiteIntArray **);
+  TfLiteTensor *tensors;
+  void *impl_;
+  int (*ResizeTensor)(TfLiteContext *, TfLiteTensor *, TfLiteIntArray *);
+  void (*ReportError)(TfLiteContext *, const char *, ...);
+  /* later members unused */
+};
+typedef struct {
+  void *(*init)(TfLiteContext *, const char *, size_t);
+  void (*free)(TfLiteContext *, void *);
+  int (*prepare)(TfLiteContext *, TfLiteNode *);
+  int (*invoke)(TfLiteContext *, TfLiteNode *);
+  const char *(*profiling_string)(const TfLiteContext *, const TfLiteNode *);
+  int32_t builtin_code;
+  const char *custom_name;
+  int version;
+  void *registration_external, *async_kernel;
+  uint64_t inplace_operator;
+} TfLiteRegistration;
+enum { kOk = 0, kError = 1 };
+enum { kNoType = 0, kFloat32 = 1, kInt32 = 2, kBool = 6, kInt8 = 9 };
+enum { kBuiltinCustom = 32 };
+typedef void (*add_custom_fn)(void *resolver, const char *name, const TfLiteRegistration *reg, int version);
+
+/* ---- session: one per interpreter (pool, level, per-op timers) ---- */
+enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3 };
+static const char *const OP_NAMES[] = {"LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d"};
+enum { PROBE_FIELDS = 32 };
+
+typedef struct {
+  int level, threads, refs, n_ops, cap, probe;
+  lbe_pool *pool;
+  int32_t *kinds;
+  int64_t *ns;
+  int64_t report[PROBE_FIELDS];
+} lbe_tfl_session;
+
+/* TFLite 2.14's Init gets no user pointer; Init runs synchronously inside the
+ * interpreter's constructor on the registering thread, so the session travels there. */
+static _Thread_local lbe_tfl_session *constructing;
+
+lbe_tfl_session *lbe_tfl_session_create(int level, int threads, int probe) {
+  lbe_tfl_session *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->level = level; s->threads = threads < 1 ? 1 : threads; s->refs = 1; s->probe = probe;
+  s->pool = lbe_pool_create(s->threads);
+  if (!s->pool) { free(s); return NULL; }
+  return s;
+}
+static void session_release(lbe_tfl_session *s) {
+  if (s && --s->refs == 0) { lbe_pool_destroy(s->pool); free(s->kinds); free(s->ns); free(s); }
+}
+void lbe_tfl_session_release(lbe_tfl_session *s) { session_release(s); }
+int lbe_tfl_op_count(const lbe_tfl_session *s) { return s->n_ops; }
+/* kinds[i], ns[i]: the i-th Lce op in the model's operator order. */
+void lbe_tfl_op_times(const lbe_tfl_session *s, int32_t *kinds, int64_t *ns) {
+  for (int i = 0; i < s->n_ops; i++) { kinds[i] = s->kinds[i]; ns[i] = s->ns[i]; }
+}
+void lbe_tfl_reset_times(lbe_tfl_session *s) { memset(s->ns, 0, sizeof(int64_t) * (size_t)s->n_ops); }
+const int64_t *lbe_tfl_probe_report(const lbe_tfl_session *s) { return s->report; }
+int lbe_tfl_probe_fields(void) { return PROBE_FIELDS; }
+const char *lbe_tfl_op_name(int kind) { return kind >= 0 && kind < 4 ? OP_NAMES[kind] : "?"; }
+
+/* ---- flexbuffer map of ints (LCE's custom options) ---- */
+static uint64_t rd_u(const uint8_t *p, int w) {
+  uint64_t v = 0;
+  for (int i = w - 1; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+static int64_t rd_i(const uint8_t *p, int w) {
+  uint64_t v = rd_u(p, w);
+  if (w < 8 && (v >> (8 * w - 1))) v |= ~(uint64_t)0 << (8 * w);
+  return (int64_t)v;
+}
+/* 1 and *out set if `key` maps to an integer; 0 otherwise (absent or malformed). */
+static int flex_int(const uint8_t *b, size_t n, const char *key, int64_t *out) {
+  if (!b || n < 3) return 0;
+  int root_w = b[n - 1], packed = b[n - 2];
+  if ((root_w != 1 && root_w != 2 && root_w != 4 && root_w != 8) || (packed >> 2) != 9 || n < 2u + root_w) return 0;
+  size_t root = n - 2 - root_w;
+  int w = 1 << (packed & 3);
+  uint64_t off = rd_u(b + root, root_w);
+  if (off > root || root - off < 3u * w) return 0;
+  size_t map = root - off;
+  uint64_t size = rd_u(b + map - w, w), keys_w = rd_u(b + map - 2 * w, w);
+  uint64_t koff = rd_u(b + map - 3 * w, w);
+  if (koff > map - 3 * w || map + size * (w + 1) > n || (keys_w != 1 && keys_w != 2 && keys_w != 4 && keys_w != 8)) return 0;
+  size_t keys = map - 3 * w - koff;
+  for (uint64_t i = 0; i < size; i++) {
+    size_t kp = keys + i * keys_w;
+    if (kp + keys_w > n) return 0;
+    uint64_t ko = rd_u(b + kp, (int)keys_w);
+    if (ko > kp) return 0;
+    const char *k = (const char *)b + (kp - ko);
+    if (strnlen(k, n - (kp - ko)) == n - (kp - ko) || strcmp(k, key) != 0) continue;
+    int t = b[map + size * w + i], type = t >> 2;
+    const uint8_t *v = b + map + i * w;
+    if (type == 1) { *out = rd_i(v, w); return 1; }
+    if (type == 2 || type == 26) { *out = (int64_t)rd_u(v, w); return 1; }
+    if (type == 6 || type == 7) {  /* indirect: offset back to a value of width 1<<(t&3) */
+      uint64_t o = rd_u(v, w);
+      size_t at = (size_t)(v - b);
+      if (o > at) return 0;
+      *out = type == 6 ? rd_i(b + at - o, 1 << (t & 3)) : (int64_t)rd_u(b + at - o, 1 << (t & 3));
+      return 1;
+    }
+    return 0;
+  }
+  return 0;
+}
+
+/* ---- the ops ---- */
+typedef struct {
+  lbe_tfl_session *s;
+  int kind, index;
+  int64_t channels_in, dil_h, dil_w, act, pad_values, padding, stride_h, stride_w, filter_h, filter_w;
+  int options_len;
+  lbe_bconv2d *conv;
+  int32_t out_h, out_w, pad_top, pad_left;
+} op_t;
+
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void *op_init(TfLiteContext *ctx, const char *buf, size_t len, int kind) {
+  lbe_tfl_session *s = constructing;
+  if (!s) { ctx->ReportError(ctx, "lab-bnn engine: %s created outside lbe_tfl_register's interpreter", OP_NAMES[kind]); return NULL; }
+  op_t *op = calloc(1, sizeof *op);
+  if (!op) return NULL;
+  if (s->n_ops == s->cap) {
+    int cap = s->cap ? 2 * s->cap : 16;
+    int32_t *k = realloc(s->kinds, sizeof(int32_t) * (size_t)cap);
+    if (k) s->kinds = k;
+    int64_t *t = realloc(s->ns, sizeof(int64_t) * (size_t)cap);
+    if (t) s->ns = t;
+    if (!k || !t) { free(op); return NULL; }
+    s->cap = cap;
+  }
+  op->s = s; op->kind = kind; op->index = s->n_ops++; s->refs++;
+  s->kinds[op->index] = kind; s->ns[op->index] = 0;
+  const uint8_t *b = (const uint8_t *)buf;
+  op->options_len = (int)len;
+  op->dil_h = op->dil_w = op->stride_h = op->stride_w = op->filter_h = op->filter_w = 1;
+  op->padding = 1;
+  flex_int(b, len, "channels_in", &op->channels_in);
+  flex_int(b, len, "dilation_height_factor", &op->dil_h);
+  flex_int(b, len, "dilation_width_factor", &op->dil_w);
+  flex_int(b, len, "fused_activation_function", &op->act);
+  flex_int(b, len, "pad_values", &op->pad_values);
+  flex_int(b, len, "padding", &op->padding);
+  flex_int(b, len, "stride_height", &op->stride_h);
+  flex_int(b, len, "stride_width", &op->stride_w);
+  flex_int(b, len, "filter_height", &op->filter_h);
+  flex_int(b, len, "filter_width", &op->filter_w);
+  return op;
+}
+static void op_free(TfLiteContext *ctx, void *p) {
+  (void)ctx;
+  op_t *op = p;
+  if (!op) return;
+  lbe_bconv2d_destroy(op->conv);
+  session_release(op->s);
+  free(op);
+}
+#define INIT(NAME, KIND) \
+  static void *NAME(TfLiteContext *c, const char *b, size_t n) { return op_init(c, b, n, KIND); }
+INIT(init_quantize, OP_QUANTIZE)
+INIT(init_dequantize, OP_DEQUANTIZE)
+INIT(init_bconv2d, OP_BCONV2D)
+INIT(init_bmaxpool2d, OP_BMAXPOOL2D)
+
+#define FAIL(...) do { ctx->ReportError(ctx, __VA_ARGS__); return kError; } while (0)
+static TfLiteTensor *tensor(TfLiteContext *ctx, const TfLiteIntArray *ids, int i) {
+  return i < ids->size && ids->data[i] >= 0 && (size_t)ids->data[i] < ctx->tensors_size ? &ctx->tensors[ids->data[i]] : NULL;
+}
+static int64_t leading(const TfLiteTensor *t) {
+  int64_t p = 1;
+  for (int i = 0; i + 1 < t->dims->size; i++) p *= t->dims->data[i];
+  return p;
+}
+static int words(int64_t channels) { return (int)((channels + 31) / 32); }
+/* Give `t` the shape `d[0..n)` unless it already has it. */
+static int set_dims(TfLiteContext *ctx, TfLiteTensor *t, const int *d, int n) {
+  if (t->dims && t->dims->size == n && memcmp(t->dims->data, d, sizeof(int) * (size_t)n) == 0) return kOk;
+  TfLiteIntArray *a = malloc(sizeof(int) * (size_t)(n + 1));  /* TfLiteIntArrayFree is free() */
+  if (!a) return kError;
+  a->size = n;
+  memcpy(a->data, d, sizeof(int) * (size_t)n);
+  return ctx->ResizeTensor(ctx, t, a);
+}
+/* TFLite's SAME/VALID output size and leading padding (padding enum: 0 SAME, 1 VALID). */
+static void out_and_pad(int in, int k, int stride, int dil, int64_t padding, int32_t *out, int32_t *pad) {
+  int eff = (k - 1) * dil + 1;
+  *out = padding == 0 ? (in + stride - 1) / stride : (in + stride - eff) / stride;
+  int total = (*out - 1) * stride + eff - in;
+  *pad = padding == 0 && total > 0 ? total / 2 : 0;
+}
+
+static void probe_record(lbe_tfl_session *s, TfLiteContext *ctx, TfLiteNode *node, const op_t *op) {
+  int64_t *r = s->report;
+  const TfLiteTensor *ts[2] = {tensor(ctx, node->inputs, 0), tensor(ctx, node->outputs, 0)};
+  r[0] = (int64_t)ctx->tensors_size; r[1] = node->inputs->size; r[2] = node->outputs->size;
+  r[3] = op->options_len;
+  for (int j = 0; j < 2; j++) {
+    int64_t *q = r + 4 + 14 * j;
+    const TfLiteTensor *t = ts[j];
+    if (!t) continue;
+    q[0] = t->type; q[1] = t->dims ? t->dims->size : -1;
+    for (int d = 0; d < 8 && t->dims && d < t->dims->size; d++) q[2 + d] = t->dims->data[d];
+    q[10] = (int64_t)t->bytes; q[11] = (int64_t)(intptr_t)t->data;
+    q[12] = t->name ? (int64_t)strlen(t->name) : -1; q[13] = t->allocation_type;
+  }
+}
+
+static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
+  op_t *op = node->user_data;
+  if (!op) FAIL("lab-bnn engine: op was not initialised");
+  TfLiteTensor *in = tensor(ctx, node->inputs, 0), *out = tensor(ctx, node->outputs, 0);
+  if (!in || !out || !in->dims || in->dims->size < 1) FAIL("lab-bnn engine: %s needs an input and an output", OP_NAMES[op->kind]);
+  int n = in->dims->size, d[8];
+  if (n > 8) FAIL("lab-bnn engine: %s input has %d dims (at most 8)", OP_NAMES[op->kind], n);
+  memcpy(d, in->dims->data, sizeof(int) * (size_t)n);
+  int rc = kOk;
+  if (op->kind == OP_QUANTIZE) {
+    if (in->type != kFloat32 && in->type != kInt8 && in->type != kBool) FAIL("lab-bnn engine: LceQuantize input type %d (float32, int8 or bool)", in->type);
+    if (out->type != kInt32) FAIL("lab-bnn engine: LceQuantize output type %d (int32)", out->type);
+    d[n - 1] = words(d[n - 1]);
+    rc = set_dims(ctx, out, d, n);
+  } else if (op->kind == OP_DEQUANTIZE) {
+    if (in->type != kInt32) FAIL("lab-bnn engine: LceDequantize input type %d (int32)", in->type);
+    if (out->type != kFloat32 && out->type != kInt8 && out->type != kBool) FAIL("lab-bnn engine: LceDequantize output type %d", out->type);
+    if (!out->dims || out->dims->size != n || words(out->dims->data[n - 1]) != d[n - 1]) FAIL("lab-bnn engine: LceDequantize output shape must be static and match its input");
+  } else if (op->kind == OP_BMAXPOOL2D) {
+    if (n != 4 || in->type != kInt32) FAIL("lab-bnn engine: LceBMaxPool2d needs a 4-D int32 input");
+    int32_t ph, pw;
+    out_and_pad(d[1], (int)op->filter_h, (int)op->stride_h, 1, op->padding, &op->out_h, &ph);
+    out_and_pad(d[2], (int)op->filter_w, (int)op->stride_w, 1, op->padding, &op->out_w, &pw);
+    op->pad_top = ph; op->pad_left = pw;
+    int od[4] = {d[0], op->out_h, op->out_w, d[3]};
+    rc = set_dims(ctx, out, od, 4);
+  } else {
+    TfLiteTensor *filter = tensor(ctx, node->inputs, 1), *mul = tensor(ctx, node->inputs, 2),
+                 *bias = tensor(ctx, node->inputs, 3), *thr = tensor(ctx, node->inputs, 4);
+    if (n != 4 || in->type != kInt32) FAIL("lab-bnn engine: LceBconv2d needs a 4-D int32 input");
+    if (!filter || filter->type != kInt32 || filter->dims->size != 4 || !filter->data) FAIL("lab-bnn engine: LceBconv2d needs a constant 4-D int32 filter");
+    lbe_bconv2d_params p = {0};
+    const int *f = filter->dims->data;
+    p.batch = d[0]; p.in_h = d[1]; p.in_w = d[2]; p.channels_in = (int32_t)op->channels_in;
+    p.channels_out = f[0]; p.kernel_h = f[1]; p.kernel_w = f[2];
+    p.stride_h = (int32_t)op->stride_h; p.stride_w = (int32_t)op->stride_w;
+    p.dilation_h = (int32_t)op->dil_h; p.dilation_w = (int32_t)op->dil_w;
+    if (words(p.channels_in) != d[3] || f[3] < 1 || d[3] % f[3]) FAIL("lab-bnn engine: LceBconv2d channels_in %d does not fit input words %d and filter words %d", p.channels_in, d[3], f[3]);
+    p.groups = d[3] / f[3];
+    out_and_pad(p.in_h, p.kernel_h, p.stride_h, p.dilation_h, op->padding, &p.out_h, &p.pad_top);
+    out_and_pad(p.in_w, p.kernel_w, p.stride_w, p.dilation_w, op->padding, &p.out_w, &p.pad_left);
+    p.zero_padding = op->padding == 0 && op->pad_values == 0;
+    p.activation = (int32_t)op->act;
+    p.output = out->type == kFloat32 ? LBE_OUT_FLOAT : out->type == kInt8 ? LBE_OUT_INT8 : out->type == kInt32 ? LBE_OUT_BITPACKED : -1;
+    if (p.output < 0) FAIL("lab-bnn engine: LceBconv2d output type %d (float32, int8 or int32)", out->type);
+    p.output_scale = out->params.scale; p.output_zero_point = out->params.zero_point;
+    const float *m = mul && mul->type == kFloat32 ? mul->data : NULL, *bi = bias && bias->type == kFloat32 ? bias->data : NULL;
+    const int32_t *th = thr && thr->type == kInt32 ? thr->data : NULL;
+    if (p.output == LBE_OUT_BITPACKED ? !th : (!m || !bi)) FAIL("lab-bnn engine: LceBconv2d lacks constant %s", p.output == LBE_OUT_BITPACKED ? "thresholds" : "multiplier/bias");
+    char err[256] = "";
+    lbe_bconv2d_destroy(op->conv);
+    op->conv = lbe_bconv2d_create(&p, op->s->level, filter->data, m, bi, th, err, sizeof err);
+    if (!op->conv) FAIL("lab-bnn engine: LceBconv2d: %s", err);
+    int od[4] = {p.batch, p.out_h, p.out_w, p.output == LBE_OUT_BITPACKED ? words(p.channels_out) : p.channels_out};
+    rc = set_dims(ctx, out, od, 4);
+  }
+  if (op->s->probe && op->index == 0) probe_record(op->s, ctx, node, op);
+  return rc;
+}
+
+static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
+  op_t *op = node->user_data;
+  TfLiteTensor *in = tensor(ctx, node->inputs, 0), *out = tensor(ctx, node->outputs, 0);
+  int64_t t0 = now_ns();
+  int rc = kOk;
+  if (op->kind == OP_QUANTIZE) {
+    int64_t px = leading(in);
+    int c = in->dims->data[in->dims->size - 1], w = words(c);
+    if (in->type == kFloat32) {
+      lbe_quantize_f32(in->data, out->data, px, c, op->s->level);
+    } else {  /* int8 (x < zero point) and bool (false) pack to bit 1, as LCE does */
+      int32_t *o = out->data;
+      memset(o, 0, sizeof(int32_t) * (size_t)(px * w));
+      for (int64_t i = 0; i < px; i++)
+        for (int ch = 0; ch < c; ch++) {
+          bool neg = in->type == kInt8 ? ((const int8_t *)in->data)[i * c + ch] < in->params.zero_point
+                                       : !((const bool *)in->data)[i * c + ch];
+          if (neg) o[i * w + ch / 32] |= (int32_t)(1u << (ch % 32));
+        }
+    }
+  } else if (op->kind == OP_DEQUANTIZE) {
+    int64_t px = leading(out);
+    int c = out->dims->data[out->dims->size - 1], w = words(c);
+    if (out->type == kFloat32) {
+      lbe_dequantize_f32(in->data, out->data, px, c);
+    } else {
+      const int32_t *x = in->data;
+      int off = out->type == kInt8 ? (int)(1.0f / out->params.scale + (out->params.scale > 0 ? 0.5f : -0.5f)) : 0;
+      int zp = out->params.zero_point, hi = zp + off > 127 ? 127 : zp + off, lo = zp - off < -128 ? -128 : zp - off;
+      for (int64_t i = 0; i < px; i++)
+        for (int ch = 0; ch < c; ch++) {
+          bool neg = (x[i * w + ch / 32] >> (ch % 32)) & 1;
+          if (out->type == kInt8) ((int8_t *)out->data)[i * c + ch] = (int8_t)(neg ? lo : hi);
+          else ((bool *)out->data)[i * c + ch] = !neg;
+        }
+    }
+  } else if (op->kind == OP_BMAXPOOL2D) {
+    const int *d = in->dims->data;
+    lbe_bmaxpool2d(in->data, out->data, d[0], d[1], d[2], d[3], op->out_h, op->out_w, (int32_t)op->filter_h,
+                   (int32_t)op->filter_w, (int32_t)op->stride_h, (int32_t)op->stride_w, op->pad_top, op->pad_left);
+  } else {
+    if (lbe_bconv2d_run(op->conv, in->data, out->data, op->s->pool) != 0) rc = kError;
+  }
+  op->s->ns[op->index] += now_ns() - t0;
+  if (op->s->probe && op->index == 0) probe_record(op->s, ctx, node, op);
+  if (rc != kOk) ctx->ReportError(ctx, "lab-bnn engine: %s failed", OP_NAMES[op->kind]);
+  return rc;
+}
+
+/* Registers the four Lce ops on a tflite::MutableOpResolver (`add_custom` is the address of
+ * tflite::MutableOpResolver::AddCustom in tflite-runtime's wrapper) for `session`; ops the
+ * interpreter then creates on this thread belong to it until lbe_tfl_constructed(). */
+int lbe_tfl_register(void *resolver, void *add_custom, lbe_tfl_session *session) {
+  static void *(*const inits[4])(TfLiteContext *, const char *, size_t) = {init_quantize, init_dequantize,
+                                                                           init_bconv2d, init_bmaxpool2d};
+  if (!resolver || !add_custom || !session) return kError;
+  for (int k = 0; k < 4; k++) {
+    TfLiteRegistration r;
+    memset(&r, 0, sizeof r);
+    r.init = inits[k]; r.free = op_free; r.prepare = prepare; r.invoke = invoke;
+    r.builtin_code = kBuiltinCustom; r.custom_name = OP_NAMES[k]; r.version = 1;
+    ((add_custom_fn)add_custom)(resolver, OP_NAMES[k], &r, 1);  /* the resolver copies r */
+  }
+  constructing = session;
+  return kOk;
+}
+void lbe_tfl_constructed(void) { constructing = NULL; }
+int lbe_tfl_struct_sizes(int64_t *out) {
+  out[0] = sizeof(TfLiteTensor); out[1] = sizeof(TfLiteNode); out[2] = sizeof(TfLiteRegistration);
+  out[3] = offsetof(TfLiteTensor, bytes); out[4] = offsetof(TfLiteTensor, name);
+  return 5;
+}
