@@ -169,31 +169,35 @@ oom:
   return NULL;
 }
 
-/* Portable accumulators, written like LCE's reference loop (independent of the pointer tables). */
+/* Portable accumulators, written like LCE's reference loop (independent of the im2col gather):
+ * per pixel and tap, the bounds test once, then every output channel's popcounts. */
 #define LBE_PORTABLE_ROW(NAME, ATTR)                                                                   \
   ATTR static void NAME(const lbe_bconv2d *c, const int32_t *input, int32_t b, int32_t oy, int32_t *acc) { \
     const lbe_bconv2d_params *p = &c->p;                                                              \
-    for (int32_t ox = 0; ox < p->out_w; ++ox)                                                         \
-      for (int32_t oc = 0; oc < p->channels_out; ++oc) {                                              \
-        const int32_t g = oc / c->cout_group;                                                         \
-        int32_t sum = 0;                                                                              \
-        for (int32_t ky = 0; ky < p->kernel_h; ++ky)                                                  \
-          for (int32_t kx = 0; kx < p->kernel_w; ++kx) {                                              \
-            const int32_t t = ky * p->kernel_w + kx;                                                  \
-            const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;                    \
-            const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;                   \
-            if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {                                 \
-              sum += c->pad_add[(size_t)t * p->channels_out + oc];                                    \
-              continue;                                                                               \
-            }                                                                                         \
-            const uint32_t *in =                                                                      \
-                (const uint32_t *)input + (((size_t)b * p->in_h + iy) * p->in_w + ix) * c->words_in + \
-                (size_t)g * c->words_group;                                                           \
-            const uint32_t *f = (const uint32_t *)c->filter + ((size_t)oc * c->taps + t) * c->words_group; \
-            for (int32_t w = 0; w < c->words_group; ++w) sum += __builtin_popcount(in[w] ^ f[w]);     \
+    const int32_t cout = p->channels_out, wg = c->words_group;                                        \
+    for (int32_t ox = 0; ox < p->out_w; ++ox) {                                                       \
+      int32_t *sum = acc + (size_t)ox * cout;                                                         \
+      for (int32_t oc = 0; oc < cout; ++oc) sum[oc] = 0;                                              \
+      for (int32_t ky = 0; ky < p->kernel_h; ++ky)                                                    \
+        for (int32_t kx = 0; kx < p->kernel_w; ++kx) {                                                \
+          const int32_t t = ky * p->kernel_w + kx;                                                    \
+          const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;                      \
+          const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;                     \
+          if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {                                   \
+            for (int32_t oc = 0; oc < cout; ++oc) sum[oc] += c->pad_add[(size_t)t * cout + oc];       \
+            continue;                                                                                 \
           }                                                                                           \
-        acc[(size_t)ox * p->channels_out + oc] = sum;                                                 \
-      }                                                                                               \
+          const uint32_t *pixel =                                                                     \
+              (const uint32_t *)input + (((size_t)b * p->in_h + iy) * p->in_w + ix) * c->words_in;    \
+          for (int32_t oc = 0; oc < cout; ++oc) {                                                     \
+            const uint32_t *in = pixel + (size_t)(oc / c->cout_group) * wg;                           \
+            const uint32_t *f = (const uint32_t *)c->filter + ((size_t)oc * c->taps + t) * wg;        \
+            int32_t s = 0;                                                                            \
+            for (int32_t w = 0; w < wg; ++w) s += __builtin_popcount(in[w] ^ f[w]);                   \
+            sum[oc] += s;                                                                             \
+          }                                                                                           \
+        }                                                                                             \
+    }                                                                                                 \
   }
 LBE_PORTABLE_ROW(row_portable_popcnt, LBE_TARGET_POPCNT)
 LBE_PORTABLE_ROW(row_portable_plain, )
