@@ -1,11 +1,19 @@
-"""LCE interpreter kernel paths by name, and running a flatbuffer on one of them.
+"""Kernel paths by name, and running a flatbuffer on one of them.
 
 LCE's Python interpreter picks its binary-conv kernel with two flags and can hand float
 ops to XNNPACK with a third. On x86 the paths differ up to 6× in speed, and the default
 one refuses grouped binary convs, so every measurement names the path it used.
+
+The engine (`benchmarks.engine`: our own C kernels for LCE's ops, on tflite-runtime) is
+one more path per dispatch level: `engine[portable]`, `engine[avx2]`, `engine[avx512]`.
+They are kept apart from `KERNEL_PATHS`, which holds LCE's interpreter flags only.
+A host where the engine cannot build or run keeps LCE's paths, and says so once.
 """
 
-from typing import Callable, Dict, List, Optional
+import functools
+import os
+import warnings
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
 from lab_bnn.errors import UserError
@@ -13,6 +21,9 @@ from lab_bnn.errors import UserError
 import numpy as np
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 
+from benchmarks.engine import library as engine_library
+from benchmarks.engine import tflite_abi
+from benchmarks.engine.interpreter import EngineInterpreter
 from benchmarks.timing import HOST_KERNEL_PATH
 
 _BCONV_KERNELS = {
@@ -39,6 +50,76 @@ HOST_KERNEL = next(
 )
 
 
+# The engine's paths, one per dispatch level (slowest first): a fixed list, so that
+# tables have the same columns on every host.
+ENGINE_PATHS: Tuple[str, ...] = tuple(f"engine[{level}]" for level in engine_library.LEVELS)
+
+
+def known_kernel_paths() -> List[str]:
+    """Every kernel path name, runnable here or not: LCE's, then the engine's.
+
+    Example:
+        >>> known_kernel_paths()[-3:]
+        ['engine[portable]', 'engine[avx2]', 'engine[avx512]']
+    """
+    return [*KERNEL_PATHS, *ENGINE_PATHS]
+
+
+def engine_level_of(kernel: str) -> Optional[str]:
+    """The dispatch level in an engine path's name ("engine[avx2]" → "avx2"), else None."""
+    return kernel[len("engine[") : -1] if kernel in ENGINE_PATHS else None
+
+
+def engine_path(level: str) -> str:
+    """The kernel path name of the engine at `level` ("avx2" → "engine[avx2]")."""
+    return f"engine[{level}]"
+
+
+def engine_unavailable_reason() -> str:
+    """Why the engine cannot run on this host, or "" when it can."""
+    return _engine_status()[1]
+
+
+def runnable_kernel_paths() -> List[str]:
+    """The kernel paths this host can run: LCE's, and the engine's at every dispatch
+    level this CPU supports (none when the engine is unavailable, which is said once
+    per process as a RuntimeWarning)."""
+    return [*KERNEL_PATHS, *(engine_path(level) for level in _engine_status()[0])]
+
+
+def auto_engine_path() -> Optional[str]:
+    """The engine path that `measure_latency(kernel="auto")` tries: this CPU's best level,
+    or the one `$LAB_BNN_ENGINE_LEVEL` forces; None when the engine is unavailable.
+
+    Raises:
+        UserError: `$LAB_BNN_ENGINE_LEVEL` names an unknown level or one this CPU lacks.
+    """
+    levels = _engine_status()[0]
+    if not levels:
+        return None
+    if os.environ.get(engine_library.LEVEL_ENV, "").strip():
+        return engine_path(engine_library.engine_level())  # checks the forced level
+    return engine_path(levels[-1])
+
+
+@functools.lru_cache(maxsize=1)
+def _engine_status() -> Tuple[Tuple[str, ...], str]:
+    """(supported levels, "") when the engine builds, loads and passes its struct-layout
+    probe here, else ((), the reason); the reason is warned about once, here."""
+    try:
+        lib = engine_library.load()
+        levels = engine_library.supported_levels()
+        tflite_abi.tflite_runtime_version()
+        tflite_abi.check_layout(lib, engine_library.LEVELS.index(levels[-1]))
+    except (engine_library.EngineUnavailable, ImportError, OSError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = reason.removeprefix("engine unavailable: ")
+        reason = reason.removesuffix("; the engine is unavailable, LCE's paths are used")
+        warnings.warn(f"engine unavailable: {reason}; LCE's paths are used", RuntimeWarning, stacklevel=2)
+        return (), reason
+    return levels, ""
+
+
 def interpreter_options(kernel: str) -> Dict[str, bool]:
     """The `Interpreter` keyword arguments of a kernel path.
 
@@ -50,22 +131,48 @@ def interpreter_options(kernel: str) -> Dict[str, bool]:
         {'use_reference_bconv': False, 'use_indirect_bgemm': True, 'use_xnnpack': True}
     """
     if kernel not in KERNEL_PATHS:
-        raise UserError(f"unknown kernel path {kernel!r}; allowed: {', '.join(KERNEL_PATHS)}")
+        check_kernel_name(kernel)  # an unknown name: the error lists every path
+        raise UserError(f"kernel path {kernel!r} is the engine's; it takes no LCE interpreter options")
     return dict(KERNEL_PATHS[kernel])
 
 
-def make_interpreter(flatbuffer: bytes, kernel: str, threads: int = 1) -> Interpreter:
-    """LCE's interpreter for `flatbuffer` on the named kernel path.
+def check_kernel_name(kernel: str, auto: bool = False) -> None:
+    """Raise UserError unless `kernel` is a known path name (or "auto" when `auto`),
+    listing every allowed name."""
+    allowed = (["auto"] if auto else []) + known_kernel_paths()
+    if kernel not in allowed:
+        raise UserError(f"unknown kernel path {kernel!r}; allowed: " + ", ".join(allowed))
+
+
+def make_interpreter(
+    flatbuffer: bytes, kernel: str, threads: int = 1
+) -> Union[Interpreter, EngineInterpreter]:
+    """An interpreter for `flatbuffer` on the named kernel path: LCE's, or for an engine
+    path an `EngineInterpreter` at the level in its name (both have `input_shapes`,
+    `input_types`, `predict` and `interpreter.predict`).
 
     Only hand it flatbuffers that `benchmarks.flatbuffer_model.load_model` accepted:
     LCE's interpreter does not verify them and crashes the process on a truncated one.
 
     Raises:
-        UserError: for an unknown kernel path.
+        UserError: for an unknown kernel path, an engine path while the engine is
+            unavailable here, or one whose level this CPU lacks (naming the supported).
         RuntimeError: if LCE cannot prepare the model on this path (e.g. the default
-            path and a grouped binary conv).
+            path and a grouped binary conv), or the engine fails its start-up checks.
+        ValueError: if tflite-runtime cannot prepare the model on an engine path.
     """
-    return Interpreter(flatbuffer, num_threads=threads, **interpreter_options(kernel))
+    level = engine_level_of(kernel)
+    if level is None:
+        return Interpreter(flatbuffer, num_threads=threads, **interpreter_options(kernel))
+    levels, reason = _engine_status()
+    if reason:
+        raise UserError(f"kernel path {kernel!r}: engine unavailable: {reason}; use one of LCE's paths")
+    if level not in levels:
+        raise UserError(
+            f"kernel path {kernel!r}: this CPU lacks the {level} level; supported engine paths: "
+            + ", ".join(engine_path(supported) for supported in levels)
+        )
+    return EngineInterpreter(flatbuffer, threads=threads, level=level)
 
 
 def random_inputs(interpreter: Interpreter, seed: int = 0) -> List[np.ndarray]:

@@ -1,5 +1,5 @@
-"""Whole-model latency of a `.tflite` flatbuffer on LCE's interpreter, with the kernel
-path named, or chosen as the fastest one that computes the same outputs.
+"""Whole-model latency of a `.tflite` flatbuffer on LCE's interpreter or on our engine,
+with the kernel path named, or chosen as the fastest one that computes the same outputs.
 
     record = measure_latency(convert(model), threads=1)
     pandas.DataFrame([{"model": "QuickNet", **record.as_dict()}]).to_csv(...)
@@ -20,7 +20,10 @@ from benchmarks.kernel_paths import (
     KERNEL_PATHS,
     REFERENCE_KERNEL,
     agreement_inputs,
+    auto_engine_path,
+    engine_level_of,
     invoker,
+    known_kernel_paths,
     make_interpreter,
     max_difference,
     random_inputs,
@@ -40,13 +43,14 @@ class LatencyRecord:
 
     Attributes:
         host: `benchmarks.host.host_description()` of the measuring machine.
-        kernel: the kernel path timed (for "auto", the fastest that agreed).
+        kernel: the kernel path timed (for "auto", the fastest that agreed); an engine
+            path names its dispatch level, e.g. "engine[avx512]".
         threads, runs, warmup: interpreter threads, timed and untimed inferences.
         min_ms, median_ms, p90_ms: of the `runs` timed inferences on `kernel`.
         candidates: for "auto", every agreeing path's median ms (kernel's included),
             timed interleaved in the same rounds; empty otherwise.
         rejected: for "auto", each dropped path and why (failed to load, or outputs
-            differing from the reference path's).
+            differing from the reference path's), the engine's included.
     """
 
     host: str
@@ -62,13 +66,14 @@ class LatencyRecord:
 
     def as_dict(self) -> dict:
         """A flat dict for one tidy pandas row, always with the same keys: one
-        `median_ms[<path>]` column per kernel path (None where it was not a candidate)
-        and one `rejected` text column, so rows of any run line up in one table."""
+        `median_ms[<path>]` column per known kernel path, the engine's three included
+        (`kernel_paths.known_kernel_paths()`; None where it was not a candidate), and
+        one `rejected` text column, so rows of any run and host line up in one table."""
         row = {
             k: getattr(self, k)
             for k in ("host", "kernel", "threads", "runs", "warmup", "min_ms", "median_ms", "p90_ms")
         }
-        row.update({f"median_ms[{path}]": self.candidates.get(path) for path in KERNEL_PATHS})
+        row.update({f"median_ms[{path}]": self.candidates.get(path) for path in known_kernel_paths()})
         row["rejected"] = "; ".join(f"{path}: {why}" for path, why in self.rejected.items())
         return row
 
@@ -76,16 +81,19 @@ class LatencyRecord:
 def measure_latency(
     flatbuffer: bytes, threads: int = 1, runs: int = 50, warmup: int = 5, kernel: str = "auto"
 ) -> LatencyRecord:
-    """Time whole-model inference of `flatbuffer` with LCE's Python interpreter.
+    """Time whole-model inference of `flatbuffer` with LCE's Python interpreter or our engine.
 
     Arguments:
         flatbuffer: a converted model (`converter.convert`).
         threads: interpreter threads.
         runs: timed inferences per kernel path; warmup: untimed ones before them.
-        kernel: a name from `benchmarks.kernel_paths.KERNEL_PATHS` ("default",
-            "indirect_bgemm", "reference_bconv", each optionally "+xnnpack"), or
-            "auto": run every path on the same inputs (`kernel_paths.agreement_inputs`:
-            random and all-zero), drop those that fail or whose outputs differ from the
+        kernel: a name from `benchmarks.kernel_paths.known_kernel_paths()` (LCE's
+            "default", "indirect_bgemm", "reference_bconv", each optionally "+xnnpack";
+            the engine's "engine[portable]", "engine[avx2]", "engine[avx512]"), or
+            "auto": run every LCE path and the engine at this CPU's best level (or the
+            one `$LAB_BNN_ENGINE_LEVEL` forces; skipped when the engine is unavailable
+            here) on the same inputs (`kernel_paths.agreement_inputs`: random and
+            all-zero), drop those that fail or whose outputs differ from the
             "reference_bconv" path's by more than `OUTPUT_TOLERANCE` (NaN or inf where
             the reference is finite always differs), time the rest interleaved and keep
             the fastest. A rejection names a zero-padded binary conv that LCE's
@@ -98,15 +106,18 @@ def measure_latency(
 
     Raises:
         UserError: for an unknown kernel name, a corrupt flatbuffer, a kernel path
-            that cannot run the model, or bad counts.
+            that cannot run the model (an engine path also when the engine is
+            unavailable or this CPU lacks its level), `$LAB_BNN_ENGINE_LEVEL` naming a
+            level this CPU lacks, or bad counts.
 
     Example:
-        >>> measure_latency(convert(QuickNet()), kernel="auto").kernel  # on x86
-        'indirect_bgemm+xnnpack'
+        >>> measure_latency(convert(QuickNet()), kernel="auto").kernel  # on AVX-512 x86
+        'engine[avx512]'
     """
-    if kernel != "auto" and kernel not in KERNEL_PATHS:
+    if kernel != "auto" and kernel not in known_kernel_paths():
         raise UserError(
-            f"unknown kernel path {kernel!r}; allowed: 'auto', " + ", ".join(repr(k) for k in KERNEL_PATHS)
+            f"unknown kernel path {kernel!r}; allowed: 'auto', "
+            + ", ".join(repr(k) for k in known_kernel_paths())
         )
     check_counts(threads=threads, runs=runs, warmup=warmup)
     load_model(flatbuffer)  # LCE's interpreter would crash on a corrupt flatbuffer
@@ -151,16 +162,25 @@ def runner(flatbuffer: bytes, kernel: str, threads: int, what: str = "this model
     Raises:
         UserError: naming the kernel path and `what` it cannot run.
     """
-    try:
-        interpreter = make_interpreter(flatbuffer, kernel, threads)
-    except RuntimeError as error:
-        raise UserError(f"kernel path {kernel!r} cannot run {what}: {_load_failure(error)}") from None
+    interpreter = load_interpreter(flatbuffer, kernel, threads, what)
     return invoker(interpreter, random_inputs(interpreter))
 
 
+def load_interpreter(flatbuffer: bytes, kernel: str, threads: int, what: str = "this model"):
+    """`kernel_paths.make_interpreter`, with a failure to load as one UserError naming
+    the kernel path and `what` it cannot run."""
+    try:
+        return make_interpreter(flatbuffer, kernel, threads)
+    except UserError:
+        raise
+    except (RuntimeError, ValueError) as error:  # ValueError: tflite-runtime's, for the engine
+        raise UserError(f"kernel path {kernel!r} cannot run {what}: {_load_failure(error, kernel)}") from None
+
+
 def _agreeing_paths(flatbuffer: bytes, threads: int):
-    """Runners of the kernel paths that load and agree with the reference path on every
-    agreement input, and the reason each other path was rejected."""
+    """Runners of the kernel paths (LCE's and the engine at its auto level) that load and
+    agree with the reference path on every agreement input, and the reason each other
+    path was rejected."""
     try:
         reference = make_interpreter(flatbuffer, REFERENCE_KERNEL, threads)
         inputs = agreement_inputs(reference)
@@ -168,12 +188,15 @@ def _agreeing_paths(flatbuffer: bytes, threads: int):
     except RuntimeError as error:
         raise UserError(f"LCE's reference path cannot run this model: {_load_failure(error)}") from None
     runners, rejected = {}, {}
-    for path in KERNEL_PATHS:
+    engine = auto_engine_path()  # UserError for a forced level this CPU lacks
+    for path in [*KERNEL_PATHS, *([engine] if engine else [])]:
         try:
             interpreter = make_interpreter(flatbuffer, path, threads)
             outputs = {name: run(interpreter, arrays) for name, arrays in inputs.items()}
-        except RuntimeError as error:
-            rejected[path] = "failed: " + _load_failure(error)
+        except UserError:
+            raise
+        except (RuntimeError, ValueError) as error:  # ValueError: tflite-runtime's, for the engine
+            rejected[path] = "failed: " + _load_failure(error, path)
             continue
         why = _disagreement(outputs, expected)
         if why:
@@ -212,7 +235,9 @@ def _likely_cause(flatbuffer: bytes, path: str) -> str:
     )
 
 
-def _load_failure(error: Exception) -> str:
+def _load_failure(error: Exception, kernel: str) -> str:
     """LCE's exception names only the failed check; TFLite logs the reason to stderr."""
     line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if engine_level_of(kernel):
+        return line + " (the engine on tflite-runtime; TFLite's log on stderr may say more)"
     return line.split(" : ", 1)[-1] + " (the reason is in LCE's log on stderr)"

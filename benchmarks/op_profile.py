@@ -1,4 +1,4 @@
-"""Per-operator latency of a `.tflite` graph on LCE's interpreter, on this host.
+"""Per-operator latency of a `.tflite` graph on LCE's interpreter or our engine, on this host.
 
 Each operator is cut out as a one-op model (`benchmarks.single_op_models`) and timed on
 random inputs of its dtypes and shapes, interleaved with the whole model in the same
@@ -6,46 +6,61 @@ rounds, so the per-op medians can be checked against the whole-model median. Ops
 alone, with cold caches between them and the interpreter's call overhead each, so their
 sum is an estimate of the whole, not a decomposition of it.
 
+On an engine path (`engine[<level>]`) the Lce ops (LceQuantize, LceDequantize,
+LceBconv2d, LceBMaxPool2d) are not cut out: their times come from the engine's own
+timers inside the whole-model runs (reset after the warm-up rounds, then the total over
+the timed rounds divided by their number: a mean, not a median), so they are a
+decomposition of the whole model's time. The float ops run inside tflite-runtime's
+XNNPACK delegate, where we have no timers; they are still timed as one-op models, on the
+engine's runtime (tflite-runtime with XNNPACK, the same threads), as on LCE's paths.
+The `timed_by` column says which of the two each row is.
+
     df = profile_ops(convert(model), kernel="indirect_bgemm")
     print(df.attrs["sum_of_ops_ms"], df.attrs["model_median_ms"])
 """
 
 import statistics
+from typing import Callable, Dict, List, Tuple
 
 import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
 
 import pandas as pd
 
 from benchmarks.host import host_description
-from benchmarks.kernel_paths import HOST_KERNEL, interpreter_options
-from benchmarks.latency import check_counts, measure_latency, runner
+from benchmarks.kernel_paths import HOST_KERNEL, check_kernel_name, engine_level_of, invoker, random_inputs
+from benchmarks.latency import check_counts, load_interpreter, measure_latency, runner
 from benchmarks.single_op_models import single_op_models
 from benchmarks.timing import interleaved_times
 from converter import BINARY_OPS
 
 _MODEL = "whole model"
+ONE_OP_MODEL, ENGINE_TIMER = "one-op model", "engine timer"
 
 
 def profile_ops(
     flatbuffer: bytes, threads: int = 1, runs: int = 20, warmup: int = 3, kernel: str = HOST_KERNEL
 ) -> pd.DataFrame:
-    """Median latency of every operator of `flatbuffer`, timed as its own model.
+    """Latency of every operator of `flatbuffer`: timed as its own model, or on an engine
+    path for the Lce ops, by the engine's timers inside whole-model runs.
 
     Arguments:
         flatbuffer: a converted model (`converter.convert`).
         threads: interpreter threads.
         runs: timed rounds; each round runs every one-op model and the whole model once.
         warmup: untimed rounds before them.
-        kernel: a kernel path name (`benchmarks.kernel_paths.KERNEL_PATHS`; by default
-            the host's usual one, "indirect_bgemm+xnnpack"), or "auto" for the fastest
-            agreeing path as chosen by `measure_latency`.
+        kernel: a kernel path name (`benchmarks.kernel_paths.known_kernel_paths()`; by
+            default the host's usual LCE one, "indirect_bgemm+xnnpack"; an engine path
+            such as "engine[avx512]"), or "auto" for the fastest agreeing path as chosen
+            by `measure_latency` (the engine's when it agrees and is fastest).
 
     Returns:
         One row per operator in execution order: `index`, `op_type`, `precision`
-        ("binary" for LCE's bit-level ops, else "float"), `median_ms`, and `share`
-        (its median over the sum of all per-op medians). `df.attrs` holds
-        `model_median_ms` (the whole model, same rounds), `sum_of_ops_ms`, `kernel`,
-        `threads`, `runs`, `warmup` and `host`.
+        ("binary" for LCE's bit-level ops, else "float"), `median_ms` (for an engine
+        timer row, the mean over the timed rounds), `timed_by` ("one-op model" or
+        "engine timer"), and `share` (its time over the sum of all per-op times).
+        `df.attrs` holds `model_median_ms` and `model_mean_ms` (the whole model, same
+        rounds), `sum_of_ops_ms`, `kernel` (an engine path names its level),
+        `engine_level` (None on LCE's paths), `threads`, `runs`, `warmup` and `host`.
 
     Raises:
         ValueError: for a corrupt flatbuffer, an unknown kernel path, a kernel path
@@ -56,39 +71,63 @@ def profile_ops(
         >>> df.groupby("op_type").median_ms.sum().sort_values()
     """
     check_counts(threads=threads, runs=runs, warmup=warmup)
-    if kernel != "auto":
-        interpreter_options(kernel)  # an unknown name fails before any work
+    check_kernel_name(kernel, auto=True)  # an unknown name fails before any work
     cuts = single_op_models(flatbuffer)  # checks the flatbuffer before any interpreter
     if kernel == "auto":
         kernel = measure_latency(flatbuffer, threads=threads, runs=3, warmup=1).kernel
 
-    runners = {_MODEL: runner(flatbuffer, kernel, threads, what="the whole model")}
+    engine = None
+    if engine_level_of(kernel):
+        engine = load_interpreter(flatbuffer, kernel, threads, what="the whole model")
+        runners = {_MODEL: invoker(engine, random_inputs(engine))}
+        engine_timed = {index for index, _, _ in engine.op_times()}
+    else:
+        runners = {_MODEL: runner(flatbuffer, kernel, threads, what="the whole model")}
+        engine_timed = set()
     for cut in cuts:
-        runners[cut.index] = runner(
-            cut.flatbuffer, kernel, threads, what=f"operator {cut.index} ({cut.op_type}) alone"
-        )
-    medians = {
-        name: statistics.median(times) * 1e3
-        for name, times in interleaved_times(runners, runs=runs, warmup=warmup).items()
-    }
+        if cut.index not in engine_timed:
+            runners[cut.index] = runner(
+                cut.flatbuffer, kernel, threads, what=f"operator {cut.index} ({cut.op_type}) alone"
+            )
+    times, engine_ms = _timed_rounds(runners, runs, warmup, engine)
+    ms = {name: statistics.median(t) * 1e3 for name, t in times.items()}
+    ms.update(engine_ms)
 
     df = pd.DataFrame(
         {
             "index": [cut.index for cut in cuts],
             "op_type": [cut.op_type for cut in cuts],
             "precision": ["binary" if cut.op_type in BINARY_OPS else "float" for cut in cuts],
-            "median_ms": [medians[cut.index] for cut in cuts],
+            "median_ms": [ms[cut.index] for cut in cuts],
+            "timed_by": [ENGINE_TIMER if cut.index in engine_timed else ONE_OP_MODEL for cut in cuts],
         }
     )
     total = float(df["median_ms"].sum())
     df["share"] = df["median_ms"] / total if total > 0 else 0.0
     df.attrs.update(
-        model_median_ms=medians[_MODEL],
+        model_median_ms=ms[_MODEL],
+        model_mean_ms=statistics.fmean(times[_MODEL]) * 1e3,
         sum_of_ops_ms=total,
         kernel=kernel,
+        engine_level=engine_level_of(kernel),
         threads=threads,
         runs=runs,
         warmup=warmup,
         host=host_description(),
     )
     return df
+
+
+def _timed_rounds(
+    runners: Dict[object, Callable[[], object]], runs: int, warmup: int, engine
+) -> Tuple[Dict[object, List[float]], Dict[int, float]]:
+    """(seconds per call of each runner over `runs` interleaved rounds after `warmup`
+    untimed ones, {operator index: mean ms per timed round} from the whole-model
+    `engine`'s own timers, reset after the warm-up; {} without an engine)."""
+    if warmup:
+        interleaved_times(runners, runs=warmup, warmup=0)
+    if engine is not None:
+        engine.reset_op_times()
+    times = interleaved_times(runners, runs=runs, warmup=0)
+    engine_ms = {index: ns / runs / 1e6 for index, _, ns in engine.op_times()} if engine else {}
+    return times, engine_ms

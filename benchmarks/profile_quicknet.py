@@ -12,7 +12,7 @@ import argparse
 
 import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
 
-from benchmarks.kernel_paths import HOST_KERNEL, KERNEL_PATHS
+from benchmarks.kernel_paths import HOST_KERNEL, known_kernel_paths
 from benchmarks.latency import measure_latency
 from benchmarks.op_profile import profile_ops
 from converter import convert
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument(
         "--kernel",
         default=HOST_KERNEL,
-        choices=["auto", *KERNEL_PATHS],
+        choices=["auto", *known_kernel_paths()],
         help="kernel path of the per-op profile",
     )
     parser.add_argument(

@@ -10,7 +10,7 @@ from zookeeper import Field
 from benchmarks.device import benchmark_on_device, store_device_result
 from benchmarks.device_profile import read_device_profile
 from benchmarks.device_target import parse_target
-from benchmarks.kernel_paths import HOST_KERNEL, KERNEL_PATHS
+from benchmarks.kernel_paths import HOST_KERNEL, known_kernel_paths
 from benchmarks.latency import measure_latency
 from benchmarks.op_profile import profile_ops
 from benchmarks.tidy_csv import append_rows
@@ -43,16 +43,16 @@ TIMING_HELP = {
 
 @task
 class Benchmark:
-    """Host latency of a .tflite with LCE's interpreter; kernel=auto tries every kernel
-    path, keeps those whose outputs agree with the reference kernel and reports the
-    fastest. Appends a row (host, kernel path, threads, min/median/p90 ms) to
+    """Host latency of a .tflite with LCE's interpreter or our engine; kernel=auto tries
+    every LCE kernel path and the engine, keeps those whose outputs agree with the
+    reference kernel and reports the fastest. Appends a row (host, kernel path, threads, min/median/p90 ms) to
     <model>.latency.csv."""
 
     field_help = {
         **TIMING_HELP,
         "runs": "timed inferences per kernel path",
         "kernel": "auto (the fastest path agreeing with the reference kernel) or "
-        "one of " + ", ".join(KERNEL_PATHS),
+        "one of " + ", ".join(known_kernel_paths()),
     }
     tflite: str = Field("")
     threads: int = Field(1)
@@ -83,7 +83,9 @@ class Profile:
     field_help = {
         **TIMING_HELP,
         "runs": "timed rounds (each operator and the whole model once per round)",
-        "kernel": "the kernel path, one of " + ", ".join(KERNEL_PATHS) + "; default: this host's fastest",
+        "kernel": "the kernel path, auto or one of "
+        + ", ".join(known_kernel_paths())
+        + f"; default: {HOST_KERNEL}, LCE's usual fastest here",
     }
     tflite: str = Field("")
     threads: int = Field(1)
@@ -100,7 +102,7 @@ class Profile:
         table.rename(columns={"median_ms": "ms"}).to_csv(path, index=False)
         print(table.groupby("op_type").median_ms.sum().sort_values(ascending=False).to_string())
         print(
-            f"sum of per-op medians {table.attrs['sum_of_ops_ms']:.3f} ms, whole model "
+            f"sum of per-op times {table.attrs['sum_of_ops_ms']:.3f} ms, whole model "
             f"{table.attrs['model_median_ms']:.3f} ms ({table.attrs['kernel']}, "
             f"{table.attrs['host']}); written to {path}"
         )

@@ -32,3 +32,35 @@ def grouped_bconv_tflite() -> bytes:
         use_bias=False,
     )(inputs)
     return convert(tf.keras.Model(inputs, tf.keras.layers.GlobalAveragePooling2D()(x)))
+
+
+@pytest.fixture
+def engine_status_fresh():
+    """`kernel_paths`' once-per-process engine check, forgotten before and after the
+    test, so a test may make the engine unavailable (or a level unsupported) alone."""
+    from benchmarks import kernel_paths
+
+    kernel_paths._engine_status.cache_clear()
+    yield
+    kernel_paths._engine_status.cache_clear()
+
+
+@pytest.fixture
+def engine_unavailable(monkeypatch, engine_status_fresh):
+    """The engine's loader fails as on a host without a C compiler."""
+    from benchmarks.engine import library
+
+    def no_engine():
+        raise library.EngineUnavailable("engine unavailable: no C compiler found (tried cc)")
+
+    monkeypatch.setattr(library, "load", no_engine)
+    return "no C compiler found (tried cc)"
+
+
+@pytest.fixture
+def only_portable_engine(monkeypatch, engine_status_fresh):
+    """The engine as on a CPU without AVX2 (LAB_BNN_ENGINE_LEVEL unset)."""
+    from benchmarks.engine import library
+
+    monkeypatch.setattr(library, "supported_levels", lambda: ("portable",))
+    monkeypatch.delenv(library.LEVEL_ENV, raising=False)

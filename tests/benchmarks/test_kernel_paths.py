@@ -1,18 +1,30 @@
-"""Kernel paths by name: one allowed set, one clear error."""
+"""Kernel paths by name: one allowed set, one clear error; the engine one more path."""
+
+import warnings
 
 import numpy as np
 import pytest
 
+from benchmarks.engine import library
+from benchmarks.engine.interpreter import EngineInterpreter
 from benchmarks.kernel_paths import (
+    ENGINE_PATHS,
     HOST_KERNEL,
     KERNEL_PATHS,
     REFERENCE_KERNEL,
     agreement_inputs,
+    auto_engine_path,
+    engine_level_of,
+    engine_unavailable_reason,
     interpreter_options,
+    known_kernel_paths,
     make_interpreter,
     max_difference,
     random_inputs,
+    run,
+    runnable_kernel_paths,
 )
+from benchmarks.latency import OUTPUT_TOLERANCE
 from benchmarks.timing import HOST_KERNEL_PATH
 
 
@@ -61,3 +73,55 @@ def test_agreement_inputs_are_random_and_constant(small_bnn_tflite):
     assert first.shape == second.shape == zeros.shape == tuple(interpreter.input_shapes[0])
     assert not np.array_equal(first, second) and not zeros.any()
     np.testing.assert_array_equal(first, random_inputs(interpreter)[0])
+
+
+def test_known_paths_are_lces_then_the_engines_on_any_host():
+    assert known_kernel_paths() == [*KERNEL_PATHS, "engine[portable]", "engine[avx2]", "engine[avx512]"]
+    assert ENGINE_PATHS == ("engine[portable]", "engine[avx2]", "engine[avx512]")
+    assert not set(ENGINE_PATHS) & set(KERNEL_PATHS)  # LCE's flags only there
+    assert engine_level_of("engine[avx2]") == "avx2" and engine_level_of("indirect_bgemm") is None
+
+
+def test_runnable_paths_are_lces_and_the_engine_at_every_supported_level():
+    levels = library.supported_levels()
+    assert runnable_kernel_paths() == [*KERNEL_PATHS, *(f"engine[{level}]" for level in levels)]
+
+
+def test_unknown_kernel_lists_the_engine_paths_too():
+    with pytest.raises(ValueError, match=r"'fastest'.*reference_bconv\+xnnpack, engine\[portable\], "):
+        make_interpreter(b"", "fastest")
+    with pytest.raises(ValueError, match=r"'engine\[avx2\]' is the engine's"):
+        interpreter_options("engine[avx2]")
+
+
+@pytest.mark.parametrize("level", library.supported_levels())
+def test_engine_path_at_every_supported_level_agrees_with_the_reference(small_bnn_tflite, level):
+    engine = make_interpreter(small_bnn_tflite, f"engine[{level}]")
+    assert isinstance(engine, EngineInterpreter) and engine.level == level
+    reference = make_interpreter(small_bnn_tflite, REFERENCE_KERNEL)
+    for name, inputs in agreement_inputs(reference).items():
+        difference = max_difference(run(engine, inputs), run(reference, inputs))
+        assert difference is not None and difference <= OUTPUT_TOLERANCE, name
+
+
+def test_an_unavailable_engine_leaves_lces_paths_and_says_so_once(small_bnn_tflite, engine_unavailable):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            assert runnable_kernel_paths() == list(KERNEL_PATHS)
+        assert auto_engine_path() is None and engine_unavailable_reason() == engine_unavailable
+        make_interpreter(small_bnn_tflite, "indirect_bgemm")  # LCE's paths still run
+        with pytest.raises(ValueError, match=r"'engine\[portable\]': engine unavailable: no C compiler"):
+            make_interpreter(small_bnn_tflite, "engine[portable]")
+    said = [str(w.message) for w in caught if "engine unavailable" in str(w.message)]
+    assert said == [f"engine unavailable: {engine_unavailable}; LCE's paths are used"]
+
+
+def test_an_engine_level_this_cpu_lacks_names_the_supported_ones(small_bnn_tflite, only_portable_engine):
+    assert runnable_kernel_paths()[-1] == "engine[portable]" and auto_engine_path() == "engine[portable]"
+    with pytest.raises(
+        ValueError,
+        match=r"^kernel path 'engine\[avx512\]': this CPU lacks the avx512 level; "
+        r"supported engine paths: engine\[portable\]$",
+    ):
+        make_interpreter(small_bnn_tflite, "engine[avx512]")

@@ -1,10 +1,13 @@
-"""profile_ops: every operator once, in order, timed beside the whole model."""
+"""profile_ops: every operator once, in order, timed beside the whole model; on the engine,
+the Lce ops by its own timers. No assertion on which path is faster."""
 
 import numpy as np
 import pytest
 
+from benchmarks.engine import library
+from benchmarks.engine.interpreter import EngineInterpreter
 from benchmarks.flatbuffer_model import load_model
-from benchmarks.kernel_paths import make_interpreter, random_inputs, run
+from benchmarks.kernel_paths import auto_engine_path, make_interpreter, random_inputs, run
 from benchmarks.op_profile import profile_ops
 from benchmarks.single_op_models import single_op_models
 from converter import read_operators
@@ -60,3 +63,43 @@ def _constants(flatbuffer):
 def test_unknown_kernel_is_a_value_error(small_bnn_tflite):
     with pytest.raises(ValueError, match=r"unknown kernel path 'gpu'"):
         profile_ops(small_bnn_tflite, runs=1, kernel="gpu")
+
+
+@pytest.fixture(scope="module")
+def engine_profile(small_bnn_tflite):
+    return profile_ops(small_bnn_tflite, runs=3, warmup=1, kernel=auto_engine_path())
+
+
+def test_engine_profile_names_its_path_and_level(engine_profile, small_bnn_tflite):
+    level = library.engine_level()
+    attrs = engine_profile.attrs
+    assert (attrs["kernel"], attrs["engine_level"]) == (f"engine[{level}]", level)
+    assert list(engine_profile["op_type"]) == [op.op_type for op in read_operators(small_bnn_tflite)]
+    assert (engine_profile["median_ms"] > 0).all()
+    assert engine_profile["share"].sum() == pytest.approx(1)
+
+
+def test_engine_profile_lce_rows_come_from_its_timers_and_fit_in_the_whole_model(engine_profile):
+    lce = engine_profile.op_type.str.startswith("Lce")
+    assert lce.any() and (~lce).any()
+    assert set(engine_profile.timed_by[lce]) == {"engine timer"}
+    assert set(engine_profile.timed_by[~lce]) == {"one-op model"}  # float ops: inside XNNPACK
+    # the timers run inside the whole-model inferences: their mean fits in the model's mean
+    assert engine_profile.median_ms[lce].sum() <= engine_profile.attrs["model_mean_ms"]
+
+
+def test_engine_timers_are_reset_after_warmup_and_divided_by_runs(small_bnn_tflite, monkeypatch):
+    lce = [op.index for op in read_operators(small_bnn_tflite) if op.op_type.startswith("Lce")]
+    resets = []
+    monkeypatch.setattr(EngineInterpreter, "reset_op_times", lambda self: resets.append(self))
+    # 1 ms per round for the first Lce op, 2 for the second, …: 4 rounds' worth of ns
+    fake = [(index, "Lce", (i + 1) * 4 * 10**6) for i, index in enumerate(lce)]
+    monkeypatch.setattr(EngineInterpreter, "op_times", lambda self: fake)
+    profile = profile_ops(small_bnn_tflite, runs=4, warmup=2, kernel=auto_engine_path())
+    assert len(resets) == 1
+    rows = profile.set_index("index").loc[lce]
+    assert rows.median_ms.tolist() == pytest.approx([i + 1 for i in range(len(lce))])
+
+
+def test_lce_profile_has_no_engine_rows(profile):
+    assert set(profile.timed_by) == {"one-op model"} and profile.attrs["engine_level"] is None

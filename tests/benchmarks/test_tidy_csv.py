@@ -89,3 +89,16 @@ def test_a_file_corrupted_by_the_old_appends_is_left_alone(tmp_path):
     assert path.read_text() == ragged
     assert written == tmp_path / "m.latency-2.csv"
     assert pd.read_csv(written).to_dict("records") == [{"model": "C", "median_ms": 3.0}]
+
+
+def test_a_csv_from_before_the_engine_paths_merges_with_their_columns(tmp_path):
+    path = tmp_path / "m.latency.csv"
+    old = {k: v for k, v in record({"indirect_bgemm": 1.0}, {}, 1.0).as_dict().items() if "engine" not in k}
+    append_rows(path, [{"model": "A", **old}])
+    new = record({"indirect_bgemm": 2.0, "engine[avx512]": 0.5}, {}, 0.5).as_dict()
+    append_rows(path, [{"model": "B", **new}])
+    table = pd.read_csv(path)
+    assert list(table.columns) == ["model", *old, *(k for k in new if k not in old)]
+    assert table["median_ms[indirect_bgemm]"].tolist() == [1.0, 2.0]
+    assert pd.isna(table["median_ms[engine[avx512]]"][0]) and table["median_ms[engine[avx512]]"][1] == 0.5
+    assert table.kernel.tolist() == ["indirect_bgemm", "engine[avx512]"]
