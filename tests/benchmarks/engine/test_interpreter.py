@@ -16,11 +16,13 @@ import pytest
 import tensorflow as tf
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 
-from benchmarks.engine import library, tflite_abi
+from benchmarks.engine import kernels, library, tflite_abi
 from benchmarks.engine.interpreter import EngineInterpreter
+from benchmarks.flatbuffer_model import load_model
 from benchmarks.kernel_paths import max_difference, random_inputs
 from benchmarks.latency import OUTPUT_TOLERANCE
 from converter import convert, read_operators
+from tests.benchmarks.engine import numpy_lce_reference as ref
 from zoo.models import BINARIZER_CHOICES, available, get_model
 
 SAMPLES = 2
@@ -213,3 +215,88 @@ def test_threads_must_be_positive(bconv_flatbuffers):
 
     with pytest.raises(UserError, match="threads must be a positive integer; received 0"):
         EngineInterpreter(bconv_flatbuffers["valid"], threads=0)
+
+
+# One-op models whose output transform is the identity on integers (no bias, nothing after
+# the conv: multiplier 1, bias 0), so LCE's float output is K − 2·acc exactly.
+EXACT_VARIANTS = {
+    **{
+        f"same-{pad}-pad-{size}x{size}-map": (
+            (size, size, 64),
+            32,
+            3,
+            {"padding": "same", "pad_values": value},
+        )
+        for pad, value in (("zero", 0.0), ("one", 1.0))
+        for size in (1, 2, 3, 5)
+    },
+    "same-zero-pad-2x2-map-k5": ((2, 2, 64), 24, 5, {"padding": "same", "pad_values": 0.0}),
+    "same-one-pad-5x5-map-k5": ((5, 5, 64), 24, 5, {"padding": "same", "pad_values": 1.0}),
+    "valid": ((6, 7, 64), 24, 3, {"padding": "valid"}),
+    "stride-2-zero-pad": ((7, 8, 64), 32, 3, {"padding": "same", "pad_values": 0.0, "strides": 2}),
+    "stride-2-valid": ((9, 9, 64), 16, 3, {"padding": "valid", "strides": 2}),
+    "dilation-2-zero-pad": ((8, 8, 32), 32, 3, {"padding": "same", "pad_values": 0.0, "dilation_rate": 2}),
+    "dilation-2-one-pad": ((8, 8, 32), 32, 3, {"padding": "same", "pad_values": 1.0, "dilation_rate": 2}),
+    "groups-2-one-pad": ((6, 6, 64), 64, 3, {"padding": "same", "pad_values": 1.0, "groups": 2}),
+    "groups-4-zero-pad": ((5, 5, 128), 64, 3, {"padding": "same", "pad_values": 0.0, "groups": 4}),
+    "channels-in-70-zero-pad": ((5, 5, 70), 33, 3, {"padding": "same", "pad_values": 0.0}),
+    "channels-in-33-one-pad": ((4, 4, 33), 40, 3, {"padding": "same", "pad_values": 1.0}),
+    "channels-in-45-valid": ((6, 6, 45), 20, 3, {"padding": "valid"}),
+    # (LCE refuses zero padding with an odd channel count at AllocateTensors: not a variant)
+}
+
+
+@pytest.fixture(scope="module")
+def exact_flatbuffers() -> Dict[str, bytes]:
+    converted = {}
+    for name, (shape, filters, kernel, kwargs) in EXACT_VARIANTS.items():
+        tf.keras.utils.set_random_seed(0)
+        inputs = tf.keras.Input(shape)
+        converted[name] = convert(tf.keras.Model(inputs, binary_conv(filters, kernel, **kwargs)(inputs)))
+        tf.keras.backend.clear_session()
+    return converted
+
+
+def bconv_constants(flatbuffer: bytes) -> Tuple[object, Dict[str, np.ndarray]]:
+    """The one LceBconv2d and its constant filter words, multiplier and bias."""
+    (op,) = [op for op in read_operators(flatbuffer) if op.op_type == "LceBconv2d"]
+    model = load_model(flatbuffer)
+    tensors = model.subgraphs[0].tensors
+
+    def constant(index: int, dtype) -> np.ndarray:
+        data = model.buffers[tensors[index].buffer].data
+        return np.frombuffer(bytes(data), dtype).reshape(tensors[index].shape)
+
+    names = ("filter", "multiplier", "bias")
+    dtypes = (np.int32, np.float32, np.float32)
+    return op, {n: constant(i, d) for n, i, d in zip(names, op.inputs[1:4], dtypes)}
+
+
+@pytest.mark.parametrize("variant", list(EXACT_VARIANTS))
+def test_bconv_accumulators_equal_lce_reference_exactly(exact_flatbuffers, variant):
+    flatbuffer = exact_flatbuffers[variant]
+    op, constants = bconv_constants(flatbuffer)
+    assert np.all(constants["multiplier"] == 1) and np.all(constants["bias"] == 0), variant
+    shape, _, _, kwargs = EXACT_VARIANTS[variant]
+    filters = constants["filter"]
+    groups = kwargs.get("groups", 1)
+    backtransform_add = filters.shape[1] * filters.shape[2] * shape[-1] // groups
+    reference = Interpreter(flatbuffer, use_reference_bconv=True)
+    inputs = batch(reference, seed=7)
+    expected = reference.predict(inputs)
+    recovered = (backtransform_add - expected.astype(np.int64)) / 2
+    assert np.array_equal(recovered, np.round(recovered)), variant  # integral: K − 2·acc
+    words = ref.bitpack(inputs[0])
+    options = dict(
+        channels_in=int(op.options["channels_in"]),
+        strides=(int(op.options["stride_height"]), int(op.options["stride_width"])),
+        dilations=(int(op.options["dilation_height_factor"]), int(op.options["dilation_width_factor"])),
+        padding="same" if op.options["padding"] == 0 else "valid",  # TFLite Padding: 0 SAME, 1 VALID
+        pad_values=int(op.options["pad_values"]),
+    )
+    for level in LEVELS:
+        for threads in (1, 2):
+            outputs = EngineInterpreter(flatbuffer, threads=threads, level=level).predict(inputs)
+            assert np.array_equal(outputs, expected), (variant, level, threads)
+            accumulators = kernels.accumulators(words, filters, level=level, threads=threads, **options)
+            assert np.array_equal(accumulators, recovered), (variant, level, threads)
