@@ -1,5 +1,5 @@
 """Every `benchmarks.<name>` the README shows exists: a package name is importable from
-`benchmarks`, a module name is a module of the package."""
+`benchmarks`, a module name is a module of the package (or of a subpackage)."""
 
 import importlib
 import re
@@ -22,9 +22,12 @@ def test_every_documented_name_exists():
     package = Path(benchmarks.__file__).parent
     for dotted in documented_names():
         first, *rest = dotted.split(".")
-        if (package / f"{first}.py").is_file():  # a module, e.g. `python -m benchmarks.x`
+        if (package / f"{first}.py").is_file() or (package / first / "__init__.py").is_file():
+            # a module or subpackage, e.g. `python -m benchmarks.x`, `benchmarks.engine.build`
             target = importlib.import_module(f"benchmarks.{first}")
-            for part in rest:
+            for depth, part in enumerate(rest, start=1):
+                if not hasattr(target, part):  # a submodule its package does not import
+                    importlib.import_module(".".join(["benchmarks", first, *rest[:depth]]))
                 target = getattr(target, part)
         else:
             assert not rest, dotted
