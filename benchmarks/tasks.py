@@ -10,7 +10,7 @@ from zookeeper import Field
 from benchmarks.device import benchmark_on_device, store_device_result
 from benchmarks.device_profile import read_device_profile
 from benchmarks.device_target import parse_target
-from benchmarks.kernel_paths import HOST_KERNEL, known_kernel_paths
+from benchmarks.kernel_paths import known_kernel_paths
 from benchmarks.latency import measure_latency
 from benchmarks.op_profile import profile_ops
 from benchmarks.tidy_csv import append_rows
@@ -85,13 +85,13 @@ class Profile:
         "runs": "timed rounds (each operator and the whole model once per round)",
         "kernel": "the kernel path, auto or one of "
         + ", ".join(known_kernel_paths())
-        + f"; default: {HOST_KERNEL}, LCE's usual fastest here",
+        + "; default: auto (the fastest path agreeing with the reference kernel, the engine included)",
     }
     tflite: str = Field("")
     threads: int = Field(1)
     runs: int = Field(20)
     warmup: int = Field(3)
-    kernel: str = Field(HOST_KERNEL)
+    kernel: str = Field("auto")
 
     def run(self):
         flatbuffer = read_tflite(self.tflite)
