@@ -4,11 +4,21 @@ QuickNet, Bi-RealNet-18 and LabBNN (LAB fused by `converter.convert`) at 224², 
 BoolNet (grouped binary convs) at its registry small input, all with 1000 classes and
 random weights (seed 0; latency does not depend on weight values). Every LCE path that
 prepares the model (`reference_bconv`, an oracle not a speed path, excepted) and the
-engine at this CPU's best level (or `$LAB_BNN_ENGINE_LEVEL`) and at avx2 are timed at each
-thread count in ONE interleaved run (`benchmarks.timing.interleaved_times`), so load drift
-hits all alike. Then each LceBconv2d's binary-MAC throughput on the engine, from its own
-op timers, against this host's microbenchmark peak (`library.peak_binary_macs_per_second`,
-one thread; × threads for the multi-thread rows).
+engine at this CPU's best level (or `$LAB_BNN_ENGINE_LEVEL`) and at avx2 are timed in one
+interleaved run per thread count (`blocked_times`), so load drift hits all alike. Then each
+LceBconv2d's binary-MAC throughput on the engine, from its own op timers, against this
+host's microbenchmark peak (`library.peak_binary_macs_per_second`, one thread; × threads
+for the multi-thread rows).
+
+How a runner is timed: the thread pools of an interpreter (XNNPACK's, ruy's, ours) spin
+on a core for a while after each call before they sleep. Interleaving runners call by call
+would let the pools of the runner just timed steal a core from the next one (on a 2-core
+host a 2-thread engine runner then measured 5× slower than alone). So only runners of the same
+thread count share a round-robin; before each runner's turn the process waits until it is
+idle (no thread used more than 0.1 ms of CPU over a 2 ms window, at most 0.5 s), then the
+runner makes `BLOCK` consecutive calls: the first is discarded (it wakes the runner's own
+pools and refills caches) and the others are timed, each a sample. Medians are over
+`--runs` rounds × (`BLOCK` - 1) samples: back-to-back inference, as a serving loop runs.
 
     python -m benchmarks.engine_vs_lce [--runs 20] [--warmup 3] [--threads 1,2]
         [--models QuickNet,BiRealNet,LabBNN,BoolNet] [--size 224] [--cache-dir DIR]
@@ -27,8 +37,9 @@ import io
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
 from lab_bnn.errors import UserError
@@ -50,7 +61,6 @@ from benchmarks.kernel_paths import (
     random_inputs,
     runnable_kernel_paths,
 )
-from benchmarks.timing import interleaved_times
 from converter import convert, multiply_accumulates, read_operators
 from zoo.experiments.run_folder import write_text_atomic
 from zoo.models import get_model
@@ -63,6 +73,43 @@ CSV_COLUMNS = (
     "warmup", "lce_best_path", "lce_best_ms", "speedup_vs_lce_best", "speedup_vs_1_thread",
     "bconv_ms", "binary_macs", "bconv_binary_macs_per_s", "peak_binary_macs_per_s",
 )  # fmt: skip
+
+
+BLOCK = 3  # consecutive calls per runner per round; the first is discarded
+IDLE_WINDOW_S, IDLE_CPU_S, IDLE_MAX_WAIT_S = 0.002, 0.0001, 0.5
+
+
+def wait_until_idle() -> None:
+    """Sleeps until no thread of this process used more than IDLE_CPU_S over IDLE_WINDOW_S
+    (every pool has stopped spinning), or IDLE_MAX_WAIT_S has passed."""
+    deadline = time.perf_counter() + IDLE_MAX_WAIT_S
+    while time.perf_counter() < deadline:
+        before = time.process_time()
+        time.sleep(IDLE_WINDOW_S)
+        if time.process_time() - before < IDLE_CPU_S:
+            return
+
+
+def blocked_times(
+    runners: Dict[object, Callable[[], None]], runs: int, warmup: int, block: int = BLOCK
+) -> Dict[object, List[float]]:
+    """Seconds per call of each runner: `runs` rounds, round-robin; in each round every runner
+    starts on an idle process and makes `block` consecutive calls, the first discarded."""
+    if block < 2:
+        raise UserError(f"block must be >= 2 (the first call is discarded); received {block}")
+    for run in runners.values():
+        for _ in range(warmup):
+            run()
+    times = {name: [] for name in runners}
+    for _ in range(runs):
+        for name, run in runners.items():
+            wait_until_idle()
+            run()
+            for _ in range(block - 1):
+                start = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - start)
+    return times
 
 
 def input_shape(name: str, size: int) -> Tuple[int, int, int]:
@@ -108,6 +155,8 @@ def engine_levels() -> List[str]:
 def bconv_throughput(engine, flatbuffer: bytes, run, runs: int) -> List[dict]:
     """Each LceBconv2d's mean time over `runs` calls (engine timers) and binary MACs."""
     ops = {op.index: op for op in read_operators(flatbuffer)}
+    wait_until_idle()
+    run()  # wakes this runner's pools, as blocked_times' discarded call
     engine.reset_op_times()
     for _ in range(runs):
         run()
@@ -164,8 +213,9 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     print(f"host: {host}\nengine dispatch levels timed: {level_note}; supported: "
           f"{', '.join(library.supported_levels()) if levels else 'none'}")  # fmt: skip
     print(
-        f"weights: random (seed 0), 1000 classes; median of {args.runs} interleaved runs, "
-        f"{args.warmup} warm-up"
+        f"weights: random (seed 0), 1000 classes; {args.warmup} warm-up calls, then per thread count "
+        f"one interleaved run of {args.runs} rounds: each runner starts on an idle process and makes "
+        f"{BLOCK} calls, the first discarded; median of {args.runs * (BLOCK - 1)} timed calls"
     )
     flatbuffers = {
         name: converted(name, input_shape(name, args.size), args.cache_dir) for name in args.models
@@ -185,9 +235,12 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
                     engines[key] = interpreter
     if skipped:
         print(f"skipped, the interpreter cannot prepare the model on this path: {', '.join(skipped)}")
-    medians = {
-        k: statistics.median(v) * 1e3 for k, v in interleaved_times(runners, args.runs, args.warmup).items()
-    }
+    medians = {}
+    for threads in args.threads:  # one interleaved run per thread count: no other pool competes
+        same = {k: run for k, run in runners.items() if k[1] == threads}
+        medians.update(
+            {k: statistics.median(v) * 1e3 for k, v in blocked_times(same, args.runs, args.warmup).items()}
+        )
     peaks = {level: library.peak_binary_macs_per_second(level) for level in levels}
     rows = _rows(args, host, levels, medians, engines, runners, flatbuffers, peaks)
     _print(args, levels, rows)

@@ -71,3 +71,13 @@ def test_rejects_unknown_models_and_bad_threads():
         engine_vs_lce.parse_args(["--models", "NoNet"])
     with pytest.raises(UserError, match="--threads takes comma-separated integers"):
         engine_vs_lce.parse_args(["--threads", "one"])
+
+
+def test_blocked_times_discards_each_blocks_first_call_and_keeps_runners_apart():
+    calls = []
+    runners = {name: (lambda name=name: calls.append(name)) for name in ("a", "b")}
+    times = engine_vs_lce.blocked_times(runners, runs=2, warmup=1, block=3)
+    assert calls == ["a", "b"] + ["a"] * 3 + ["b"] * 3 + ["a"] * 3 + ["b"] * 3
+    assert {name: len(t) for name, t in times.items()} == {"a": 4, "b": 4}
+    with pytest.raises(UserError, match="block must be >= 2"):
+        engine_vs_lce.blocked_times(runners, runs=1, warmup=0, block=1)
