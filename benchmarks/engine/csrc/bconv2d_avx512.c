@@ -1,32 +1,38 @@
-/* AVX-512 VPOPCNTDQ accumulators: 16 output channels per vector, 4 output pixels share each filter load. */
+/* AVX-512 VPOPCNTDQ accumulators: 16 output channels per vector, 8 (4, 1) output pixels share each filter load. */
 #include <immintrin.h>
 #include "lbe_internal.h"
 
-#define TILE 4
 #define STEP(A, IN) A = _mm512_add_epi32(A, _mm512_popcnt_epi32(_mm512_xor_si512(fv, _mm512_set1_epi32((IN)[k]))))
 
-LBE_TARGET_AVX512 void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group,
-                    int32_t *acc) {
-  const int32_t cout = c->p.channels_out, out_w = npix, kw = c->taps * c->words_group;
+/* Pixel i's words are segs runs of seg_len words: run s starts at in + i * pixel_stride + s * seg_stride and
+ * meets the filter's words [s * seg_len, (s + 1) * seg_len) (taps are ky-major, so a run is one kernel row
+ * when reading the input directly, or all of a pixel's gathered taps with segs = 1). */
+LBE_TARGET_AVX512 void lbe_rows_avx512(const struct lbe_bconv2d *c, const int32_t *in, int64_t pixel_stride, int32_t segs,
+                                       int64_t seg_stride, int32_t seg_len, int32_t npix, int32_t group, int32_t *acc) {
+  const int32_t cout = c->p.channels_out, kw = c->taps * c->words_group;
   const int32_t per_group = c->blocks / c->p.groups;
   for (int32_t blk = group * per_group; blk < (group + 1) * per_group; ++blk) {
     const int32_t *fb = c->packed + (size_t)blk * kw * 16, oc0 = c->block_oc0[blk];
     const __mmask16 mask = (__mmask16)((1u << c->block_n[blk]) - 1u);
     int32_t ox = 0;
-    for (; ox + 8 <= out_w; ox += 8) {
+    for (; ox + 8 <= npix; ox += 8) {
       __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-      const int32_t *i0 = cols + (size_t)ox * kw, *i1 = i0 + kw, *i2 = i1 + kw, *i3 = i2 + kw;
-      const int32_t *i4 = i3 + kw, *i5 = i4 + kw, *i6 = i5 + kw, *i7 = i6 + kw;
-      for (int32_t k = 0; k < kw; ++k) {
-        const __m512i fv = _mm512_load_si512((const void *)(fb + (size_t)k * 16));
-        STEP(a0, i0);
-        STEP(a1, i1);
-        STEP(a2, i2);
-        STEP(a3, i3);
-        STEP(a4, i4);
-        STEP(a5, i5);
-        STEP(a6, i6);
-        STEP(a7, i7);
+      for (int32_t s = 0; s < segs; ++s) {
+        const int32_t *i0 = in + ox * pixel_stride + s * seg_stride, *i1 = i0 + pixel_stride;
+        const int32_t *i2 = i1 + pixel_stride, *i3 = i2 + pixel_stride, *i4 = i3 + pixel_stride;
+        const int32_t *i5 = i4 + pixel_stride, *i6 = i5 + pixel_stride, *i7 = i6 + pixel_stride;
+        const int32_t *f = fb + (size_t)s * seg_len * 16;
+        for (int32_t k = 0; k < seg_len; ++k) {
+          const __m512i fv = _mm512_load_si512((const void *)(f + (size_t)k * 16));
+          STEP(a0, i0);
+          STEP(a1, i1);
+          STEP(a2, i2);
+          STEP(a3, i3);
+          STEP(a4, i4);
+          STEP(a5, i5);
+          STEP(a6, i6);
+          STEP(a7, i7);
+        }
       }
       int32_t *o = acc + (size_t)ox * cout + oc0;
       _mm512_mask_storeu_epi32(o, mask, a0);
@@ -38,37 +44,62 @@ LBE_TARGET_AVX512 void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t
       _mm512_mask_storeu_epi32(o + 6 * (size_t)cout, mask, a6);
       _mm512_mask_storeu_epi32(o + 7 * (size_t)cout, mask, a7);
     }
-    for (; ox + TILE <= out_w; ox += TILE) {
+    for (; ox + 4 <= npix; ox += 4) {
       __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-      const int32_t *i0 = cols + (size_t)ox * kw, *i1 = i0 + kw, *i2 = i1 + kw, *i3 = i2 + kw;
-      for (int32_t k = 0; k < kw; ++k) {
-        const __m512i fv = _mm512_load_si512((const void *)(fb + (size_t)k * 16));
-        STEP(a0, i0);
-        STEP(a1, i1);
-        STEP(a2, i2);
-        STEP(a3, i3);
+      for (int32_t s = 0; s < segs; ++s) {
+        const int32_t *i0 = in + ox * pixel_stride + s * seg_stride, *i1 = i0 + pixel_stride;
+        const int32_t *i2 = i1 + pixel_stride, *i3 = i2 + pixel_stride;
+        const int32_t *f = fb + (size_t)s * seg_len * 16;
+        for (int32_t k = 0; k < seg_len; ++k) {
+          const __m512i fv = _mm512_load_si512((const void *)(f + (size_t)k * 16));
+          STEP(a0, i0);
+          STEP(a1, i1);
+          STEP(a2, i2);
+          STEP(a3, i3);
+        }
       }
       _mm512_mask_storeu_epi32(acc + (size_t)ox * cout + oc0, mask, a0);
       _mm512_mask_storeu_epi32(acc + (size_t)(ox + 1) * cout + oc0, mask, a1);
       _mm512_mask_storeu_epi32(acc + (size_t)(ox + 2) * cout + oc0, mask, a2);
       _mm512_mask_storeu_epi32(acc + (size_t)(ox + 3) * cout + oc0, mask, a3);
     }
-    for (; ox < out_w; ++ox) {
+    for (; ox < npix; ++ox) {
       __m512i a0 = _mm512_setzero_si512();
-      const int32_t *i0 = cols + (size_t)ox * kw;
-      for (int32_t k = 0; k < kw; ++k) {
-        const __m512i fv = _mm512_load_si512((const void *)(fb + (size_t)k * 16));
-        STEP(a0, i0);
+      for (int32_t s = 0; s < segs; ++s) {
+        const int32_t *i0 = in + ox * pixel_stride + s * seg_stride, *f = fb + (size_t)s * seg_len * 16;
+        for (int32_t k = 0; k < seg_len; ++k) {
+          const __m512i fv = _mm512_load_si512((const void *)(f + (size_t)k * 16));
+          STEP(a0, i0);
+        }
       }
       _mm512_mask_storeu_epi32(acc + (size_t)ox * cout + oc0, mask, a0);
     }
   }
 }
 
+LBE_TARGET_AVX512 void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group,
+                                      int32_t *acc) {
+  const int32_t kw = c->taps * c->words_group;
+  lbe_rows_avx512(c, cols, kw, 1, 0, kw, npix, group, acc);
+}
+
 /* x < 0 -> bit 1 (so -0.0 and NaN -> 0), 16 channels per compare; unused bits 0. */
 LBE_TARGET_AVX512 void lbe_quantize_avx512(const float *in, int32_t *out, int64_t pixels, int32_t channels) {
   const int32_t words = (channels + 31) / 32;
   const __m512 zero = _mm512_setzero_ps();
+  if (channels % 32 == 0) { /* no padding bits: the output is the flat input's bits, 16 per compare */
+    uint16_t *o = (uint16_t *)out;
+    const int64_t n = pixels * channels / 16;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      o[i] = (uint16_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(in + 16 * i), zero, _CMP_LT_OQ);
+      o[i + 1] = (uint16_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(in + 16 * (i + 1)), zero, _CMP_LT_OQ);
+      o[i + 2] = (uint16_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(in + 16 * (i + 2)), zero, _CMP_LT_OQ);
+      o[i + 3] = (uint16_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(in + 16 * (i + 3)), zero, _CMP_LT_OQ);
+    }
+    for (; i < n; ++i) o[i] = (uint16_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(in + 16 * i), zero, _CMP_LT_OQ);
+    return;
+  }
   for (int64_t px = 0; px < pixels; ++px) {
     const float *x = in + px * channels;
     uint32_t *o = (uint32_t *)out + px * words;

@@ -7,8 +7,9 @@
 #define LBE_TARGET_AVX2 __attribute__((target("avx2,fma,popcnt")))
 #define LBE_TARGET_POPCNT __attribute__((target("popcnt")))
 
-/* Splits [0, n) into one contiguous chunk per thread; fn(ctx, begin, end) runs on each. */
-typedef void (*lbe_task_fn)(void *ctx, int64_t begin, int64_t end);
+/* Runs fn(ctx, begin, end, thread) over chunks of [0, n) that the pool's threads claim as they come
+ * free (thread: 0 the caller, 1.. the workers; a thread's calls never overlap). */
+typedef void (*lbe_task_fn)(void *ctx, int64_t begin, int64_t end, int thread);
 void lbe_pool_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n);
 int lbe_cpu_has_popcnt(void);
 int lbe_pool_threads(const lbe_pool *pool); /* 1 for NULL */
@@ -40,6 +41,9 @@ struct lbe_bconv2d {
 typedef void (*lbe_row_fn)(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group,
                            int32_t *acc);
 void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group, int32_t *acc);
+/* AVX-512 on strided input (direct reads of in-bounds pixels; see bconv2d_avx512.c). */
+void lbe_rows_avx512(const struct lbe_bconv2d *c, const int32_t *in, int64_t pixel_stride, int32_t segs,
+                     int64_t seg_stride, int32_t seg_len, int32_t npix, int32_t group, int32_t *acc);
 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group, int32_t *acc);
 void lbe_quantize_avx512(const float *in, int32_t *out, int64_t pixels, int32_t channels);
 void lbe_quantize_avx2(const float *in, int32_t *out, int64_t pixels, int32_t channels);

@@ -1,6 +1,7 @@
-/* Persistent worker pool: threads-1 workers plus the caller, one contiguous chunk each.
- * Workers spin briefly for the next job, then sleep on a condition variable, so an
- * oversubscribed host (2 cores, other pools) does not burn time spinning. */
+/* Persistent worker pool: threads-1 workers plus the caller claim chunks of [0, n) from a shared
+ * counter, so a worker that the OS has not scheduled yet (a 2-core host where other pools spin)
+ * takes no share and the caller does its work instead of waiting. Workers spin briefly for the next
+ * job, then sleep on a condition variable. */
 #include <pthread.h>
 #include <stdlib.h>
 #include "lbe_internal.h"
@@ -14,13 +15,14 @@ struct lbe_pool {
   pthread_t *workers;
   pthread_mutex_t mutex;
   pthread_cond_t wake, done;
-  /* Current job, published under the mutex with a new generation. */
+  /* Current job, published under the mutex with a new generation; workers join it only while open. */
   volatile int64_t generation;
-  int pending; /* workers still running the current job; read by the caller's spin */
+  int open;
+  int active; /* workers inside the current job; read by the caller's spin */
   int quit;
   lbe_task_fn fn;
   void *ctx;
-  int64_t n;
+  int64_t n, grain, next; /* next: the first unclaimed index */
 };
 
 typedef struct {
@@ -28,15 +30,18 @@ typedef struct {
   int index;
 } worker_arg;
 
-static void chunk(int64_t n, int parts, int index, int64_t *begin, int64_t *end) {
-  *begin = n * index / parts;
-  *end = n * (index + 1) / parts;
+static void claim_and_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n, int64_t grain, int thread) {
+  for (;;) {
+    const int64_t begin = __atomic_fetch_add(&pool->next, grain, __ATOMIC_RELAXED);
+    if (begin >= n) return;
+    fn(ctx, begin, begin + grain < n ? begin + grain : n, thread);
+  }
 }
 
 static void *worker_main(void *arg_) {
   worker_arg *arg = arg_;
   lbe_pool *pool = arg->pool;
-  int index = arg->index;
+  const int index = arg->index;
   free(arg);
   int64_t seen = 0;
   for (;;) {
@@ -49,15 +54,18 @@ static void *worker_main(void *arg_) {
       return NULL;
     }
     seen = pool->generation;
+    if (!pool->open) { /* the caller finished this job alone */
+      pthread_mutex_unlock(&pool->mutex);
+      continue;
+    }
+    __atomic_add_fetch(&pool->active, 1, __ATOMIC_ACQ_REL);
     lbe_task_fn fn = pool->fn;
     void *ctx = pool->ctx;
-    int64_t n = pool->n;
+    const int64_t n = pool->n, grain = pool->grain;
     pthread_mutex_unlock(&pool->mutex);
-    int64_t begin, end;
-    chunk(n, pool->threads, index, &begin, &end);
-    if (begin < end) fn(ctx, begin, end);
+    claim_and_run(pool, fn, ctx, n, grain, index);
     pthread_mutex_lock(&pool->mutex);
-    if (__atomic_sub_fetch(&pool->pending, 1, __ATOMIC_ACQ_REL) == 0) pthread_cond_signal(&pool->done);
+    if (__atomic_sub_fetch(&pool->active, 1, __ATOMIC_ACQ_REL) == 0) pthread_cond_signal(&pool->done);
     pthread_mutex_unlock(&pool->mutex);
   }
 }
@@ -111,23 +119,29 @@ void lbe_pool_destroy(lbe_pool *pool) {
 void lbe_pool_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n) {
   if (n <= 0) return;
   if (!pool || pool->threads == 1 || n == 1) {
-    fn(ctx, 0, n);
+    fn(ctx, 0, n, 0);
     return;
   }
+  /* About 4 chunks per thread: balance when every thread runs, little lost when one does not. */
+  int64_t grain = n / (4 * (int64_t)pool->threads);
+  grain = grain < 1 ? 1 : grain;
   pthread_mutex_lock(&pool->mutex);
   pool->fn = fn;
   pool->ctx = ctx;
   pool->n = n;
-  pool->pending = pool->threads - 1;
+  pool->grain = grain;
+  __atomic_store_n(&pool->next, 0, __ATOMIC_RELAXED);
+  pool->open = 1;
   __atomic_store_n(&pool->generation, pool->generation + 1, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&pool->wake);
   pthread_mutex_unlock(&pool->mutex);
-  int64_t begin, end;
-  chunk(n, pool->threads, 0, &begin, &end);
-  if (begin < end) fn(ctx, begin, end);
-  for (int spin = 0; spin < LBE_SPIN_ROUNDS && __atomic_load_n(&pool->pending, __ATOMIC_ACQUIRE) > 0; ++spin)
+  claim_and_run(pool, fn, ctx, n, grain, 0);
+  pthread_mutex_lock(&pool->mutex); /* no worker joins after this; wait for those inside */
+  pool->open = 0;
+  pthread_mutex_unlock(&pool->mutex);
+  for (int spin = 0; spin < LBE_SPIN_ROUNDS && __atomic_load_n(&pool->active, __ATOMIC_ACQUIRE) > 0; ++spin)
     __builtin_ia32_pause();
   pthread_mutex_lock(&pool->mutex);
-  while (pool->pending > 0) pthread_cond_wait(&pool->done, &pool->mutex);
+  while (pool->active > 0) pthread_cond_wait(&pool->done, &pool->mutex);
   pthread_mutex_unlock(&pool->mutex);
 }

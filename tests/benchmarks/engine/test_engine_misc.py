@@ -57,8 +57,9 @@ def test_fast_level_equals_portable_exactly(level: str, case: dict) -> None:
 
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("channels", [1, 3, 16, 31, 32, 33, 64, 100, 257])
-def test_quantize_equals_reference(level: str, channels: int) -> None:
-    x = np.random.default_rng(channels).standard_normal((2, 3, 5, channels)).astype(np.float32)
+@pytest.mark.parametrize("pixels", [(2, 3, 5), (1, 1, 3)])  # 3 pixels: a vector tail at 32/64 channels
+def test_quantize_equals_reference(level: str, channels: int, pixels: tuple) -> None:
+    x = np.random.default_rng(channels).standard_normal((*pixels, channels)).astype(np.float32)
     x.flat[:: max(channels // 3, 1)] = -0.0  # -0.0 packs as +1, like LCE (x < 0 only)
     x.flat[1] = np.nan
     x.flat[2] = 0.0
