@@ -46,12 +46,15 @@ def fashion_64():
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_trains_20_steps_and_loss_falls(name, fashion_64):
+def test_trains_40_steps_and_loss_falls(name, fashion_64):
+    """Two passes over 640 images: BaseNet's unclipped latent weights (BoolNet's code)
+    learn slowly at first, so 20 steps gave a 0.05–0.14 fall depending on the seed and
+    the host's rounding; 40 give 0.31–0.42 (BoolNet 1.4–1.6)."""
     model = small_model(name)
     model.compile(tf.keras.optimizers.Adam(2e-3), "sparse_categorical_crossentropy")
     images, labels = fashion_64
     losses = []
-    for step in range(20):
+    for step in list(range(20)) * 2:
         batch = slice(32 * step, 32 * (step + 1))
         losses.append(model.train_on_batch(images[batch], labels[batch]))
     assert np.isfinite(losses).all()
