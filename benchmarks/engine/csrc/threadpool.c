@@ -6,11 +6,12 @@
 #include <stdlib.h>
 #include "lbe_internal.h"
 
-/* ~20000 pauses ≈ 1 ms at ~140 cycles per pause (Skylake and later): long enough to span the float ops
- * (XNNPACK) between two binary convs, so the next job needs no futex wake-up (QuickNet 224² at 2 threads
- * standalone: 2.74 ms with 0.1 ms of spinning, 2.42 ms with 1 ms, 2.64 ms with 3 ms, where our spinning
- * worker starts to take the core from XNNPACK's). The caller spins as long for the workers to finish. */
-#define LBE_SPIN_ROUNDS 20000
+/* ~2000 pauses ≈ 0.1 ms at ~140 cycles per pause (Skylake and later). Longer spinning catches the next
+ * binary conv without a futex wake-up when a model runs alone (QuickNet 224² at 2 threads standalone:
+ * 2.74 ms at 0.1 ms, 2.42 ms at 1 ms), but our spinning worker then takes the second core from XNNPACK's,
+ * whose static split makes its caller wait: in engine_vs_lce at 2 threads 1 ms of spinning measured
+ * QuickNet 3.37 -> 3.45 ms, Bi-RealNet 4.56 -> 5.26, LabBNN 4.56 -> 5.05, BoolNet 7.57 -> 10.92. */
+#define LBE_SPIN_ROUNDS 2000
 
 struct lbe_pool {
   int threads;
