@@ -162,10 +162,11 @@ def bconv_throughput(engine, flatbuffer: bytes, run, runs: int) -> List[dict]:
         run()
     layers = []
     for index, kind, ns in engine.op_times():
-        if kind == "LceBconv2d":
+        if kind in ("LceBconv2d", "LabBnnBconv2dAdd"):  # the fused op's time includes its ADD
             op, seconds = ops[index], ns / runs / 1e9
             (_, h, w, _), (cout, kh, kw, _) = op.output_shapes[0], op.input_shapes[1]
-            describe = f"op {index}: {h}x{w} {op.options['channels_in']}->{cout} {kh}x{kw}"
+            fused = "+add" if kind != "LceBconv2d" else ""
+            describe = f"op {index}{fused}: {h}x{w} {op.options['channels_in']}->{cout} {kh}x{kw}"
             groups = op.input_shapes[0][-1] // op.input_shapes[1][-1]
             describe += f" s{op.options['stride_height']}" + (f" g{groups}" if groups > 1 else "")
             macs = multiply_accumulates(op)

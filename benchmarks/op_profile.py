@@ -56,8 +56,9 @@ def profile_ops(
     Returns:
         One row per operator in execution order: `index`, `op_type`, `precision`
         ("binary" for LCE's bit-level ops, else "float"), `median_ms` (for an engine
-        timer row, the mean over the timed rounds), `timed_by` ("one-op model" or
-        "engine timer"), and `share` (its time over the sum of all per-op times).
+        timer row, the mean over the timed rounds), `timed_by` ("one-op model", "engine
+        timer", or "fused into op N": an ADD the engine fused into op N, 0 ms, its time in
+        op N's row), and `share` (its time over the sum of all per-op times).
         `df.attrs` holds `model_median_ms` and `model_mean_ms` (the whole model, same
         rounds), `sum_of_ops_ms`, `kernel` (an engine path names its level),
         `engine_level` (None on LCE's paths), `threads`, `runs`, `warmup` and `host`.
@@ -81,17 +82,19 @@ def profile_ops(
         engine = load_interpreter(flatbuffer, kernel, threads, what="the whole model")
         runners = {_MODEL: invoker(engine, random_inputs(engine))}
         engine_timed = {index for index, _, _ in engine.op_times()}
+        absorbed = dict(getattr(engine, "absorbed", {}))  # ADDs fused into a LabBnnBconv2dAdd
     else:
         runners = {_MODEL: runner(flatbuffer, kernel, threads, what="the whole model")}
-        engine_timed = set()
+        engine_timed, absorbed = set(), {}
     for cut in cuts:
-        if cut.index not in engine_timed:
+        if cut.index not in engine_timed and cut.index not in absorbed:
             runners[cut.index] = runner(
                 cut.flatbuffer, kernel, threads, what=f"operator {cut.index} ({cut.op_type}) alone"
             )
     times, engine_ms = _timed_rounds(runners, runs, warmup, engine)
     ms = {name: statistics.median(t) * 1e3 for name, t in times.items()}
     ms.update(engine_ms)
+    ms.update({index: 0.0 for index in absorbed})  # its time is in its fused op's row
 
     df = pd.DataFrame(
         {
@@ -99,7 +102,14 @@ def profile_ops(
             "op_type": [cut.op_type for cut in cuts],
             "precision": ["binary" if cut.op_type in BINARY_OPS else "float" for cut in cuts],
             "median_ms": [ms[cut.index] for cut in cuts],
-            "timed_by": [ENGINE_TIMER if cut.index in engine_timed else ONE_OP_MODEL for cut in cuts],
+            "timed_by": [
+                f"fused into op {absorbed[cut.index]}"
+                if cut.index in absorbed
+                else ENGINE_TIMER
+                if cut.index in engine_timed
+                else ONE_OP_MODEL
+                for cut in cuts
+            ],
         }
     )
     total = float(df["median_ms"].sum())

@@ -7,13 +7,13 @@ our C kernels at one dispatch level. The object is duck-typed like LCE's
 can treat it as one more path.
 """
 
-from typing import List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from lab_bnn.errors import UserError
 
 import numpy as np
 
-from benchmarks.engine import library, tflite_abi
+from benchmarks.engine import fusion, library, tflite_abi
 
 Data = Union[np.ndarray, List[np.ndarray]]
 
@@ -41,6 +41,9 @@ class EngineInterpreter:
         threads: threads for our kernels and for XNNPACK's float ops.
         level: dispatch level (`portable`, `avx2`, `avx512`); default
             `library.engine_level()` (`$LAB_BNN_ENGINE_LEVEL` or the CPU's best).
+        fuse: rewrite the flatbuffer first (`fusion.fuse`: float-output LceBconv2d → ADD
+            becomes one LabBnnBconv2dAdd op; outputs identical bit for bit). False runs the
+            flatbuffer as given.
 
     Raises:
         EngineUnavailable: no library, tflite-runtime missing or not 2.14.0, or the struct
@@ -54,7 +57,7 @@ class EngineInterpreter:
         (2, 10)
     """
 
-    def __init__(self, flatbuffer: bytes, threads: int = 1, level: Optional[str] = None):
+    def __init__(self, flatbuffer: bytes, threads: int = 1, level: Optional[str] = None, fuse: bool = True):
         if not isinstance(threads, int) or threads < 1:
             raise UserError(f"threads must be a positive integer; received {threads!r}")
         lib = library.load()
@@ -62,10 +65,17 @@ class EngineInterpreter:
         level_id = library.level_index(self.level)
         tflite_abi.check_layout(lib, level_id)
         self.threads = threads
+        self.fused = fuse
+        origin = None
+        # {index of an ADD fused away (in the flatbuffer given): its LceBconv2d's index}
+        self.absorbed: Dict[int, int] = {}
+        if fuse:
+            flatbuffer, origin = fusion.fuse(flatbuffer, self.absorbed)
         self._session = tflite_abi.Session(lib, level_id, threads)
         self._tflite = tflite_abi.open_interpreter(lib, flatbuffer, self._session, threads)
         self.interpreter = _Wrapper(self._tflite)
-        self._lce_op_indices = _lce_op_indices(flatbuffer)
+        indices = _lce_op_indices(flatbuffer)
+        self._lce_op_indices = [origin[i] for i in indices] if origin is not None else indices
 
     def _details(self, which: str, key: str) -> list:
         details = self._tflite.get_input_details() if which == "input" else self._tflite.get_output_details()
@@ -98,8 +108,9 @@ class EngineInterpreter:
         return outputs[0] if len(outputs) == 1 else outputs
 
     def op_times(self) -> List[Tuple[int, str, int]]:
-        """(operator index in the flatbuffer, op type, accumulated ns) for every Lce op,
-        from the engine's own timers since construction or `reset_op_times()`."""
+        """(operator index in the flatbuffer given, op type, accumulated ns) for every Lce op
+        (a fused LabBnnBconv2dAdd under its own name at its LceBconv2d's index; its ADD's time is
+        inside it), from the engine's own timers since construction or `reset_op_times()`."""
         times = self._session.op_times()
         return [(index, kind, ns) for index, (kind, ns) in zip(self._lce_op_indices, times)]
 
@@ -122,6 +133,6 @@ def _lce_op_indices(flatbuffer: bytes) -> List[int]:
     for index in range(graph.OperatorsLength()):
         code = model.OperatorCodes(graph.Operators(index).OpcodeIndex())
         name = (code.CustomCode() or b"").decode()
-        if name in ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d"):
+        if name in ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", fusion.FUSED_BCONV_ADD):
             found.append(index)
     return found

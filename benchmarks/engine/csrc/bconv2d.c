@@ -313,6 +313,8 @@ typedef struct {
   int accumulators_only;
   int32_t segments; /* each output row is split into this many pixel ranges (units of work) */
   workspace *ws;    /* one per pool thread, allocated by the thread on first use */
+  const float *residual; /* fused ADD (float output only) or NULL */
+  int add_activation;
 } run_ctx;
 
 static size_t output_pixel_bytes(const lbe_bconv2d_params *p) {
@@ -385,11 +387,15 @@ static void run_units(void *ctx_, int64_t begin, int64_t end, int thread) {
         lbe_transform_avx2(c, acc, npix, dst);
       else
         transform_row(c, acc, dst);
+      if (ctx->residual)
+        lbe_add_act_f32(dst, ctx->residual + ((size_t)row * p->out_w + x0) * cout, (int64_t)npix * cout,
+                        ctx->add_activation);
     }
   }
 }
 
-static void run(const lbe_bconv2d *c, const int32_t *input, void *output, int accumulators_only, lbe_pool *pool) {
+static void run(const lbe_bconv2d *c, const int32_t *input, void *output, int accumulators_only, lbe_pool *pool,
+                const float *residual, int add_activation) {
   const int64_t rows = (int64_t)c->p.batch * c->p.out_h;
   const int threads = lbe_pool_threads(pool);
   int32_t segments = 1;
@@ -399,7 +405,7 @@ static void run(const lbe_bconv2d *c, const int32_t *input, void *output, int ac
   }
   workspace *ws = calloc((size_t)threads, sizeof *ws);
   if (!ws) abort(); /* out of memory */
-  run_ctx ctx = {c, input, output, accumulators_only, segments, ws};
+  run_ctx ctx = {c, input, output, accumulators_only, segments, ws, residual, add_activation};
   lbe_pool_run(pool, run_units, &ctx, rows * segments);
   for (int t = 0; t < threads; ++t) {
     free(ws[t].scratch);
@@ -411,12 +417,20 @@ static void run(const lbe_bconv2d *c, const int32_t *input, void *output, int ac
 
 int lbe_bconv2d_run(const lbe_bconv2d *conv, const int32_t *input, void *output, lbe_pool *pool) {
   if (!conv || !input || !output) return -1;
-  run(conv, input, output, 0, pool);
+  run(conv, input, output, 0, pool, NULL, 0);
+  return 0;
+}
+
+int lbe_bconv2d_run_add(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
+                        int activation, lbe_pool *pool) {
+  if (!conv || !input || !output || !residual || conv->p.output != LBE_OUT_FLOAT || activation < 0 || activation > 3)
+    return -1;
+  run(conv, input, output, 0, pool, residual, activation);
   return 0;
 }
 
 int lbe_bconv2d_accumulators(const lbe_bconv2d *conv, const int32_t *input, int32_t *accumulators, lbe_pool *pool) {
   if (!conv || !input || !accumulators) return -1;
-  run(conv, input, accumulators, 1, pool);
+  run(conv, input, accumulators, 1, pool, NULL, 0);
   return 0;
 }

@@ -62,6 +62,12 @@ void lbe_bmaxpool2d(const int32_t *in, int32_t *out, int32_t batch, int32_t in_h
 /* Added after ABI 1's first draft (appended only): peak XOR+popcount rate of one thread at `level`,
  * operands in L1, timed for at least `seconds`; binary MACs (bits) per second, or -1 if unsupported. */
 double lbe_peak_binary_macs_per_second(int level, double seconds);
+/* Appended: a float-output conv followed by a residual ADD, out = act(transform(acc) + residual),
+ * applied per output segment while it is in cache (residual has the output's shape; activation as
+ * TFLite's: 0 none, 1 relu, 2 relu_n1_to_1, 3 relu6). -1 unless the conv's output is float. */
+int lbe_bconv2d_run_add(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
+                        int activation, lbe_pool *pool);
+void lbe_add_act_f32(float *y, const float *r, int64_t n, int activation);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-/* Runs the engine's kernels as LCE's four custom ops inside tflite-runtime 2.14.0.
+/* Runs the engine's kernels as LCE's four custom ops inside tflite-runtime 2.14.0, and fusion.py's
+ * LabBnnBconv2dAdd (LceBconv2d's inputs + residual, options + add_activation; act(bconv + residual)).
  *
  * Only this file knows TFLite: a hand-declared subset of TF 2.14's
  * tensorflow/lite/core/c/common.h (the structs are read by offset, so the layout must
@@ -67,8 +68,8 @@ enum { kBuiltinCustom = 32 };
 typedef void (*add_custom_fn)(void *resolver, const char *name, const TfLiteRegistration *reg, int version);
 
 /* ---- session: one per interpreter (pool, level, per-op timers) ---- */
-enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3 };
-static const char *const OP_NAMES[] = {"LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d"};
+enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, N_OPS = 5 };
+static const char *const OP_NAMES[] = {"LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", "LabBnnBconv2dAdd"};
 enum { PROBE_FIELDS = 32 };
 
 typedef struct {
@@ -103,7 +104,7 @@ void lbe_tfl_op_times(const lbe_tfl_session *s, int32_t *kinds, int64_t *ns) {
 void lbe_tfl_reset_times(lbe_tfl_session *s) { memset(s->ns, 0, sizeof(int64_t) * (size_t)s->n_ops); }
 const int64_t *lbe_tfl_probe_report(const lbe_tfl_session *s) { return s->report; }
 int lbe_tfl_probe_fields(void) { return PROBE_FIELDS; }
-const char *lbe_tfl_op_name(int kind) { return kind >= 0 && kind < 4 ? OP_NAMES[kind] : "?"; }
+const char *lbe_tfl_op_name(int kind) { return kind >= 0 && kind < N_OPS ? OP_NAMES[kind] : "?"; }
 
 /* ---- flexbuffer map of ints (LCE's custom options) ---- */
 static uint64_t rd_u(const uint8_t *p, int w) {
@@ -157,7 +158,7 @@ static int flex_int(const uint8_t *b, size_t n, const char *key, int64_t *out) {
 typedef struct {
   lbe_tfl_session *s;
   int kind, index;
-  int64_t channels_in, dil_h, dil_w, act, pad_values, padding, stride_h, stride_w, filter_h, filter_w;
+  int64_t channels_in, dil_h, dil_w, act, pad_values, padding, stride_h, stride_w, filter_h, filter_w, add_act;
   int options_len;
   lbe_bconv2d *conv;
   int32_t out_h, out_w, pad_top, pad_left;
@@ -198,7 +199,7 @@ static void *op_init(TfLiteContext *ctx, const char *buf, size_t len, int kind) 
   flex_int(b, len, "stride_height", &op->stride_h);
   flex_int(b, len, "stride_width", &op->stride_w);
   flex_int(b, len, "filter_height", &op->filter_h);
-  flex_int(b, len, "filter_width", &op->filter_w);
+  flex_int(b, len, "filter_width", &op->filter_w); flex_int(b, len, "add_activation", &op->add_act);
   return op;
 }
 static void op_free(TfLiteContext *ctx, void *p) {
@@ -215,6 +216,7 @@ INIT(init_quantize, OP_QUANTIZE)
 INIT(init_dequantize, OP_DEQUANTIZE)
 INIT(init_bconv2d, OP_BCONV2D)
 INIT(init_bmaxpool2d, OP_BMAXPOOL2D)
+INIT(init_bconv2d_add, OP_BCONV2D_ADD)
 
 #define FAIL(...) do { ctx->ReportError(ctx, __VA_ARGS__); return kError; } while (0)
 static TfLiteTensor *tensor(TfLiteContext *ctx, const TfLiteIntArray *ids, int i) {
@@ -314,6 +316,8 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
     if (!op->conv) FAIL("lab-bnn engine: LceBconv2d: %s", err);
     int od[4] = {p.batch, p.out_h, p.out_w, p.output == LBE_OUT_BITPACKED ? words(p.channels_out) : p.channels_out};
     rc = set_dims(ctx, out, od, 4);
+    TfLiteTensor *r = tensor(ctx, node->inputs, 5);
+    if (op->kind == OP_BCONV2D_ADD && (p.output != LBE_OUT_FLOAT || !r || r->type != kFloat32 || !r->dims || r->dims->size != 4 || memcmp(r->dims->data, od, sizeof od) || op->add_act < 0 || op->add_act > 3)) FAIL("lab-bnn engine: LabBnnBconv2dAdd needs a float output, a float residual of its shape and add_activation 0-3");
   }
   if (op->s->probe && op->index == 0) probe_record(op->s, ctx, node, op);
   return rc;
@@ -360,7 +364,9 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
     lbe_bmaxpool2d(in->data, out->data, d[0], d[1], d[2], d[3], op->out_h, op->out_w, (int32_t)op->filter_h,
                    (int32_t)op->filter_w, (int32_t)op->stride_h, (int32_t)op->stride_w, op->pad_top, op->pad_left);
   } else {
-    if (lbe_bconv2d_run(op->conv, in->data, out->data, op->s->pool) != 0) rc = kError;
+    TfLiteTensor *r = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->inputs, 5) : NULL;
+    if ((r ? lbe_bconv2d_run_add(op->conv, in->data, out->data, r->data, (int)op->add_act, op->s->pool)
+           : lbe_bconv2d_run(op->conv, in->data, out->data, op->s->pool)) != 0) rc = kError;
   }
   op->s->ns[op->index] += now_ns() - t0;
   if (op->s->probe && op->index == 0) probe_record(op->s, ctx, node, op);
@@ -368,14 +374,14 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
   return rc;
 }
 
-/* Registers the four Lce ops on a tflite::MutableOpResolver (`add_custom` is the address of
+/* Registers the four Lce ops and LabBnnBconv2dAdd on a tflite::MutableOpResolver (`add_custom` is the address of
  * tflite::MutableOpResolver::AddCustom in tflite-runtime's wrapper) for `session`; ops the
  * interpreter then creates on this thread belong to it until lbe_tfl_constructed(). */
 int lbe_tfl_register(void *resolver, void *add_custom, lbe_tfl_session *session) {
-  static void *(*const inits[4])(TfLiteContext *, const char *, size_t) = {init_quantize, init_dequantize,
-                                                                           init_bconv2d, init_bmaxpool2d};
+  static void *(*const inits[N_OPS])(TfLiteContext *, const char *, size_t) = {
+      init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add};
   if (!resolver || !add_custom || !session) return kError;
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < N_OPS; k++) {
     TfLiteRegistration r;
     memset(&r, 0, sizeof r);
     r.init = inits[k]; r.free = op_free; r.prepare = prepare; r.invoke = invoke;

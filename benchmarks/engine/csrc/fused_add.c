@@ -1,0 +1,19 @@
+/* The residual ADD fused after a float-output LceBconv2d: y = act(y + r) in float32, the same
+ * IEEE operations as TFLite's / XNNPACK's ADD with a fused activation (exact, order-free). */
+#include "lbe.h"
+
+void lbe_add_act_f32(float *y, const float *r, int64_t n, int activation) {
+  float lo = -__builtin_inff(), hi = __builtin_inff();
+  if (activation == 1) lo = 0.0f;
+  if (activation == 2) lo = -1.0f, hi = 1.0f;
+  if (activation == 3) lo = 0.0f, hi = 6.0f;
+  if (activation == 0) {
+    for (int64_t i = 0; i < n; ++i) y[i] = y[i] + r[i];
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    float v = y[i] + r[i];
+    v = v < lo ? lo : v;
+    y[i] = v > hi ? hi : v;
+  }
+}

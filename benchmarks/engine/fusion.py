@@ -1,0 +1,187 @@
+"""Flatbuffer rewrite that fuses ops for the engine before tflite-runtime loads the model.
+
+One pattern: a float-output `LceBconv2d` whose output feeds only an `ADD` (either operand,
+same shape as the other operand, no broadcasting, fused activation NONE/RELU/RELU_N1_TO_1/
+RELU6) becomes one custom op `LabBnnBconv2dAdd`: the bconv's five inputs plus the residual,
+the bconv's custom options plus `add_activation`, and the ADD's output tensor. The engine's
+C side computes the bconv's float output exactly as before and then `act(y + residual)` in
+float32, so the fused model's outputs equal the unfused model's bit for bit. The fused op
+sits at the ADD's position (its residual is ready there); the dead intermediate tensor is
+dropped and every other operator, tensor and buffer is kept.
+"""
+
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+from flatbuffers import flexbuffers
+from tensorflow.lite.python import schema_py_generated as schema
+
+from benchmarks.flatbuffer_model import load_model, pack_model
+
+FUSED_BCONV_ADD = "LabBnnBconv2dAdd"
+# TFLite ActivationFunctionType values the engine's fused ADD applies (its codes are the same).
+_ADD_ACTIVATIONS = {
+    schema.ActivationFunctionType.NONE,
+    schema.ActivationFunctionType.RELU,
+    schema.ActivationFunctionType.RELU_N1_TO_1,
+    schema.ActivationFunctionType.RELU6,
+}
+
+
+def _custom_name(code: schema.OperatorCodeT) -> str:
+    name = code.customCode or b""
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def _builtin(code: schema.OperatorCodeT) -> int:
+    return max(code.builtinCode, code.deprecatedBuiltinCode)
+
+
+def _opcode_index(model: schema.ModelT, name: str) -> int:
+    for index, code in enumerate(model.operatorCodes):
+        if _builtin(code) == schema.BuiltinOperator.CUSTOM and _custom_name(code) == name:
+            return index
+    code = schema.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
+    code.customCode = name
+    code.version = 1
+    model.operatorCodes.append(code)
+    return len(model.operatorCodes) - 1
+
+
+def _shape(tensor: schema.TensorT) -> Tuple[int, ...]:
+    return tuple(int(d) for d in (tensor.shape if tensor.shape is not None else ()))
+
+
+def _add_activation(add: schema.OperatorT) -> Optional[int]:
+    """The ADD's fused activation if the engine can apply it, else None."""
+    options = add.builtinOptions
+    if options is None:
+        return schema.ActivationFunctionType.NONE
+    if not isinstance(options, schema.AddOptionsT):
+        return None
+    return options.fusedActivationFunction if options.fusedActivationFunction in _ADD_ACTIVATIONS else None
+
+
+def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = None) -> List[int]:
+    """Fuse every LceBconv2d → ADD pair in subgraph 0 of `model` in place.
+
+    Returns, for each operator of the rewritten subgraph, the index of the operator it
+    came from (a fused op: the LceBconv2d's index), so timers can name original indices;
+    `absorbed`, when given, gets {ADD's index: its LceBconv2d's index} for every fused pair.
+    """
+    graph = model.subgraphs[0]
+    operators = graph.operators or []
+    tensors = graph.tensors or []
+    codes = model.operatorCodes or []
+    consumers: Dict[int, List[int]] = {}
+    for index, op in enumerate(operators):
+        for t in op.inputs if op.inputs is not None else ():
+            if t >= 0:
+                consumers.setdefault(int(t), []).append(index)
+    graph_outputs = {int(t) for t in (graph.outputs if graph.outputs is not None else ())}
+    fused_at: Dict[int, Tuple[int, int, int]] = {}  # ADD index -> (bconv index, residual, activation)
+    for index, op in enumerate(operators):
+        code = codes[op.opcodeIndex]
+        if _builtin(code) != schema.BuiltinOperator.CUSTOM or _custom_name(code) != "LceBconv2d":
+            continue
+        if op.inputs is None or len(op.inputs) != 5 or op.outputs is None or len(op.outputs) != 1:
+            continue
+        y = int(op.outputs[0])
+        users = consumers.get(y, [])
+        if y in graph_outputs or len(users) != 1 or tensors[y].type != schema.TensorType.FLOAT32:
+            continue
+        add = operators[users[0]]
+        if _builtin(codes[add.opcodeIndex]) != schema.BuiltinOperator.ADD:
+            continue
+        if add.inputs is None or len(add.inputs) != 2 or add.outputs is None or len(add.outputs) != 1:
+            continue
+        a, b = (int(t) for t in add.inputs)
+        if a == b:
+            continue
+        residual = b if a == y else a
+        out = int(add.outputs[0])
+        activation = _add_activation(add)
+        same = {_shape(tensors[t]) for t in (y, residual, out)}
+        if activation is None or len(same) != 1 or len(next(iter(same))) != 4 or min(next(iter(same))) < 1:
+            continue
+        if residual < 0 or users[0] in fused_at:
+            continue
+        if any(
+            tensors[t].type != schema.TensorType.FLOAT32 or _quantized(tensors[t]) for t in (y, residual, out)
+        ):
+            continue
+        fused_at[users[0]] = (index, residual, int(activation))
+    if absorbed is not None:
+        absorbed.update({add: bconv for add, (bconv, _, _) in fused_at.items()})
+    if not fused_at:
+        return list(range(len(operators)))
+
+    fused_code = _opcode_index(model, FUSED_BCONV_ADD)
+    dead_ops = {bconv for bconv, _, _ in fused_at.values()}
+    dead_tensors = set()
+    new_ops, origin = [], []
+    for index, op in enumerate(operators):
+        if index in dead_ops:
+            continue
+        if index in fused_at:
+            bconv_index, residual, activation = fused_at[index]
+            bconv = operators[bconv_index]
+            dead_tensors.add(int(bconv.outputs[0]))
+            fused = schema.OperatorT()
+            fused.opcodeIndex = fused_code
+            fused.inputs = np.array([*(int(t) for t in bconv.inputs), residual], np.int32)
+            fused.outputs = np.array([int(op.outputs[0])], np.int32)
+            options = flexbuffers.Loads(bytes(bytearray(bconv.customOptions)))
+            options["add_activation"] = activation
+            fused.customOptions = list(flexbuffers.Dumps(options))
+            fused.customOptionsFormat = schema.CustomOptionsFormat.FLEXBUFFERS
+            new_ops.append(fused)
+            origin.append(bconv_index)
+        else:
+            new_ops.append(op)
+            origin.append(index)
+    graph.operators = new_ops
+    _drop_tensors(model, graph, dead_tensors)
+    return origin
+
+
+def _quantized(tensor: schema.TensorT) -> bool:
+    q = tensor.quantization
+    return q is not None and (q.scale is not None and len(q.scale) > 0)
+
+
+def _drop_tensors(model: schema.ModelT, graph: schema.SubGraphT, dead: set) -> None:
+    """Remove tensors `dead` (referenced by no operator any more) and renumber the rest."""
+    remap = np.full(len(graph.tensors), -1, np.int64)
+    kept = [i for i in range(len(graph.tensors)) if i not in dead]
+    remap[kept] = np.arange(len(kept))
+
+    def renumber(indices):
+        if indices is None:
+            return None
+        return np.array([int(remap[int(t)]) if int(t) >= 0 else int(t) for t in indices], np.int32)
+
+    for op in graph.operators:
+        op.inputs, op.outputs = renumber(op.inputs), renumber(op.outputs)
+        if op.intermediates is not None and len(op.intermediates):
+            op.intermediates = renumber(op.intermediates)
+    graph.inputs, graph.outputs = renumber(graph.inputs), renumber(graph.outputs)
+    graph.tensors = [graph.tensors[i] for i in kept]
+    for signature in model.signatureDefs or []:
+        if signature.subgraphIndex not in (0, None):
+            continue
+        for item in [*(signature.inputs or []), *(signature.outputs or [])]:
+            item.tensorIndex = int(remap[item.tensorIndex])
+
+
+def fuse(flatbuffer: bytes, absorbed: Optional[Dict[int, int]] = None) -> Tuple[bytes, List[int]]:
+    """`flatbuffer` with every LceBconv2d → ADD pair fused (unchanged bytes if none), and for
+    each operator of the result the index of the operator of `flatbuffer` it came from
+    (`absorbed` as in `fuse_bconv_add`)."""
+    model = load_model(flatbuffer)
+    count = len(model.subgraphs[0].operators or [])
+    origin = fuse_bconv_add(model, absorbed)
+    if len(origin) == count:
+        return flatbuffer, origin
+    return pack_model(model), origin

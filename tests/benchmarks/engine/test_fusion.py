@@ -1,0 +1,143 @@
+"""benchmarks.engine.fusion: LceBconv2d → ADD fused into LabBnnBconv2dAdd gives outputs
+equal to the unfused engine's bit for bit, at every supported level and 1/2 threads."""
+
+import functools
+
+import larq as lq
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.lite.python import schema_py_generated as schema
+
+from benchmarks.engine import fusion, library
+from benchmarks.engine.interpreter import EngineInterpreter
+from benchmarks.flatbuffer_model import load_model, pack_model
+from benchmarks.kernel_paths import random_inputs
+from converter import convert, read_operators
+from zoo.models import get_model
+
+LEVELS = library.supported_levels()
+MODELS = ["QuickNet", "BiRealNet", "ReActNet"]
+
+
+@functools.lru_cache(maxsize=None)
+def zoo_flatbuffer(name: str) -> bytes:
+    tf.keras.utils.set_random_seed(0)
+    model = get_model(name).build(input_shape=get_model(name).small_input)
+    flatbuffer = convert(model)
+    tf.keras.backend.clear_session()
+    return flatbuffer
+
+
+def inputs_for(flatbuffer: bytes, samples: int = 2):
+    engine = EngineInterpreter(flatbuffer, fuse=False)
+    draws = [random_inputs(engine, seed) for seed in range(samples)]
+    return [np.concatenate(arrays) for arrays in zip(*draws)]
+
+
+def bconv_add_pairs(flatbuffer: bytes):
+    """(bconv index, ADD index) where an LceBconv2d's output is read by an ADD."""
+    ops = read_operators(flatbuffer)
+    return [
+        (b.index, a.index)
+        for b in ops
+        if b.op_type == "LceBconv2d"
+        for a in ops
+        if a.op_type == "ADD" and b.outputs[0] in a.inputs
+    ]
+
+
+def assert_fused_equals_unfused(flatbuffer: bytes):
+    inputs = inputs_for(flatbuffer)
+    for level in LEVELS:
+        for threads in (1, 2):
+            unfused = EngineInterpreter(flatbuffer, threads=threads, level=level, fuse=False).predict(inputs)
+            fused = EngineInterpreter(flatbuffer, threads=threads, level=level).predict(inputs)
+            assert np.array_equal(fused, unfused), (level, threads)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_fused_model_equals_unfused_exactly_at_every_level_and_thread_count(name):
+    flatbuffer = zoo_flatbuffer(name)
+    pairs = bconv_add_pairs(flatbuffer)
+    assert pairs, f"{name} has no LceBconv2d -> ADD pair"
+    fused, origin = fusion.fuse(flatbuffer)
+    before, after = read_operators(flatbuffer), read_operators(fused)
+    fused_ops = [op for op in after if op.op_type == fusion.FUSED_BCONV_ADD]
+    assert len(after) == len(before) - len(fused_ops) and fused_ops
+    assert not bconv_add_pairs(fused)
+    assert len(origin) == len(after)
+    assert all(before[origin[op.index]].op_type == "LceBconv2d" for op in fused_ops)
+    # the dead intermediate tensors are gone; every other tensor is kept
+    model, rewritten = load_model(flatbuffer), load_model(fused)
+    assert len(rewritten.subgraphs[0].tensors) == len(model.subgraphs[0].tensors) - len(fused_ops)
+    assert_fused_equals_unfused(flatbuffer)
+
+
+@pytest.mark.parametrize(
+    "activation",
+    [
+        schema.ActivationFunctionType.RELU,
+        schema.ActivationFunctionType.RELU_N1_TO_1,
+        schema.ActivationFunctionType.RELU6,
+    ],
+)
+def test_add_fused_activation_is_applied_exactly(activation):
+    model = load_model(zoo_flatbuffer("QuickNet"))
+    add = schema.BuiltinOperator.ADD
+    for op in model.subgraphs[0].operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == add:
+            op.builtinOptionsType = schema.BuiltinOptions.AddOptions
+            op.builtinOptions = schema.AddOptionsT()
+            op.builtinOptions.fusedActivationFunction = activation
+    flatbuffer = pack_model(model)
+    fused, _ = fusion.fuse(flatbuffer)
+    fused_ops = [op for op in read_operators(fused) if op.op_type == fusion.FUSED_BCONV_ADD]
+    assert fused_ops and all(op.options["add_activation"] == activation for op in fused_ops)
+    assert_fused_equals_unfused(flatbuffer)
+
+
+def test_model_without_the_pattern_is_unchanged():
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input((8, 8, 64))
+    conv = lq.layers.QuantConv2D(
+        64,
+        3,
+        padding="same",
+        pad_values=1.0,
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        use_bias=False,
+    )
+    y = conv(inputs)
+    # the conv's output has two readers (the ADD and the concatenation): nothing to fuse
+    outputs = tf.keras.layers.Concatenate()([tf.keras.layers.Add()([y, inputs]), y])
+    flatbuffer = convert(tf.keras.Model(inputs, outputs))
+    tf.keras.backend.clear_session()
+    assert bconv_add_pairs(flatbuffer)
+    same, origin = fusion.fuse(flatbuffer)
+    assert same == flatbuffer and origin == list(range(len(read_operators(flatbuffer))))
+    # a fused model has nothing left to fuse
+    fused, _ = fusion.fuse(zoo_flatbuffer("QuickNet"))
+    assert fusion.fuse(fused)[0] == fused
+
+
+def test_op_times_name_fused_ops_at_their_bconv_index():
+    flatbuffer = zoo_flatbuffer("QuickNet")
+    before = read_operators(flatbuffer)
+    for fuse, name in ((True, fusion.FUSED_BCONV_ADD), (False, "LceBconv2d")):
+        engine = EngineInterpreter(flatbuffer, fuse=fuse)
+        engine.predict(inputs_for(flatbuffer, samples=1))
+        times = engine.op_times()
+        convs = [(i, kind) for i, kind, _ in times if "Bconv2d" in kind]
+        assert convs and all(kind == name and before[i].op_type == "LceBconv2d" for i, kind in convs), fuse
+        assert all(ns > 0 for _, _, ns in times)
+        if fuse:  # every fused ADD maps to its LceBconv2d, which reads nothing else from it
+            assert sorted(engine.absorbed.values()) == [i for i, _ in convs]
+            assert all(
+                before[add].op_type == "ADD" and before[b].outputs[0] in before[add].inputs
+                for add, b in engine.absorbed.items()
+            )
+        else:
+            assert engine.absorbed == {}
