@@ -2,7 +2,10 @@
  * IEEE operations as TFLite's / XNNPACK's ADD with a fused activation (exact, order-free). */
 #include "lbe.h"
 
-void lbe_add_act_f32(float *y, const float *r, int64_t n, int activation) {
+/* y and r never alias (an op's output and input); cloned for AVX-512/AVX2 and vectorized (-O2 alone
+ * leaves this loop scalar): same IEEE adds and clamps at any width. */
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
+void lbe_add_act_f32(float *restrict y, const float *restrict r, int64_t n, int activation) {
   float lo = -__builtin_inff(), hi = __builtin_inff();
   if (activation == 1) lo = 0.0f;
   if (activation == 2) lo = -1.0f, hi = 1.0f;
