@@ -5,6 +5,8 @@ C_out) transposes in one place."""
 
 from typing import NamedTuple
 
+from lab_bnn.recipes import get_recipe
+
 import numpy as np
 import tensorflow as tf
 
@@ -120,3 +122,36 @@ def with_exact_zeros(rng, a, fraction=0.3):
     a = a.copy()
     a[rng.rand(*a.shape) < fraction] = 0.0
     return a
+
+
+def recipe_conv(recipe: str, case: ConvCase):
+    """The recipe's binary conv at the case's shape, without bias (BiBench's convs)."""
+    return get_recipe(recipe).conv2d(
+        case.out_channels, case.kernel, strides=case.stride, padding=case.padding, use_bias=False
+    )
+
+
+def assert_recipe_matches_official(rng, case: ConvCase, recipe: str, official_conv) -> None:
+    """The recipe's conv and `official_conv` agree in output, dx and dW off sign ties."""
+    x, w = clear_of(rng, case.input_shape, 0.9), clear_of(rng, case.weight_shape, 0.9)
+    upstream = rng.randn(*case.output_shape())
+    y, dx, dw, _ = run_conv(recipe_conv(recipe, case), x, w, upstream)
+    expected = official_conv(x, w, upstream, case.stride, case.torch_padding)
+    for actual, wanted in zip((y, dx, dw), expected):
+        assert_close(actual, wanted)
+
+
+def assert_exact_zeros_differ_only_in_sign_of_zero(rng, case: ConvCase, recipe: str, official_conv) -> None:
+    """With exact zeros (and one all-zero sample) the recipe's conv equals `official_conv`
+    taking sign(0) = +1, and differs from torch.sign's 0."""
+    x = with_exact_zeros(rng, clear_of(rng, case.input_shape, 0.9))
+    w = with_exact_zeros(rng, clear_of(rng, case.weight_shape, 0.9))
+    x[0] = 0.0  # one all-zero sample
+    upstream = rng.randn(*case.output_shape())
+    y, dx, dw, _ = run_conv(recipe_conv(recipe, case), x, w, upstream)
+    args = (x, w, upstream, case.stride, case.torch_padding)
+    plus_one = official_conv(*args, zero_sign=1.0)
+    for actual, wanted in zip((y, dx, dw), plus_one):
+        assert_close(actual, wanted)
+    # torch's 0 also reaches dx through the binary weights, so only the plus-one form matches
+    assert not np.allclose(y, official_conv(*args)[0], atol=1e-3)
