@@ -114,6 +114,12 @@ class EngineInterpreter:
         times = self._session.op_times()
         return [(index, kind, ns) for index, (kind, ns) in zip(self._lce_op_indices, times)]
 
+    @property
+    def shares_threads(self) -> bool:
+        """True when our kernels run on the interpreter's XNNPACK threadpool (threads > 1 and
+        tflite-runtime exports what finds it), False when the engine runs its own pool."""
+        return self._session.shares_threads()
+
     def reset_op_times(self) -> None:
         self._session.reset_times()
 

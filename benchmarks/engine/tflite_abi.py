@@ -21,6 +21,14 @@ TFLITE_RUNTIME_VERSION = "2.14.0"
 # tflite::MutableOpResolver::AddCustom(const char*, const TfLiteRegistration*, int): exported
 # by tflite-runtime's wrapper, the only way to add kernels its Python API offers.
 _ADD_CUSTOM = "_ZN6tflite17MutableOpResolver9AddCustomEPKcPK18TfLiteRegistrationi"
+# The functions that find an interpreter's XNNPACK threadpool, exported by the same wrapper:
+# tflite::CpuBackendContext::GetFromContext(TfLiteContext*), CpuBackendContext::get_xnnpack_threadpool()
+# and pthreadpool_parallelize_1d. Our kernels then run on XNNPACK's threads instead of a second pool.
+_SHARED_THREADS = (
+    "_ZN6tflite17CpuBackendContext14GetFromContextEP13TfLiteContext",
+    "_ZN6tflite17CpuBackendContext22get_xnnpack_threadpoolEv",
+    "pthreadpool_parallelize_1d",
+)
 _TFLITE_TYPES = {1: "float32", 2: "int32", 6: "bool", 9: "int8"}
 _PROBE_SHAPE = (1, 2, 3, 40)
 _PROBE_INPUT_NAME = "lab_bnn_engine_probe_input"
@@ -73,6 +81,8 @@ def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     for name, restype, argtypes in (
         ("lbe_tfl_session_create", p, [i, i, i]),
         ("lbe_tfl_session_release", None, [p]),
+        ("lbe_tfl_session_share_threads", None, [p, p, p, p]),
+        ("lbe_tfl_session_shares_threads", i, [p]),
         ("lbe_tfl_register", i, [p, p, p]),
         ("lbe_tfl_constructed", None, []),
         ("lbe_tfl_op_count", i, [p]),
@@ -108,6 +118,10 @@ class Session:
         self.lib.lbe_tfl_op_times(self.handle, kinds, ns)
         return [(self.lib.lbe_tfl_op_name(k).decode(), int(t)) for k, t in zip(kinds, ns)]
 
+    def shares_threads(self) -> bool:
+        """Whether our kernels run on the interpreter's XNNPACK threadpool (set at the first Prepare)."""
+        return bool(self.lib.lbe_tfl_session_shares_threads(self.handle))
+
     def reset_times(self) -> None:
         self.lib.lbe_tfl_reset_times(self.handle)
 
@@ -123,9 +137,13 @@ def open_interpreter(lib: ctypes.CDLL, flatbuffer: bytes, session: Session, thre
     from tflite_runtime import interpreter as tflite
 
     tflite_runtime_version()
-    add_custom = ctypes.cast(
-        getattr(ctypes.CDLL(tflite._interpreter_wrapper.__file__), _ADD_CUSTOM), ctypes.c_void_p
-    )
+    wrapper = ctypes.CDLL(tflite._interpreter_wrapper.__file__)
+    add_custom = ctypes.cast(getattr(wrapper, _ADD_CUSTOM), ctypes.c_void_p)
+    try:
+        shared = [ctypes.cast(getattr(wrapper, name), ctypes.c_void_p).value for name in _SHARED_THREADS]
+    except AttributeError:  # an unexpected build: our own pool then
+        shared = [None] * len(_SHARED_THREADS)
+    session.lib.lbe_tfl_session_share_threads(session.handle, *shared)
 
     def register(resolver: int) -> None:
         if session.lib.lbe_tfl_register(resolver, add_custom.value, session.handle) != 0:

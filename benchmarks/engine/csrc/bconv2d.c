@@ -142,6 +142,7 @@ lbe_bconv2d *lbe_bconv2d_create(const lbe_bconv2d_params *p, int level, const in
       c->pad_add[(size_t)t * p->channels_out + oc] = add;
       c->pad_fix[(size_t)t * p->channels_out + oc] = add - ones;
     }
+  c->direct = level == LBE_AVX512 && p->groups == 1 && p->dilation_w == 1;
   if (level == LBE_AVX512 && !pack_blocks(c, 16)) goto oom;
   if (level == LBE_AVX2 && (!pack_blocks(c, 8) || !split_nibbles(c))) goto oom;
   if (p->output == LBE_OUT_BITPACKED) {
@@ -241,65 +242,6 @@ void lbe_transform_tail(const lbe_bconv2d *c, const int32_t *a, void *out_row, i
   }
 }
 
-/* Gathers group g's input words of every tap of output pixels [x0, x0+npix) of one output row into
- * cols (tap-major per pixel, zeros outside the input); marks outside taps. Returns whether any was outside. */
-static int gather_row(const lbe_bconv2d *c, const int32_t *input, int32_t b, int32_t oy, int32_t x0, int32_t npix,
-                      int32_t g, int32_t *cols, uint8_t *outside) {
-  const lbe_bconv2d_params *p = &c->p;
-  const int32_t wg = c->words_group, kw = p->kernel_w, dw = p->dilation_w;
-  const int32_t *image = input + (size_t)b * p->in_h * p->in_w * c->words_in + (size_t)g * wg;
-  int any = 0;
-  for (int32_t i = 0; i < npix; ++i) {
-    const int32_t ix0 = (x0 + i) * p->stride_w - p->pad_left;
-    const int row_inside = ix0 >= 0 && ix0 + (kw - 1) * dw < p->in_w;
-    int32_t *dst = cols + (size_t)i * c->taps * wg;
-    uint8_t *out = outside + (size_t)i * c->taps;
-    for (int32_t ky = 0; ky < p->kernel_h; ++ky, dst += (size_t)kw * wg, out += kw) {
-      const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-      if (iy < 0 || iy >= p->in_h) {
-        memset(dst, 0, sizeof(int32_t) * kw * wg);
-        memset(out, 1, (size_t)kw);
-        any = 1;
-        continue;
-      }
-      const int32_t *line = image + (size_t)iy * p->in_w * c->words_in;
-      if (row_inside && dw == 1 && wg == c->words_in) { /* the kw taps are adjacent in memory */
-        memcpy(dst, line + (size_t)ix0 * wg, sizeof(int32_t) * kw * wg);
-        memset(out, 0, (size_t)kw);
-        continue;
-      }
-      for (int32_t kx = 0; kx < kw; ++kx) {
-        const int32_t ix = ix0 + kx * dw;
-        const int in = ix >= 0 && ix < p->in_w;
-        const int32_t *src = line + (size_t)ix * c->words_in;
-        for (int32_t w = 0; w < wg; ++w) dst[kx * wg + w] = in ? src[w] : 0;
-        out[kx] = (uint8_t)!in;
-        any |= !in;
-      }
-    }
-  }
-  return any;
-}
-
-/* Accumulators of output pixels [x0, x0+npix) of one row from gathered taps, zero padding corrected. */
-static void gathered_pixels(const lbe_bconv2d *c, const int32_t *input, int32_t b, int32_t oy, int32_t x0,
-                            int32_t npix, int32_t *cols, uint8_t *outside, lbe_row_fn row_fn, int32_t *acc) {
-  const lbe_bconv2d_params *p = &c->p;
-  const int32_t cout = p->channels_out;
-  if (npix <= 0) return;
-  int any_outside = 0;
-  for (int32_t g = 0; g < p->groups; ++g) {
-    any_outside = gather_row(c, input, b, oy, x0, npix, g, cols, outside);
-    row_fn(c, cols, npix, g, acc);
-  }
-  /* Zero padding: an outside tap adds (channels_in/groups)/2, not popcount(filter) as a zero word does. */
-  if (any_outside && p->zero_padding)
-    for (int32_t i = 0; i < npix; ++i)
-      for (int32_t t = 0; t < c->taps; ++t)
-        if (outside[(size_t)i * c->taps + t])
-          for (int32_t oc = 0; oc < cout; ++oc) acc[(size_t)i * cout + oc] += c->pad_fix[(size_t)t * cout + oc];
-}
-
 typedef struct {
   int32_t *scratch; /* one row's accumulators (not for accumulators_only) */
   uint8_t *outside; /* vector levels: outside-tap flags and gathered taps of one row */
@@ -316,12 +258,6 @@ typedef struct {
   const float *residual; /* fused ADD (float output only) or NULL */
   int add_activation;
 } run_ctx;
-
-static size_t output_pixel_bytes(const lbe_bconv2d_params *p) {
-  return p->output == LBE_OUT_BITPACKED ? (size_t)((p->channels_out + 31) / 32) * 4
-         : p->output == LBE_OUT_INT8    ? (size_t)p->channels_out
-                                        : (size_t)p->channels_out * 4;
-}
 
 /* Portable units are whole rows; vector units are (row, pixel range) pairs. */
 static void run_units(void *ctx_, int64_t begin, int64_t end, int thread) {
@@ -353,49 +289,27 @@ static void run_units(void *ctx_, int64_t begin, int64_t end, int thread) {
     if (!vector) {
       (popcnt ? row_portable_popcnt : row_portable_plain)(c, ctx->input, b, oy, acc);
     } else {
-      /* Pixels whose taps are all inside the input are read in place (AVX-512, one group, no horizontal
-       * dilation: a kernel row's taps are adjacent words); the others are gathered into cols. Only up to
-       * 128 channels: there the gather costs as much as the popcounts (56x56x64 3x3: 0.66 -> 0.84 T/s);
-       * wider rows run faster from one long contiguous run of gathered words (28x28x256: 1.08 vs 1.01). */
-      int32_t xa = x0, xb = x0;
-      const int32_t iy0 = oy * p->stride_h - p->pad_top;
-      if (c->level == LBE_AVX512 && p->groups == 1 && c->words_in <= 4 && p->dilation_w == 1 && iy0 >= 0 &&
-          iy0 + (p->kernel_h - 1) * p->dilation_h < p->in_h && p->in_w - p->kernel_w + p->pad_left >= 0) {
-        const int32_t first = (p->pad_left + p->stride_w - 1) / p->stride_w;
-        const int32_t last = (p->in_w - p->kernel_w + p->pad_left) / p->stride_w + 1;
-        xa = first < x0 ? x0 : first > x0 + npix ? x0 + npix : first;
-        xb = last > x0 + npix ? x0 + npix : last < xa ? xa : last;
-      }
-      if (xa < xb) {
-        const int32_t *at = ctx->input + (((size_t)b * p->in_h + iy0) * p->in_w + (size_t)xa * p->stride_w - p->pad_left) *
-                                             c->words_in;
-        lbe_rows_avx512(c, at, (int64_t)p->stride_w * c->words_in, p->kernel_h,
-                        (int64_t)p->dilation_h * p->in_w * c->words_in, p->kernel_w * c->words_in, xb - xa, 0,
-                        acc + (size_t)(xa - x0) * cout);
-        gathered_pixels(c, ctx->input, b, oy, x0, xa - x0, cols, outside, row_fn, acc);
-        gathered_pixels(c, ctx->input, b, oy, xb, x0 + npix - xb, cols, outside, row_fn,
-                        acc + (size_t)(xb - x0) * cout);
-      } else {
-        gathered_pixels(c, ctx->input, b, oy, x0, npix, cols, outside, row_fn, acc);
-      }
+      lbe_gathered_pixels(c, ctx->input, b, oy, x0, npix, cols, outside, row_fn, acc); /* AVX2; grouped AVX-512 */
     }
     if (!ctx->accumulators_only) {
-      void *dst = (char *)ctx->output + ((size_t)row * p->out_w + x0) * output_pixel_bytes(p);
-      if (c->level == LBE_AVX512)
-        lbe_transform_avx512(c, acc, npix, dst);
-      else if (c->level == LBE_AVX2)
+      void *dst = (char *)ctx->output + ((size_t)row * p->out_w + x0) * lbe_output_pixel_bytes(p);
+      const float *residual = ctx->residual ? ctx->residual + ((size_t)row * p->out_w + x0) * cout : NULL;
+      if (c->level == LBE_AVX512) {
+        lbe_transform_avx512(c, acc, npix, dst, residual, ctx->add_activation);
+        continue;
+      }
+      if (c->level == LBE_AVX2)
         lbe_transform_avx2(c, acc, npix, dst);
       else
         transform_row(c, acc, dst);
-      if (ctx->residual)
-        lbe_add_act_f32(dst, ctx->residual + ((size_t)row * p->out_w + x0) * cout, (int64_t)npix * cout,
-                        ctx->add_activation);
+      if (residual) lbe_add_act_f32(dst, residual, (int64_t)npix * cout, ctx->add_activation);
     }
   }
 }
 
 static void run(const lbe_bconv2d *c, const int32_t *input, void *output, int accumulators_only, lbe_pool *pool,
                 const float *residual, int add_activation) {
+  if (lbe_bconv2d_run_direct(c, input, output, accumulators_only, pool, residual, add_activation)) return;
   const int64_t rows = (int64_t)c->p.batch * c->p.out_h;
   const int threads = lbe_pool_threads(pool);
   int32_t segments = 1;

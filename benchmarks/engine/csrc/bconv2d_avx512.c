@@ -5,8 +5,8 @@
 #define STEP(A, IN) A = _mm512_add_epi32(A, _mm512_popcnt_epi32(_mm512_xor_si512(fv, _mm512_set1_epi32((IN)[k]))))
 
 /* Pixel i's words are segs runs of seg_len words: run s starts at in + i * pixel_stride + s * seg_stride and
- * meets the filter's words [s * seg_len, (s + 1) * seg_len) (taps are ky-major, so a run is one kernel row
- * when reading the input directly, or all of a pixel's gathered taps with segs = 1). */
+ * meets the filter's words [s * seg_len, (s + 1) * seg_len). The gathered path calls it with segs = 1 (each
+ * pixel's taps in one run); the peak microbenchmark on an L1-resident 1x1 conv. */
 LBE_TARGET_AVX512 void lbe_rows_avx512(const struct lbe_bconv2d *c, const int32_t *in, int64_t pixel_stride, int32_t segs,
                                        int64_t seg_stride, int32_t seg_len, int32_t npix, int32_t group, int32_t *acc) {
   const int32_t cout = c->p.channels_out, kw = c->taps * c->words_group;
@@ -117,8 +117,11 @@ LBE_TARGET_AVX512 void lbe_quantize_avx512(const float *in, int32_t *out, int64_
   }
 }
 
-/* The output transform of one row, 16 channels per step (same float operations as the portable one). */
-LBE_TARGET_AVX512 void lbe_transform_avx512(const struct lbe_bconv2d *c, const int32_t *acc, int32_t npix, void *out_row) {
+/* The output transform of npix pixels, 16 channels per step (same float operations as the portable one);
+ * a residual (float output only) is added and the ADD's activation applied in the same pass, the same IEEE
+ * operations as lbe_add_act_f32 after it. */
+LBE_TARGET_AVX512 void lbe_transform_avx512(const struct lbe_bconv2d *c, const int32_t *acc, int32_t npix, void *out_row,
+                                            const float *residual, int add_activation) {
   const int32_t cout = c->p.channels_out, out_w = npix;
   if (c->p.output == LBE_OUT_BITPACKED) {
     const int32_t words = (cout + 31) / 32;
@@ -141,15 +144,27 @@ LBE_TARGET_AVX512 void lbe_transform_avx512(const struct lbe_bconv2d *c, const i
   const __m512i lo = _mm512_set1_epi32(c->clamp_min), hi = _mm512_set1_epi32(c->clamp_max);
   const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
   const __m512 qmin = _mm512_set1_ps(-128.0f), qmax = _mm512_set1_ps(127.0f);
+  /* 2 * acc lies in [0, 2 * k]: without an activation the clamp cannot bind and is skipped */
+  const int clamp = c->clamp_min > 0 || c->clamp_max < 2 * c->taps * (c->p.channels_in / c->p.groups);
+  float add_lo = -__builtin_inff(), add_hi = __builtin_inff();
+  if (add_activation == 1 || add_activation == 3) add_lo = 0.0f;
+  if (add_activation == 2) add_lo = -1.0f, add_hi = 1.0f;
+  if (add_activation == 3) add_hi = 6.0f;
+  const __m512 rlo = _mm512_set1_ps(add_lo), rhi = _mm512_set1_ps(add_hi);
   for (int32_t ox = 0; ox < out_w; ++ox)
     for (int32_t oc = 0; oc < cout; oc += 16) {
       const int32_t n = cout - oc;
       const __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
       const size_t at = (size_t)ox * cout + oc;
       __m512i x = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m, acc + at), 1);
-      x = _mm512_min_epi32(_mm512_max_epi32(x, lo), hi);
-      const __m512 y = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(x), _mm512_maskz_loadu_ps(m, c->mul + oc)),
-                                     _mm512_maskz_loadu_ps(m, c->bias + oc));
+      if (clamp) x = _mm512_min_epi32(_mm512_max_epi32(x, lo), hi);
+      __m512 y = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(x), _mm512_maskz_loadu_ps(m, c->mul + oc)),
+                               _mm512_maskz_loadu_ps(m, c->bias + oc));
+      if (residual) {
+        y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, residual + at));
+        /* max(lo, y) is y < lo ? lo : y and min(hi, .) is . > hi ? hi : . (NaN and -0.0 kept), as the scalar ADD */
+        if (add_activation) y = _mm512_min_ps(rhi, _mm512_max_ps(rlo, y));
+      }
       if (c->p.output == LBE_OUT_FLOAT) {
         _mm512_mask_storeu_ps((float *)out_row + at, m, y);
       } else {
@@ -163,4 +178,55 @@ LBE_TARGET_AVX512 void lbe_transform_avx512(const struct lbe_bconv2d *c, const i
         _mm_mask_storeu_epi8((int8_t *)out_row + at, m, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(r)));
       }
     }
+}
+
+/* Accumulators of npix output pixels given by pointers to their first tap (groups == 1): pixel i's words
+ * are segs runs of seg_len words starting at pixels[i] + s * seg_stride. Eight pixels share each filter
+ * load; a last group of fewer repeats its last pixel and stores only its own. The eight pointers are set
+ * once per group and kept across every channel block (set per block they cost ~20% at 64 channels). */
+LBE_TARGET_AVX512 void lbe_pixels_avx512(const struct lbe_bconv2d *c, const int32_t *const *pixels, int32_t segs,
+                                         int64_t seg_stride, int32_t seg_len, int32_t npix, int32_t *acc) {
+  const int32_t cout = c->p.channels_out, kw = c->taps * c->words_group;
+  for (int32_t p0 = 0; p0 < npix; p0 += 8) {
+    const int32_t n = npix - p0 < 8 ? npix - p0 : 8;
+    const int32_t *const *px = pixels + p0;
+    const int32_t *b0 = px[0], *b1 = px[1 < n ? 1 : n - 1], *b2 = px[2 < n ? 2 : n - 1];
+    const int32_t *b3 = px[3 < n ? 3 : n - 1], *b4 = px[4 < n ? 4 : n - 1], *b5 = px[5 < n ? 5 : n - 1];
+    const int32_t *b6 = px[6 < n ? 6 : n - 1], *b7 = px[7 < n ? 7 : n - 1];
+    int32_t *o = acc + (size_t)p0 * cout;
+    for (int32_t blk = 0; blk < c->blocks; ++blk) {
+      const int32_t *fb = c->packed + (size_t)blk * kw * 16;
+      __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+      for (int32_t s = 0; s < segs; ++s) {
+        /* k indexes the eight base pointers directly: eight derived pointers would not fit in registers */
+        const int32_t *f = fb + (size_t)s * seg_len * 16 - s * seg_stride * 16;
+        for (int64_t k = s * seg_stride, end = k + seg_len; k < end; ++k) {
+          const __m512i fv = _mm512_load_si512((const void *)(f + k * 16));
+          STEP(a0, b0);
+          STEP(a1, b1);
+          STEP(a2, b2);
+          STEP(a3, b3);
+          STEP(a4, b4);
+          STEP(a5, b5);
+          STEP(a6, b6);
+          STEP(a7, b7);
+        }
+      }
+      const __mmask16 mask = (__mmask16)((1u << c->block_n[blk]) - 1u);
+      int32_t *ob = o + c->block_oc0[blk];
+      if (n == 8) {
+        _mm512_mask_storeu_epi32(ob, mask, a0);
+        _mm512_mask_storeu_epi32(ob + cout, mask, a1);
+        _mm512_mask_storeu_epi32(ob + 2 * (size_t)cout, mask, a2);
+        _mm512_mask_storeu_epi32(ob + 3 * (size_t)cout, mask, a3);
+        _mm512_mask_storeu_epi32(ob + 4 * (size_t)cout, mask, a4);
+        _mm512_mask_storeu_epi32(ob + 5 * (size_t)cout, mask, a5);
+        _mm512_mask_storeu_epi32(ob + 6 * (size_t)cout, mask, a6);
+        _mm512_mask_storeu_epi32(ob + 7 * (size_t)cout, mask, a7);
+      } else {
+        const __m512i a[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+        for (int32_t i = 0; i < n; ++i) _mm512_mask_storeu_epi32(ob + (size_t)i * cout, mask, a[i]);
+      }
+    }
+  }
 }

@@ -13,6 +13,11 @@ typedef void (*lbe_task_fn)(void *ctx, int64_t begin, int64_t end, int thread);
 void lbe_pool_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n);
 int lbe_cpu_has_popcnt(void);
 int lbe_pool_threads(const lbe_pool *pool); /* 1 for NULL */
+/* pthreadpool_parallelize_1d's signature (pthreadpool.h), called through a pointer the caller found. */
+typedef void (*lbe_parallelize_1d)(void *pthreadpool, void (*task)(void *, size_t), void *context, size_t range,
+                                   uint32_t flags);
+/* A pool whose jobs run on `pthreadpool` (threads >= 2 slots); NULL if any argument is missing. */
+lbe_pool *lbe_pool_create_shared(void *pthreadpool, lbe_parallelize_1d parallelize, int threads);
 
 struct lbe_bconv2d {
   lbe_bconv2d_params p;
@@ -27,6 +32,7 @@ struct lbe_bconv2d {
   int32_t *zeros;      /* words_in zero words: the input of an out-of-bounds tap */
   /* Vector levels: blocks of `lanes` output channels inside one group, lanes past the block's end zero. */
   int32_t lanes, blocks;
+  int direct; /* AVX-512, groups == 1, no horizontal dilation: bconv2d_direct.c runs it */
   int32_t *block_oc0, *block_n, *block_group;
   int32_t *packed; /* [blocks][taps][words_group][lanes], 64-byte aligned (AVX2: [..][2][lanes], nibbles) */
   /* Output transform, folded as LCE's OneTimeSetup does. */
@@ -44,13 +50,32 @@ void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *cols, int32_t np
 /* AVX-512 on strided input (direct reads of in-bounds pixels; see bconv2d_avx512.c). */
 void lbe_rows_avx512(const struct lbe_bconv2d *c, const int32_t *in, int64_t pixel_stride, int32_t segs,
                      int64_t seg_stride, int32_t seg_len, int32_t npix, int32_t group, int32_t *acc);
+/* AVX-512, groups == 1: npix pixels each given by a pointer to its first tap (see bconv2d_avx512.c). */
+void lbe_pixels_avx512(const struct lbe_bconv2d *c, const int32_t *const *pixels, int32_t segs, int64_t seg_stride,
+                       int32_t seg_len, int32_t npix, int32_t *acc);
+/* The AVX-512 driver for groups == 1 and no horizontal dilation over a padded copy of the input
+ * (bconv2d_direct.c); returns 0 (nothing done) for other convs. */
+int lbe_bconv2d_run_direct(const struct lbe_bconv2d *c, const int32_t *input, void *output, int accumulators_only,
+                           lbe_pool *pool, const float *residual, int add_activation);
 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group, int32_t *acc);
 void lbe_quantize_avx512(const float *in, int32_t *out, int64_t pixels, int32_t channels);
 void lbe_quantize_avx2(const float *in, int32_t *out, int64_t pixels, int32_t channels);
 /* Output transforms of npix pixels' accumulators (acc[i * channels_out + oc]) into out (pixel 0 first). */
-void lbe_transform_avx512(const struct lbe_bconv2d *c, const int32_t *acc, int32_t npix, void *out);
+void lbe_transform_avx512(const struct lbe_bconv2d *c, const int32_t *acc, int32_t npix, void *out,
+                          const float *residual, int add_activation);
 void lbe_transform_avx2(const struct lbe_bconv2d *c, const int32_t *acc, int32_t npix, void *out);
 /* Float/int8 transform of pixel ox's channels [oc_begin, channels_out) (portable). */
 void lbe_transform_tail(const struct lbe_bconv2d *c, const int32_t *acc_pixel, void *out_row, int32_t ox,
                         int32_t oc_begin);
+/* Accumulators of output pixels [x0, x0+npix) of one row through row_fn on gathered taps (cols, outside:
+ * scratch for npix pixels), zero padding corrected. */
+void lbe_gathered_pixels(const struct lbe_bconv2d *c, const int32_t *input, int32_t b, int32_t oy, int32_t x0,
+                         int32_t npix, int32_t *cols, uint8_t *outside, lbe_row_fn row_fn, int32_t *acc);
+/* 1 and *out set if the FlexBuffers map b[0..n) maps `key` to an integer; 0 otherwise (absent or malformed). */
+int lbe_flex_int(const uint8_t *b, size_t n, const char *key, int64_t *out);
+static inline size_t lbe_output_pixel_bytes(const lbe_bconv2d_params *p) {
+  return p->output == LBE_OUT_BITPACKED ? (size_t)((p->channels_out + 31) / 32) * 4
+         : p->output == LBE_OUT_INT8    ? (size_t)p->channels_out
+                                        : (size_t)p->channels_out * 4;
+}
 #endif

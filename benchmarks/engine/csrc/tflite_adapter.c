@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "lbe.h"
+#include "lbe_internal.h"
 
 /* ---- TF 2.14 common.h subset (non-TF_LITE_STATIC_MEMORY layout) ---- */
 typedef struct { int size; int data[]; } TfLiteIntArray;
@@ -72,9 +72,17 @@ enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP
 static const char *const OP_NAMES[] = {"LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", "LabBnnBconv2dAdd"};
 enum { PROBE_FIELDS = 32 };
 
+/* tflite-runtime's exported tflite::CpuBackendContext::GetFromContext (static) and get_xnnpack_threadpool
+ * (a non-virtual member: `this` is the first argument), and pthreadpool_parallelize_1d. */
+typedef void *(*cpu_backend_context_fn)(TfLiteContext *);
+typedef void *(*xnnpack_threadpool_fn)(void *);
 typedef struct {
   int level, threads, refs, n_ops, cap, probe;
-  lbe_pool *pool;
+  lbe_pool *pool; /* created at the first Prepare: shared with XNNPACK when we can, else our own */
+  cpu_backend_context_fn cpu_backend_context;
+  xnnpack_threadpool_fn xnnpack_threadpool;
+  lbe_parallelize_1d parallelize;
+  int shared; /* the pool runs on the interpreter's XNNPACK threadpool */
   int32_t *kinds;
   int64_t *ns;
   int64_t report[PROBE_FIELDS];
@@ -88,9 +96,28 @@ lbe_tfl_session *lbe_tfl_session_create(int level, int threads, int probe) {
   lbe_tfl_session *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   s->level = level; s->threads = threads < 1 ? 1 : threads; s->refs = 1; s->probe = probe;
-  s->pool = lbe_pool_create(s->threads);
-  if (!s->pool) { free(s); return NULL; }
   return s;
+}
+/* Before the interpreter is built: the functions that find its XNNPACK threadpool (any NULL: our own pool). */
+void lbe_tfl_session_share_threads(lbe_tfl_session *s, void *cpu_backend_context, void *xnnpack_threadpool,
+                                   void *parallelize_1d) {
+  s->cpu_backend_context = (cpu_backend_context_fn)cpu_backend_context;
+  s->xnnpack_threadpool = (xnnpack_threadpool_fn)xnnpack_threadpool;
+  s->parallelize = (lbe_parallelize_1d)parallelize_1d;
+}
+int lbe_tfl_session_shares_threads(const lbe_tfl_session *s) { return s->shared; }
+/* The interpreter's CpuBackendContext owns the pthreadpool its XNNPACK delegate runs on (created with the
+ * interpreter's thread count); running our jobs there too leaves one set of threads on the cores. */
+static int ensure_pool(lbe_tfl_session *s, TfLiteContext *ctx) {
+  if (s->pool) return 1;
+  if (s->threads > 1 && s->cpu_backend_context && s->xnnpack_threadpool && s->parallelize) {
+    void *backend = s->cpu_backend_context(ctx);
+    void *threadpool = backend ? s->xnnpack_threadpool(backend) : NULL;
+    s->pool = lbe_pool_create_shared(threadpool, s->parallelize, s->threads);
+    s->shared = s->pool != NULL;
+  }
+  if (!s->pool) s->pool = lbe_pool_create(s->threads);
+  return s->pool != NULL;
 }
 static void session_release(lbe_tfl_session *s) {
   if (s && --s->refs == 0) { lbe_pool_destroy(s->pool); free(s->kinds); free(s->ns); free(s); }
@@ -105,54 +132,6 @@ void lbe_tfl_reset_times(lbe_tfl_session *s) { memset(s->ns, 0, sizeof(int64_t) 
 const int64_t *lbe_tfl_probe_report(const lbe_tfl_session *s) { return s->report; }
 int lbe_tfl_probe_fields(void) { return PROBE_FIELDS; }
 const char *lbe_tfl_op_name(int kind) { return kind >= 0 && kind < N_OPS ? OP_NAMES[kind] : "?"; }
-
-/* ---- flexbuffer map of ints (LCE's custom options) ---- */
-static uint64_t rd_u(const uint8_t *p, int w) {
-  uint64_t v = 0;
-  for (int i = w - 1; i >= 0; i--) v = (v << 8) | p[i];
-  return v;
-}
-static int64_t rd_i(const uint8_t *p, int w) {
-  uint64_t v = rd_u(p, w);
-  if (w < 8 && (v >> (8 * w - 1))) v |= ~(uint64_t)0 << (8 * w);
-  return (int64_t)v;
-}
-/* 1 and *out set if `key` maps to an integer; 0 otherwise (absent or malformed). */
-static int flex_int(const uint8_t *b, size_t n, const char *key, int64_t *out) {
-  if (!b || n < 3) return 0;
-  int root_w = b[n - 1], packed = b[n - 2];
-  if ((root_w != 1 && root_w != 2 && root_w != 4 && root_w != 8) || (packed >> 2) != 9 || n < 2u + root_w) return 0;
-  size_t root = n - 2 - root_w;
-  int w = 1 << (packed & 3);
-  uint64_t off = rd_u(b + root, root_w);
-  if (off > root || root - off < 3u * w) return 0;
-  size_t map = root - off;
-  uint64_t size = rd_u(b + map - w, w), keys_w = rd_u(b + map - 2 * w, w);
-  uint64_t koff = rd_u(b + map - 3 * w, w);
-  if (koff > map - 3 * w || map + size * (w + 1) > n || (keys_w != 1 && keys_w != 2 && keys_w != 4 && keys_w != 8)) return 0;
-  size_t keys = map - 3 * w - koff;
-  for (uint64_t i = 0; i < size; i++) {
-    size_t kp = keys + i * keys_w;
-    if (kp + keys_w > n) return 0;
-    uint64_t ko = rd_u(b + kp, (int)keys_w);
-    if (ko > kp) return 0;
-    const char *k = (const char *)b + (kp - ko);
-    if (strnlen(k, n - (kp - ko)) == n - (kp - ko) || strcmp(k, key) != 0) continue;
-    int t = b[map + size * w + i], type = t >> 2;
-    const uint8_t *v = b + map + i * w;
-    if (type == 1) { *out = rd_i(v, w); return 1; }
-    if (type == 2 || type == 26) { *out = (int64_t)rd_u(v, w); return 1; }
-    if (type == 6 || type == 7) {  /* indirect: offset back to a value of width 1<<(t&3) */
-      uint64_t o = rd_u(v, w);
-      size_t at = (size_t)(v - b);
-      if (o > at) return 0;
-      *out = type == 6 ? rd_i(b + at - o, 1 << (t & 3)) : (int64_t)rd_u(b + at - o, 1 << (t & 3));
-      return 1;
-    }
-    return 0;
-  }
-  return 0;
-}
 
 /* ---- the ops ---- */
 typedef struct {
@@ -190,16 +169,16 @@ static void *op_init(TfLiteContext *ctx, const char *buf, size_t len, int kind) 
   op->options_len = (int)len;
   op->dil_h = op->dil_w = op->stride_h = op->stride_w = op->filter_h = op->filter_w = 1;
   op->padding = 1;
-  flex_int(b, len, "channels_in", &op->channels_in);
-  flex_int(b, len, "dilation_height_factor", &op->dil_h);
-  flex_int(b, len, "dilation_width_factor", &op->dil_w);
-  flex_int(b, len, "fused_activation_function", &op->act);
-  flex_int(b, len, "pad_values", &op->pad_values);
-  flex_int(b, len, "padding", &op->padding);
-  flex_int(b, len, "stride_height", &op->stride_h);
-  flex_int(b, len, "stride_width", &op->stride_w);
-  flex_int(b, len, "filter_height", &op->filter_h);
-  flex_int(b, len, "filter_width", &op->filter_w); flex_int(b, len, "add_activation", &op->add_act);
+  lbe_flex_int(b, len, "channels_in", &op->channels_in);
+  lbe_flex_int(b, len, "dilation_height_factor", &op->dil_h);
+  lbe_flex_int(b, len, "dilation_width_factor", &op->dil_w);
+  lbe_flex_int(b, len, "fused_activation_function", &op->act);
+  lbe_flex_int(b, len, "pad_values", &op->pad_values);
+  lbe_flex_int(b, len, "padding", &op->padding);
+  lbe_flex_int(b, len, "stride_height", &op->stride_h);
+  lbe_flex_int(b, len, "stride_width", &op->stride_w);
+  lbe_flex_int(b, len, "filter_height", &op->filter_h);
+  lbe_flex_int(b, len, "filter_width", &op->filter_w); lbe_flex_int(b, len, "add_activation", &op->add_act);
   return op;
 }
 static void op_free(TfLiteContext *ctx, void *p) {
@@ -264,6 +243,7 @@ static void probe_record(lbe_tfl_session *s, TfLiteContext *ctx, TfLiteNode *nod
 static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
   op_t *op = node->user_data;
   if (!op) FAIL("lab-bnn engine: op was not initialised");
+  if (!ensure_pool(op->s, ctx)) FAIL("lab-bnn engine: could not start %d threads", op->s->threads);
   TfLiteTensor *in = tensor(ctx, node->inputs, 0), *out = tensor(ctx, node->outputs, 0);
   if (!in || !out || !in->dims || in->dims->size < 1) FAIL("lab-bnn engine: %s needs an input and an output", OP_NAMES[op->kind]);
   int n = in->dims->size, d[8];

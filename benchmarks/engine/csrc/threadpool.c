@@ -1,7 +1,9 @@
 /* Persistent worker pool: threads-1 workers plus the caller claim chunks of [0, n) from a shared
  * counter, so a worker that the OS has not scheduled yet (a 2-core host where other pools spin)
  * takes no share and the caller does its work instead of waiting. Workers spin briefly for the next
- * job, then sleep on a condition variable. */
+ * job, then sleep on a condition variable. A shared pool instead hands each job to an interpreter's
+ * pthreadpool (XNNPACK's): one set of threads for float and binary ops, so no pool's spinning workers
+ * hold a core the other's need. */
 #include <pthread.h>
 #include <stdlib.h>
 #include "lbe_internal.h"
@@ -15,6 +17,9 @@
 
 struct lbe_pool {
   int threads;
+  /* Shared mode: an interpreter's own pthreadpool runs the jobs (no workers of ours). */
+  void *pthreadpool;
+  lbe_parallelize_1d parallelize;
   pthread_t *workers;
   pthread_mutex_t mutex;
   pthread_cond_t wake, done;
@@ -103,10 +108,30 @@ lbe_pool *lbe_pool_create(int threads) {
   return pool;
 }
 
+lbe_pool *lbe_pool_create_shared(void *pthreadpool, lbe_parallelize_1d parallelize, int threads) {
+  if (!pthreadpool || !parallelize || threads < 2) return NULL;
+  lbe_pool *pool = calloc(1, sizeof *pool);
+  if (!pool) return NULL;
+  pool->threads = threads;
+  pool->pthreadpool = pthreadpool;
+  pool->parallelize = parallelize;
+  return pool;
+}
+
+/* Item t of a shared job: slot t claims chunks as a worker of ours would (t < threads, one item per slot). */
+static void shared_item(void *pool_, size_t slot) {
+  lbe_pool *pool = pool_;
+  claim_and_run(pool, pool->fn, pool->ctx, pool->n, pool->grain, (int)slot);
+}
+
 int lbe_pool_threads(const lbe_pool *pool) { return pool ? pool->threads : 1; }
 
 void lbe_pool_destroy(lbe_pool *pool) {
   if (!pool) return;
+  if (pool->pthreadpool) { /* not ours to destroy */
+    free(pool);
+    return;
+  }
   pthread_mutex_lock(&pool->mutex);
   pool->quit = 1;
   pthread_cond_broadcast(&pool->wake);
@@ -128,6 +153,12 @@ void lbe_pool_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n) {
   /* About 4 chunks per thread: balance when every thread runs, little lost when one does not. */
   int64_t grain = n / (4 * (int64_t)pool->threads);
   grain = grain < 1 ? 1 : grain;
+  if (pool->pthreadpool) {
+    pool->fn = fn, pool->ctx = ctx, pool->n = n, pool->grain = grain;
+    __atomic_store_n(&pool->next, 0, __ATOMIC_RELAXED);
+    pool->parallelize(pool->pthreadpool, shared_item, pool, (size_t)pool->threads, 0);
+    return;
+  }
   pthread_mutex_lock(&pool->mutex);
   pool->fn = fn;
   pool->ctx = ctx;

@@ -40,15 +40,24 @@ CASES = {
     # Few wide rows: with 2 threads each row is split into pixel ranges.
     "k3_wide_few_rows_same_zero": (1, 2, 37, 64, 40, 3, 1, 1, "same", 0, 1),
     "k3_wide_few_rows_groups2": (1, 3, 20, 128, 24, 3, 1, 1, "same", 1, 2),
+    # AVX-512 reads ungrouped convs in place from a padded copy, eight pixels at a time across row and
+    # image ends, vertical dilation included: pixel runs that cross rows and images, (h, w) strides apart.
+    "k3_many_pixels_same_zero": (2, 11, 13, 64, 24, 3, 1, 1, "same", 0, 1),
+    "k3_dilation_h2_same_zero": (1, 7, 9, 64, 24, 3, 1, (2, 1), "same", 0, 1),
+    "k3_stride_w2_dilation_h2_same_one": (2, 8, 7, 96, 20, 3, (1, 2), (2, 1), "same", 1, 1),
 }
+
+
+def _pair(value) -> tuple:
+    return value if isinstance(value, tuple) else (value, value)
 
 
 def options(case: tuple) -> dict:
     *_, cin, _, _, stride, dilation, padding, pad_values, _ = case
     return {
         "channels_in": cin,
-        "strides": (stride, stride),
-        "dilations": (dilation, dilation),
+        "strides": _pair(stride),
+        "dilations": _pair(dilation),
         "padding": padding,
         "pad_values": pad_values,
     }
