@@ -61,6 +61,7 @@ from benchmarks.kernel_paths import (
     random_inputs,
     runnable_kernel_paths,
 )
+from benchmarks.timing import garbage_collection_paused
 from converter import convert, multiply_accumulates, read_operators
 from zoo.experiments.run_folder import write_text_atomic
 from zoo.models import get_model
@@ -75,7 +76,11 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-BLOCK = 3  # consecutive calls per runner per round; the first is discarded
+BLOCK = 3  # per runner per round: one warm-up stretch (discarded), then BLOCK - 1 timed calls
+# A runner's turn first calls it, untimed, for at least this long: after an idle wait this host needs
+# 3-4 back-to-back QuickNet engine calls (~10 ms) to reach steady speed (after a 30 ms sleep, medians
+# of calls 1-8: 4.11, 3.75, 3.55, 3.50, 3.42, 3.42, 3.42, 3.39 ms), while one 24 ms LCE call does.
+WARM_S = 0.025
 IDLE_WINDOW_S, IDLE_CPU_S, IDLE_MAX_WAIT_S = 0.002, 0.0001, 0.5
 
 
@@ -91,24 +96,33 @@ def wait_until_idle() -> None:
 
 
 def blocked_times(
-    runners: Dict[object, Callable[[], None]], runs: int, warmup: int, block: int = BLOCK
+    runners: Dict[object, Callable[[], None]],
+    runs: int,
+    warmup: int,
+    block: int = BLOCK,
+    warm_seconds: float = WARM_S,
 ) -> Dict[object, List[float]]:
     """Seconds per call of each runner: `runs` rounds, round-robin; in each round every runner
-    starts on an idle process and makes `block` consecutive calls, the first discarded."""
+    starts on an idle process, is called untimed until `warm_seconds` have passed (at least
+    once), then makes `block` - 1 timed calls back to back."""
     if block < 2:
         raise UserError(f"block must be >= 2 (the first call is discarded); received {block}")
     for run in runners.values():
         for _ in range(warmup):
             run()
     times = {name: [] for name in runners}
-    for _ in range(runs):
-        for name, run in runners.items():
-            wait_until_idle()
-            run()
-            for _ in range(block - 1):
-                start = time.perf_counter()
+    with garbage_collection_paused():
+        for _ in range(runs):
+            for name, run in runners.items():
+                wait_until_idle()
+                warm_until = time.perf_counter() + warm_seconds
                 run()
-                times[name].append(time.perf_counter() - start)
+                while time.perf_counter() < warm_until:
+                    run()
+                for _ in range(block - 1):
+                    start = time.perf_counter()
+                    run()
+                    times[name].append(time.perf_counter() - start)
     return times
 
 
@@ -156,7 +170,10 @@ def bconv_throughput(engine, flatbuffer: bytes, run, runs: int) -> List[dict]:
     """Each LceBconv2d's mean time over `runs` calls (engine timers) and binary MACs."""
     ops = {op.index: op for op in read_operators(flatbuffer)}
     wait_until_idle()
-    run()  # wakes this runner's pools, as blocked_times' discarded call
+    warm_until = time.perf_counter() + WARM_S
+    run()  # wakes this runner's pools and clocks, as blocked_times' discarded calls
+    while time.perf_counter() < warm_until:
+        run()
     engine.reset_op_times()
     for _ in range(runs):
         run()
@@ -215,8 +232,9 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
           f"{', '.join(library.supported_levels()) if levels else 'none'}")  # fmt: skip
     print(
         f"weights: random (seed 0), 1000 classes; {args.warmup} warm-up calls, then per thread count "
-        f"one interleaved run of {args.runs} rounds: each runner starts on an idle process and makes "
-        f"{BLOCK} calls, the first discarded; median of {args.runs * (BLOCK - 1)} timed calls"
+        f"one interleaved run of {args.runs} rounds: each runner starts on an idle process, is called "
+        f"untimed for {WARM_S * 1e3:.0f} ms (at least once), then {BLOCK - 1} timed calls; median of "
+        f"{args.runs * (BLOCK - 1)} timed calls"
     )
     flatbuffers = {
         name: converted(name, input_shape(name, args.size), args.cache_dir) for name in args.models
