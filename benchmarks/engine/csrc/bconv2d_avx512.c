@@ -1,86 +1,30 @@
-/* AVX-512 VPOPCNTDQ accumulators: 16 output channels per vector, 8 (4, 1) output pixels share each filter load. */
+/* AVX-512 VPOPCNTDQ accumulators: 16 output channels per vector, 8 output pixels share each filter load. */
 #include <immintrin.h>
 #include "lbe_internal.h"
 
 #define STEP(A, IN) A = _mm512_add_epi32(A, _mm512_popcnt_epi32(_mm512_xor_si512(fv, _mm512_set1_epi32((IN)[k]))))
+/* Eight pixels' steps: accumulators a0..a7 against inputs P0..P7. */
+#define STEP8(P)  \
+  STEP(a0, P##0); \
+  STEP(a1, P##1); \
+  STEP(a2, P##2); \
+  STEP(a3, P##3); \
+  STEP(a4, P##4); \
+  STEP(a5, P##5); \
+  STEP(a6, P##6); \
+  STEP(a7, P##7)
 
-/* Pixel i's words are segs runs of seg_len words: run s starts at in + i * pixel_stride + s * seg_stride and
- * meets the filter's words [s * seg_len, (s + 1) * seg_len). The gathered path calls it with segs = 1 (each
- * pixel's taps in one run); the peak microbenchmark on an L1-resident 1x1 conv. */
-LBE_TARGET_AVX512 void lbe_rows_avx512(const struct lbe_bconv2d *c, const int32_t *in, int64_t pixel_stride, int32_t segs,
-                                       int64_t seg_stride, int32_t seg_len, int32_t npix, int32_t group, int32_t *acc) {
-  const int32_t cout = c->p.channels_out, kw = c->taps * c->words_group;
-  const int32_t per_group = c->blocks / c->p.groups;
-  for (int32_t blk = group * per_group; blk < (group + 1) * per_group; ++blk) {
-    const int32_t *fb = c->packed + (size_t)blk * kw * 16, oc0 = c->block_oc0[blk];
-    const __mmask16 mask = (__mmask16)((1u << c->block_n[blk]) - 1u);
-    int32_t ox = 0;
-    for (; ox + 8 <= npix; ox += 8) {
-      __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-      for (int32_t s = 0; s < segs; ++s) {
-        const int32_t *i0 = in + ox * pixel_stride + s * seg_stride, *i1 = i0 + pixel_stride;
-        const int32_t *i2 = i1 + pixel_stride, *i3 = i2 + pixel_stride, *i4 = i3 + pixel_stride;
-        const int32_t *i5 = i4 + pixel_stride, *i6 = i5 + pixel_stride, *i7 = i6 + pixel_stride;
-        const int32_t *f = fb + (size_t)s * seg_len * 16;
-        for (int32_t k = 0; k < seg_len; ++k) {
-          const __m512i fv = _mm512_load_si512((const void *)(f + (size_t)k * 16));
-          STEP(a0, i0);
-          STEP(a1, i1);
-          STEP(a2, i2);
-          STEP(a3, i3);
-          STEP(a4, i4);
-          STEP(a5, i5);
-          STEP(a6, i6);
-          STEP(a7, i7);
-        }
-      }
-      int32_t *o = acc + (size_t)ox * cout + oc0;
-      _mm512_mask_storeu_epi32(o, mask, a0);
-      _mm512_mask_storeu_epi32(o + cout, mask, a1);
-      _mm512_mask_storeu_epi32(o + 2 * (size_t)cout, mask, a2);
-      _mm512_mask_storeu_epi32(o + 3 * (size_t)cout, mask, a3);
-      _mm512_mask_storeu_epi32(o + 4 * (size_t)cout, mask, a4);
-      _mm512_mask_storeu_epi32(o + 5 * (size_t)cout, mask, a5);
-      _mm512_mask_storeu_epi32(o + 6 * (size_t)cout, mask, a6);
-      _mm512_mask_storeu_epi32(o + 7 * (size_t)cout, mask, a7);
-    }
-    for (; ox + 4 <= npix; ox += 4) {
-      __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-      for (int32_t s = 0; s < segs; ++s) {
-        const int32_t *i0 = in + ox * pixel_stride + s * seg_stride, *i1 = i0 + pixel_stride;
-        const int32_t *i2 = i1 + pixel_stride, *i3 = i2 + pixel_stride;
-        const int32_t *f = fb + (size_t)s * seg_len * 16;
-        for (int32_t k = 0; k < seg_len; ++k) {
-          const __m512i fv = _mm512_load_si512((const void *)(f + (size_t)k * 16));
-          STEP(a0, i0);
-          STEP(a1, i1);
-          STEP(a2, i2);
-          STEP(a3, i3);
-        }
-      }
-      _mm512_mask_storeu_epi32(acc + (size_t)ox * cout + oc0, mask, a0);
-      _mm512_mask_storeu_epi32(acc + (size_t)(ox + 1) * cout + oc0, mask, a1);
-      _mm512_mask_storeu_epi32(acc + (size_t)(ox + 2) * cout + oc0, mask, a2);
-      _mm512_mask_storeu_epi32(acc + (size_t)(ox + 3) * cout + oc0, mask, a3);
-    }
-    for (; ox < npix; ++ox) {
-      __m512i a0 = _mm512_setzero_si512();
-      for (int32_t s = 0; s < segs; ++s) {
-        const int32_t *i0 = in + ox * pixel_stride + s * seg_stride, *f = fb + (size_t)s * seg_len * 16;
-        for (int32_t k = 0; k < seg_len; ++k) {
-          const __m512i fv = _mm512_load_si512((const void *)(f + (size_t)k * 16));
-          STEP(a0, i0);
-        }
-      }
-      _mm512_mask_storeu_epi32(acc + (size_t)ox * cout + oc0, mask, a0);
-    }
-  }
-}
-
+/* The gathered path (and the peak microbenchmark): each pixel's taps of group g are one run of
+ * taps * words_group words, pixel i's at cols + i * run. */
 LBE_TARGET_AVX512 void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group,
                                       int32_t *acc) {
-  const int32_t kw = c->taps * c->words_group;
-  lbe_rows_avx512(c, cols, kw, 1, 0, kw, npix, group, acc);
+  const int32_t run = c->taps * c->words_group;
+  for (int32_t p0 = 0; p0 < npix; p0 += 64) { /* pointers for up to 64 pixels at a time */
+    const int32_t *starts[64];
+    const int32_t n = npix - p0 < 64 ? npix - p0 : 64;
+    for (int32_t i = 0; i < n; ++i) starts[i] = cols + (size_t)(p0 + i) * run;
+    lbe_pixels_avx512(c, starts, 1, 0, run, n, group, acc + (size_t)p0 * c->p.channels_out);
+  }
 }
 
 /* x < 0 -> bit 1 (so -0.0 and NaN -> 0), 16 channels per compare; unused bits 0. */
@@ -180,13 +124,15 @@ LBE_TARGET_AVX512 void lbe_transform_avx512(const struct lbe_bconv2d *c, const i
     }
 }
 
-/* Accumulators of npix output pixels given by pointers to their first tap (groups == 1): pixel i's words
- * are segs runs of seg_len words starting at pixels[i] + s * seg_stride. Eight pixels share each filter
+/* Accumulators of group g's channels for npix output pixels given by pointers to their first tap: pixel
+ * i's words are segs runs of seg_len words starting at pixels[i] + s * seg_stride. Eight pixels share each filter
  * load; a last group of fewer repeats its last pixel and stores only its own. The eight pointers are set
  * once per group and kept across every channel block (set per block they cost ~20% at 64 channels). */
 LBE_TARGET_AVX512 void lbe_pixels_avx512(const struct lbe_bconv2d *c, const int32_t *const *pixels, int32_t segs,
-                                         int64_t seg_stride, int32_t seg_len, int32_t npix, int32_t *acc) {
+                                         int64_t seg_stride, int32_t seg_len, int32_t npix, int32_t group,
+                                         int32_t *acc) {
   const int32_t cout = c->p.channels_out, kw = c->taps * c->words_group;
+  const int32_t per_group = c->blocks / c->p.groups;
   for (int32_t p0 = 0; p0 < npix; p0 += 8) {
     const int32_t n = npix - p0 < 8 ? npix - p0 : 8;
     const int32_t *const *px = pixels + p0;
@@ -194,7 +140,7 @@ LBE_TARGET_AVX512 void lbe_pixels_avx512(const struct lbe_bconv2d *c, const int3
     const int32_t *b3 = px[3 < n ? 3 : n - 1], *b4 = px[4 < n ? 4 : n - 1], *b5 = px[5 < n ? 5 : n - 1];
     const int32_t *b6 = px[6 < n ? 6 : n - 1], *b7 = px[7 < n ? 7 : n - 1];
     int32_t *o = acc + (size_t)p0 * cout;
-    for (int32_t blk = 0; blk < c->blocks; ++blk) {
+    for (int32_t blk = group * per_group; blk < (group + 1) * per_group; ++blk) {
       const int32_t *fb = c->packed + (size_t)blk * kw * 16;
       __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
       for (int32_t s = 0; s < segs; ++s) {
@@ -202,14 +148,7 @@ LBE_TARGET_AVX512 void lbe_pixels_avx512(const struct lbe_bconv2d *c, const int3
         const int32_t *f = fb + (size_t)s * seg_len * 16 - s * seg_stride * 16;
         for (int64_t k = s * seg_stride, end = k + seg_len; k < end; ++k) {
           const __m512i fv = _mm512_load_si512((const void *)(f + k * 16));
-          STEP(a0, b0);
-          STEP(a1, b1);
-          STEP(a2, b2);
-          STEP(a3, b3);
-          STEP(a4, b4);
-          STEP(a5, b5);
-          STEP(a6, b6);
-          STEP(a7, b7);
+          STEP8(b);
         }
       }
       const __mmask16 mask = (__mmask16)((1u << c->block_n[blk]) - 1u);

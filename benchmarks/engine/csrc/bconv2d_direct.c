@@ -60,7 +60,7 @@ static void run_pixels(void *ctx_, int64_t begin, int64_t end, int thread) {
       if (++ox == p->out_w) ox = 0, ++row;
     }
     int32_t *acc = ctx->accumulators_only ? (int32_t *)ctx->output + first * cout : ctx->scratch[thread];
-    lbe_pixels_avx512(c, starts, p->kernel_h, (int64_t)p->dilation_h * ctx->padded_w * words, p->kernel_w * words, n,
+    lbe_pixels_avx512(c, starts, p->kernel_h, (int64_t)p->dilation_h * ctx->padded_w * words, p->kernel_w * words, n, 0,
                       acc);
     if (p->zero_padding) fix_zero_padding(c, first, n, acc);
     if (ctx->accumulators_only) continue;

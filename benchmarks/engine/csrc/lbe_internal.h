@@ -47,12 +47,9 @@ struct lbe_bconv2d {
 typedef void (*lbe_row_fn)(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group,
                            int32_t *acc);
 void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group, int32_t *acc);
-/* AVX-512 on strided input (direct reads of in-bounds pixels; see bconv2d_avx512.c). */
-void lbe_rows_avx512(const struct lbe_bconv2d *c, const int32_t *in, int64_t pixel_stride, int32_t segs,
-                     int64_t seg_stride, int32_t seg_len, int32_t npix, int32_t group, int32_t *acc);
-/* AVX-512, groups == 1: npix pixels each given by a pointer to its first tap (see bconv2d_avx512.c). */
+/* AVX-512: npix pixels each given by a pointer to its first tap, group g's channels (bconv2d_avx512.c). */
 void lbe_pixels_avx512(const struct lbe_bconv2d *c, const int32_t *const *pixels, int32_t segs, int64_t seg_stride,
-                       int32_t seg_len, int32_t npix, int32_t *acc);
+                       int32_t seg_len, int32_t npix, int32_t group, int32_t *acc);
 /* The AVX-512 driver for groups == 1 and no horizontal dilation over a padded copy of the input
  * (bconv2d_direct.c); returns 0 (nothing done) for other convs. */
 int lbe_bconv2d_run_direct(const struct lbe_bconv2d *c, const int32_t *input, void *output, int accumulators_only,
