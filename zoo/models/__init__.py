@@ -9,11 +9,11 @@ from zoo.models.boolnet import (
     BoolNetStar,
     BoolNetStarFactory,
 )
-from zoo.models.compact_bnn import BINARIZER_CHOICES, CompactBNN
+from zoo.models.compact_bnn import BINARIZER_CHOICES, CompactBNN, CompactBNNFactory
 from zoo.models.quicknet import QuickNet, QuickNetFactory
 from zoo.models.reactnet import ReActNet, ReActNetFactory
 from zoo.models.registry import MODELS, available, get_model
-from zoo.models.small_bnn import SmallBNN
+from zoo.models.small_bnn import SmallBNN, SmallBNNFactory
 from zoo.models.xnornet import XNORNet, XNORNetFactory
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "BoolNetStar",
     "BoolNetStarFactory",
     "CompactBNN",
+    "CompactBNNFactory",
     "LabBNN",
     "LabBNNFactory",
     "QuickNet",
@@ -35,6 +36,7 @@ __all__ = [
     "ReActNet",
     "ReActNetFactory",
     "SmallBNN",
+    "SmallBNNFactory",
     "XNORNet",
     "XNORNetFactory",
     "available",

@@ -1,7 +1,7 @@
 """Bi-Real Net 18 (Liu et al., ECCV 2018, arXiv 1808.00278) and LabBNN (Falkena et
 al., WACV 2023) as zoo factories with per-stage LAB placement."""
 
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import larq as lq
 import tensorflow as tf
@@ -24,6 +24,15 @@ class BiRealNetFactory(ZooModelFactory):
     input_quantizer: str = Field("approx_sign")
     kernel_quantizer: str = Field("magnitude_aware_sign")
     kernel_constraint: str = Field("weight_clip")
+    field_help: Dict[str, str] = {
+        "filters": "width of the first stage, a positive integer; stage s has filters·2^s channels",
+        "input_quantizer": "activation binarizer of the stages without LAB: a larq or lab-bnn "
+        "alias (approx_sign, ste_sign, sauvola, ...)",
+        "kernel_quantizer": "weight binarizer of every binary conv: a larq or lab-bnn alias "
+        "(magnitude_aware_sign, ste_sign, scaled_sign, ...)",
+        "kernel_constraint": "constraint on the latent weights of every binary conv: a larq or "
+        "Keras alias (weight_clip keeps them in [-1, 1])",
+    }
 
     def stem(self, x):
         x = tf.keras.layers.Conv2D(self.filters, 7, strides=2, padding="same", use_bias=False)(x)

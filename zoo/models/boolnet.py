@@ -1,7 +1,7 @@
 """BoolNet and BaseNet (Guo et al., arXiv 2106.06991): ResNet-18 layout with a binary
 data path — multi-slice signs, grouped binary convs, XNOR/OR logic shortcuts."""
 
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 from lab_bnn.layers import (
     BatchNormSign,
@@ -51,6 +51,21 @@ class BoolNetFactory(ZooModelFactory):
     # Every BatchNorm's; BoolNet's code has PyTorch's ε = 1e-5 and momentum 0.1 (Keras' 0.9).
     bn_epsilon: float = Field(BOOLNET_EPSILON)
     bn_momentum: float = Field(BOOLNET_MOMENTUM)
+    field_help: Dict[str, str] = {
+        "k": "slices of every multi-slice sign (binary maps per activation) and groups of "
+        "every binary conv: 1 or a positive even integer",
+        "feature_reuse": "True: stride-1 blocks process half of every slice and concatenate "
+        "the other half back, with a channel shuffle; False: whole blocks",
+        "local_adaptive_shift": "True: a learned per-pixel shift (depthwise 3×3 and BNs) before "
+        "the stem's sign; False: a plain BatchNorm",
+        "dilated_last_stage": "True: the last stage keeps its resolution (stride 1, dilation 2, "
+        "BoolNet*); False: stride 2",
+        "padding_mode": "how binary 3×3 convs pad: 'replicate' (edges repeat, the paper) or "
+        "'one' (+1 padding, fully binary)",
+        "bn_epsilon": "epsilon of every BatchNorm, a positive float (BoolNet's code: 1e-5)",
+        "bn_momentum": "momentum of every BatchNorm in Keras' convention (share of the old "
+        "statistics kept), in [0, 1) (BoolNet's code: 0.9)",
+    }
 
     def batch_norm(self) -> tf.keras.layers.BatchNormalization:
         return tf.keras.layers.BatchNormalization(momentum=self.bn_momentum, epsilon=self.bn_epsilon)

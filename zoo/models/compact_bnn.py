@@ -2,15 +2,16 @@
 with any paper's binarizer in its binary blocks (the Quickstart's and the
 Leaderboard's network)."""
 
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 from lab_bnn.errors import UserError
 from lab_bnn.layers import MultiSliceBinaryConv2D, MultiSliceSign
 from lab_bnn.recipes import RECIPES
 
 import tensorflow as tf
+from zookeeper import Field, factory
 
-from zoo.models.factory import check_input_shape, check_lab_blocks, check_num_classes
+from zoo.models.factory import ZooModelFactory, check_input_shape, check_lab_blocks, check_num_classes
 
 # (filters, max-pool after) of the four binary blocks, which run at 14² and 7².
 STAGES: Tuple[Tuple[int, bool], ...] = ((64, False), (64, True), (128, False), (128, True))
@@ -60,10 +61,7 @@ def CompactBNN(
     Example:
         >>> CompactBNN(binarizer="bnn", lab_blocks=(True, True, False, False))
     """
-    if binarizer not in BINARIZER_CHOICES:
-        raise UserError(
-            f"unknown CompactBNN binarizer {binarizer!r}; allowed: {', '.join(BINARIZER_CHOICES)}"
-        )
+    check_binarizer(binarizer)
     flags = check_lab_blocks("CompactBNN", lab_blocks, len(STAGES)) or (False,) * len(STAGES)
     choices = ["lab" if flag else binarizer for flag in flags]
     shape = check_input_shape("CompactBNN", input_shape, MIN_INPUT_SIZE)
@@ -88,6 +86,53 @@ def CompactBNN(
         x = tf.keras.layers.GlobalAveragePooling2D()(x)
         x = tf.keras.layers.Dense(num_classes)(x)
     return tf.keras.Model(inputs, x, name=f"compact_bnn_{binarizer}")
+
+
+def check_binarizer(binarizer) -> str:
+    """`binarizer` itself if it is one of BINARIZER_CHOICES.
+
+    Raises:
+        UserError: naming the value received and every allowed choice.
+    """
+    if not isinstance(binarizer, str) or binarizer not in BINARIZER_CHOICES:
+        raise UserError(
+            f"unknown CompactBNN binarizer {binarizer!r}; allowed: {', '.join(BINARIZER_CHOICES)}"
+        )
+    return binarizer
+
+
+@factory
+class CompactBNNFactory(ZooModelFactory):
+    """CompactBNN, the Quickstart's and Leaderboard's network: a float stem with
+    max-pool, four binary 3×3 blocks of widths 64/64/128/128 with any paper's binarizer,
+    global pool, float dense logits.
+
+    A thin zookeeper shell over the keyword builder `CompactBNN`, which validates.
+    """
+
+    model_name = "CompactBNN"
+    stages = len(STAGES)
+    min_input_size = MIN_INPUT_SIZE
+    input_shape: Sequence[int] = Field((28, 28, 1))
+    num_classes: int = Field(10)
+    binarizer: str = Field("bnn")
+    field_help: Dict[str, str] = {
+        "binarizer": "how every binary block binarizes (activations, weights, conv, "
+        f"activation function): one of {', '.join(BINARIZER_CHOICES)}",
+    }
+
+    def __post_configure__(self):
+        # Refused while configuring (before any data is loaded), not only at build.
+        check_binarizer(self.binarizer)
+
+    def build(self) -> tf.keras.Model:
+        return CompactBNN(
+            input_shape=self.input_shape,
+            num_classes=self.num_classes,
+            binarizer=self.binarizer,
+            lab_blocks=self.lab_blocks,
+            include_top=self.include_top,
+        )
 
 
 def binary_conv(choice: str, filters: int):

@@ -1,13 +1,43 @@
 """What every zoo model shares: input/output Fields, per-stage LAB placement, and the
 one place that validates a model's arguments."""
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from lab_bnn.errors import UserError
 
 import numpy as np
 import tensorflow as tf
 from zookeeper import Field
+
+# The fields a training task sets itself from its dataset (or that only larq-zoo's
+# pretrained-weight loading reads): hidden from `--help` and refused as `model.<field>=`.
+TASK_SET_FIELDS: Tuple[str, ...] = (
+    "input_shape",
+    "num_classes",
+    "include_top",
+    "dataset",
+    "weights",
+    "input_tensor",
+)
+
+
+def field_meanings(factory_class) -> Dict[str, str]:
+    """The `field_help` dicts of `factory_class` and its bases merged, a subclass's
+    entry winning over its bases'.
+
+    Returns:
+        field name → one-line meaning.
+    """
+    meanings: Dict[str, str] = {}
+    for base in reversed(factory_class.__mro__):
+        meanings.update(vars(base).get("field_help", {}))
+    return meanings
+
+
+def configurable_fields(factory_class) -> List[str]:
+    """The Fields of a factory (zookeeper component) a user sets: all but TASK_SET_FIELDS,
+    in declaration order."""
+    return [name for name in factory_class.__component_fields__ if name not in TASK_SET_FIELDS]
 
 
 def check_input_shape(model_name: str, input_shape, min_size: int = 1) -> Tuple[int, int, int]:
@@ -105,6 +135,12 @@ class ZooModelFactory:
     model_name = "model"
     stages = 4
     min_input_size = 1
+    # One line per Field: what it means and the values allowed (`lqz <Task> --help`).
+    # Merged along the MRO by `field_meanings`; TASK_SET_FIELDS need none.
+    field_help: Dict[str, str] = {
+        "lab_blocks": "one True/False per stage; True puts LAB (learnable activation "
+        "binarizer) in place of the stage's activation binarizer",
+    }
 
     input_shape: Sequence[int] = Field((224, 224, 3))
     num_classes: int = Field(1000)

@@ -1,14 +1,17 @@
 """QuickNet (Bannink et al., MLSys 2021, arXiv 2011.09398; larq-zoo's `sota.QuickNet`)
 with per-section LAB placement (Falkena et al., WACV 2023)."""
 
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
+
+from lab_bnn.errors import UserError
 
 import larq as lq
 import numpy as np
 import tensorflow as tf
 from larq_zoo.sota import quicknet as larq_zoo_quicknet
-from zookeeper import Field, factory
+from zookeeper import ComponentField, Field, factory
 
+from zoo.datasets.base import ZooDataset
 from zoo.models.factory import ZooModelFactory, build_model
 
 
@@ -57,6 +60,44 @@ class QuickNetFactory(ZooModelFactory, larq_zoo_quicknet.QuickNetFactory):
     min_input_size = 29
     # Not `input_quantizer`: that name is larq-zoo's per-block hook, overridden below.
     sign_quantizer: Optional[str] = Field(None)
+    # larq-zoo's field is typed `zookeeper.tf.Dataset` and, having no default, takes the
+    # parent task's `dataset` (a ZooDataset), which then fails zookeeper's type check.
+    # Nothing here reads it (num_classes is a plain Field in ZooModelFactory).
+    dataset: Optional[ZooDataset] = ComponentField(allow_missing=True)
+    field_help: Dict[str, str] = {
+        "section_blocks": "residual blocks in each of the 4 sections: 4 positive integers",
+        "section_filters": "width of each of the 4 sections: 4 distinct positive integers, "
+        "the first a multiple of 4",
+        "sign_quantizer": "activation binarizer of the sections without LAB: a larq or "
+        "lab-bnn alias (ste_sign, approx_sign, ...); None keeps larq-zoo's SteSign(clip_value=1.25)",
+    }
+
+    def __post_configure__(self):
+        # Replaces larq-zoo's bare `assert` with a UserError.
+        self.check_sections()
+
+    def check_sections(self) -> None:
+        """Raises UserError unless section_blocks and section_filters describe 4 sections
+        this factory can build (it finds a block's section by its width, so widths differ)."""
+        blocks, filters = tuple(self.section_blocks), tuple(self.section_filters)
+        if len(blocks) != self.stages or not all(_positive_int(b) for b in blocks):
+            raise UserError(
+                f"QuickNet section_blocks must be {self.stages} positive integers; received {blocks!r}"
+            )
+        if (
+            len(filters) != self.stages
+            or not all(_positive_int(f) for f in filters)
+            or len(set(filters)) != len(filters)
+            or filters[0] % 4
+        ):
+            raise UserError(
+                f"QuickNet section_filters must be {self.stages} distinct positive integers, the "
+                f"first a multiple of 4 (the stem's width / 4); received {filters!r}"
+            )
+
+    def build(self) -> tf.keras.Model:
+        self.check_sections()  # an unconfigured factory (the keyword builder) skips post-configure
+        return super().build()
 
     @property
     def image_input(self) -> tf.Tensor:
@@ -90,6 +131,10 @@ class QuickNetFactory(ZooModelFactory, larq_zoo_quicknet.QuickNetFactory):
         """The binarizer of the section whose residual block is being built."""
         default = self.sign_quantizer or super().input_quantizer
         return self.stage_binarizers(default=default)[self._section]
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value > 0
 
 
 def QuickNet(

@@ -1,7 +1,7 @@
 """ReActNet-A (Liu et al., ECCV 2020, arXiv 2003.03488): a binary MobileNetV1 with
 RSign and RPReLU, with per-stage LAB placement (Falkena et al., WACV 2023)."""
 
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 from lab_bnn.recipes import RECIPES
 
@@ -42,6 +42,14 @@ class ReActNetFactory(ZooModelFactory):
     input_quantizer: str = Field(REACT_NET.input_quantizer)
     kernel_quantizer: str = Field(REACT_NET.kernel_quantizer)
     kernel_constraint: str = Field("weight_clip")
+    field_help: Dict[str, str] = {
+        "input_quantizer": "activation binarizer of the stages without LAB: a larq or lab-bnn "
+        "alias (rsign, the paper's, ste_sign, approx_sign, ...)",
+        "kernel_quantizer": "weight binarizer of every binary conv: a larq or lab-bnn alias "
+        "(scaled_sign, the paper's, ste_sign, magnitude_aware_sign, ...)",
+        "kernel_constraint": "constraint on the latent weights of every binary conv: a larq or "
+        "Keras alias (weight_clip keeps them in [-1, 1])",
+    }
 
     def binary_conv_bn(self, x, filters: int, kernel_size: int, strides: int, binarizer: str):
         x = lq.layers.QuantConv2D(

@@ -1,11 +1,12 @@
 """A small Bi-Real-style BNN for 28×28 inputs: the demo's and benchmarks' network."""
 
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import larq as lq
 import tensorflow as tf
+from zookeeper import Field, factory
 
-from zoo.models.factory import check_input_shape, check_lab_blocks, check_num_classes
+from zoo.models.factory import ZooModelFactory, check_input_shape, check_lab_blocks, check_num_classes
 
 STAGES = ((64, False), (64, True), (128, False), (128, True))
 # Two 2×2 "valid" max-pools need 4 pixels to leave one.
@@ -68,6 +69,39 @@ def SmallBNN(
         x = tf.keras.layers.GlobalAveragePooling2D()(x)
         x = tf.keras.layers.Dense(num_classes)(x)
     return tf.keras.Model(inputs, x, name="small_bnn")
+
+
+@factory
+class SmallBNNFactory(ZooModelFactory):
+    """SmallBNN, the LabDemo's network: float 3×3 stem, four binary 3×3 blocks of widths
+    64/64/128/128 (max-pool after the 2nd and 4th), global pool, float dense logits.
+
+    A thin zookeeper shell over the keyword builder `SmallBNN`, which validates.
+    """
+
+    model_name = "SmallBNN"
+    stages = len(STAGES)
+    min_input_size = MIN_INPUT_SIZE
+    input_shape: Sequence[int] = Field((28, 28, 1))
+    num_classes: int = Field(10)
+    input_quantizer: str = Field("ste_sign")
+    kernel_quantizer: str = Field("ste_sign")
+    field_help: Dict[str, str] = {
+        "input_quantizer": "activation binarizer of every binary block without LAB: a larq "
+        "or lab-bnn alias (ste_sign, approx_sign, sauvola, lab, ...)",
+        "kernel_quantizer": "weight binarizer of every binary block: a larq or lab-bnn alias "
+        "(ste_sign, magnitude_aware_sign, scaled_sign, ...)",
+    }
+
+    def build(self) -> tf.keras.Model:
+        return SmallBNN(
+            input_shape=self.input_shape,
+            num_classes=self.num_classes,
+            input_quantizer=self.input_quantizer,
+            kernel_quantizer=self.kernel_quantizer,
+            include_top=self.include_top,
+            lab_blocks=self.lab_blocks,
+        )
 
 
 def _fresh(quantizer):

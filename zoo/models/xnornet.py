@@ -1,7 +1,7 @@
 """XNOR-Net (Rastegari et al., ECCV 2016, arXiv 1603.05279) as larq-zoo's
 `literature.XNORNet`, buildable at small inputs, with per-conv LAB placement."""
 
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import larq as lq
 import tensorflow as tf
@@ -50,6 +50,10 @@ class XNORNetFactory(ZooModelFactory):
     # Three 3×3 stride-2 "valid" max-pools after the stride-4 stem leave no map below 57².
     min_input_size = 57
     input_quantizer: str = Field("ste_sign")
+    field_help: Dict[str, str] = {
+        "input_quantizer": "activation binarizer of conv2-conv5 without LAB and of fc6, fc7: a "
+        "larq or lab-bnn alias (ste_sign, approx_sign, xnor_activation, ...)",
+    }
 
     def binary_conv(self, filters: int, kernel_size, binarizer: str, padding: str = "same"):
         return lq.layers.QuantConv2D(
