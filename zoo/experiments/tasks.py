@@ -1,63 +1,25 @@
-"""The `lqz Train<Model>` tasks: one per zoo model, all sharing TrainZooModel's fields."""
+"""The `lqz Train<Model>` tasks, one per model of zoo.models.registry.MODELS (adding a
+model there adds its task): each holds its model's factory as the `model` component
+and its paper's recipe (zoo.experiments.recipes) as its defaults."""
 
+import inspect
 from typing import Optional
 
 from lab_bnn import TemperatureSchedule
 from lab_bnn.errors import UserError
 
-from zookeeper import Field
-from zookeeper import task as zookeeper_task
-from zookeeper.core.cli import cli
+from zookeeper import ComponentField, Field
 
+from zoo.experiments.recipes import recipe_for
 from zoo.experiments.train import TrainZooModel
+from zoo.models.registry import MODELS, ZooModel
+from zoo.task_help import task
 
 # BoolNet's progressive binarization (paper and code): T <- 0.965·T every 1000 steps,
 # at batch 256 on ImageNet, i.e. ⌈1,281,167 / 256⌉ = 5005 steps per epoch.
 BOOLNET_TEMPERATURE_FACTOR = 0.965
 BOOLNET_EVERY_N_STEPS = 1000
 BOOLNET_STEPS_PER_EPOCH = 5005
-
-
-def task(cls):
-    """zookeeper's @task, with `lqz <Task> --help` listing the fields and defaults."""
-    cls = zookeeper_task(cls)
-    cli.commands[cls.__name__].help = cls.help_text()
-    return cls
-
-
-@task
-class TrainLabBNN(TrainZooModel):
-    """LabBNN (LAB paper) with LAB in every stage unless lab_blocks says otherwise."""
-
-    model_name = "LabBNN"
-
-
-@task
-class TrainBiRealNet(TrainZooModel):
-    """Bi-Real Net 18; lab_blocks=True,True,True,True gives the LAB paper's variant."""
-
-    model_name = "BiRealNet"
-
-
-@task
-class TrainQuickNet(TrainZooModel):
-    """larq-zoo's QuickNet with per-stage LAB placement."""
-
-    model_name = "QuickNet"
-
-
-@task
-class TrainXNORNet(TrainZooModel):
-    """XNOR-Net (AlexNet-style) with per-stage LAB placement."""
-
-    model_name = "XNORNet"
-
-
-@task
-class TrainReActNet(TrainZooModel):
-    """ReActNet-A (MobileNetV1 backbone, RSign/RPReLU) with per-stage LAB placement."""
-
-    model_name = "ReActNet"
 
 
 class TrainWithTemperature(TrainZooModel):
@@ -69,9 +31,16 @@ class TrainWithTemperature(TrainZooModel):
     decays an epoch): N = round(1000 · steps_per_epoch / 5005), at least 1.
     """
 
+    field_help = {
+        "temperature_every_n_steps": "N of BoolNet's weight temperature schedule, "
+        "T <- 0.965*T every N steps; None = BoolNet's ImageNet "
+        "rate (N = 1000 of 5005 steps per epoch) scaled to this "
+        "run: round(1000 * steps_per_epoch / 5005), at least 1",
+    }
     temperature_every_n_steps: Optional[int] = Field(None)
 
     def __post_configure__(self):
+        super().__post_configure__()
         n = self.temperature_every_n_steps
         if n is not None and (isinstance(n, bool) or n < 1):
             raise UserError(
@@ -94,41 +63,29 @@ class TrainWithTemperature(TrainZooModel):
         return {**super().resolved_config(), "temperature_every_n_steps": self.temperature_every_n_steps}
 
 
-@task
-class TrainBoolNet(TrainWithTemperature):
-    """BoolNet (k = 4 slices) with per-stage LAB placement and its weight temperature.
-
-    T falls ×0.965 every temperature_every_n_steps steps (default: BoolNet's ImageNet
-    rate, 1000 steps of a 5005-step epoch, scaled to this dataset's steps per epoch).
-    """
-
-    model_name = "BoolNet"
-
-
-@task
-class TrainBaseNet(TrainWithTemperature):
-    """BoolNet's BaseNet (k = 1), a Bi-Real-like baseline built from BoolNet parts.
-
-    Its weight temperature falls as TrainBoolNet's (temperature_every_n_steps).
-    """
-
-    model_name = "BaseNet"
-
-
-@task
-class TrainSmallBNN(TrainZooModel):
-    """The small Bi-Real-style BNN (4 binary blocks) that trains in minutes on a CPU."""
-
-    model_name = "SmallBNN"
+def make_task(name: str, entry: ZooModel) -> type:
+    """The @task `Train<name>`: `entry.factory` as its model, its recipe as defaults,
+    and the weight temperature schedule if the model has one."""
+    recipe = recipe_for(name)
+    summary = inspect.cleandoc(entry.factory.__doc__ or name).split("\n\n")[0]
+    cls = type(
+        f"Train{name}",
+        (TrainWithTemperature if entry.temperature else TrainZooModel,),
+        {
+            "__module__": __name__,
+            "__qualname__": f"Train{name}",
+            "__doc__": f"Train {name}, with its paper's recipe as the defaults (source below).\n\n{summary}",
+            "model_name": name,
+            "recipe": recipe,
+            "model": ComponentField(entry.factory),
+            "optimizer": ComponentField(recipe.optimizer),
+            "epochs": Field(recipe.epochs),
+            "batch_size": Field(recipe.batch_size),
+            "label_weight": Field(recipe.label_weight),
+        },
+    )
+    return task(cls)
 
 
-@task
-class TrainCompactBNN(TrainZooModel):
-    """CompactBNN (the Quickstart's and Leaderboard's network) with any paper's
-    binarizer (binarizer=bnn|lab|react_net|...|boolnet_k4|float)."""
-
-    model_name = "CompactBNN"
-    binarizer: str = Field("bnn")
-
-    def model_options(self) -> dict:
-        return {"binarizer": self.binarizer}
+for _name, _entry in MODELS.items():
+    globals()[f"Train{_name}"] = make_task(_name, _entry)

@@ -1,43 +1,44 @@
-"""`lqz Train<Model>`: train a zoo model on a zoo dataset, resumably, on any strategy."""
+"""`lqz Train<Model>`: train a zoo model on a zoo dataset, resumably, on any strategy.
 
-import hashlib
-import json
+The model and the optimizer are zookeeper components (`model.<field>=`,
+`optimizer=RAdam optimizer.schedule=CosineDecay ...`); each task's defaults are its
+model's published recipe (zoo.experiments.recipes). A teacher (`teacher=`) turns the
+run into knowledge distillation; `stage=`/`initialize_from=` give two-stage training.
+"""
+
 import math
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
 
-from lab_bnn import BinarizerSchedule
 from lab_bnn.errors import UserError
 
-import numpy as np
 import tensorflow as tf
 from zookeeper import ComponentField, Field
+from zookeeper.core.component import base_getattr
 
 from zoo.datasets import FashionMnist, ZooDataset, dataset_names
-from zoo.experiments.checkpoints import LogOptimizerIterations, SaveEachEpoch, TrainingState
-from zoo.experiments.fingerprint import write_fingerprint
-from zoo.experiments.model_summary import write_model_summary
+from zoo.experiments import run_config
+from zoo.experiments.checkpoints import TrainingState
+from zoo.experiments.fit import fit_and_save, student_of, weights_fingerprint  # noqa: F401  (re-exported)
+from zoo.experiments.recipes import DEFAULT_RECIPE, Recipe
 from zoo.experiments.run_folder import new_run_dir, trim_metrics, write_json_atomic
-from zoo.experiments.strategies import (
-    check_batch_size,
-    expected_replicas,
-    is_chief,
-    make_strategy,
-)
-from zoo.models import get_model
+from zoo.experiments.strategies import check_batch_size, expected_replicas, is_chief, make_strategy
+from zoo.models import factory as model_factory
 from zoo.models.factory import check_input_shape
 from zoo.preprocessing import batches
+from zoo.task_help import help_text as fields_help_text
+from zoo.training.optimizers import Optimizer, describe
+from zoo.training.schedules import LinearDecay  # noqa: F401  (the recipes' schedules are registered)
 
 FIELD_HELP = {
     "dataset": "a zoo dataset component (listed below)",
-    "lab_blocks": "one True/False per stage, LAB where True; None = the model's default",
+    "model": "this task's model; set its fields as model.<field>=value",
+    "optimizer": "the optimizer component (the recipe's by default); its fields as optimizer.<field>=value",
     "input_shape": "height,width,channels the model is built for; None = the dataset's default",
-    "epochs": "epochs to train (LAB paper: 100)",
-    "batch_size": "global batch, split across replicas (LAB paper: 256)",
-    "learning_rate": "Adam's initial learning rate (LAB paper: 2.5e-3)",
-    "final_learning_rate": "reached by linear decay at the last step (LAB paper: 1e-6)",
+    "epochs": "epochs to train (the recipe's)",
+    "batch_size": "global batch, split across replicas (the recipe's)",
     "output_dir": "runs go to output_dir/experiment_name",
     "experiment_name": "<model>-<dataset> by default; a taken name gets -2, -3, ... unless resuming",
     "use_progress_bar": "a per-batch progress bar instead of one line per epoch",
@@ -45,32 +46,36 @@ FIELD_HELP = {
     "seed": "seed of weights, shuffling and augmentation",
     "strategy": "default | mirrored | multi_worker (cluster from TF_CONFIG)",
     "cache": "keep decoded training images in memory after the first epoch",
-    "binarizer": "how every binary block binarizes: a recipe of lab_bnn.recipes, boolnet_k4 or float",
-    "temperature_every_n_steps": "N of BoolNet's weight temperature schedule, "
-    "T <- 0.965*T every N steps; None = BoolNet's ImageNet "
-    "rate (N = 1000 of 5005 steps per epoch) scaled to this "
-    "run: round(1000 * steps_per_epoch / 5005), at least 1",
+    "teacher": "knowledge distillation from a trained model (a run folder, its model.h5, or an .h5): "
+    "frozen, in inference mode; None = labels only",
+    "label_weight": "weight of the label cross-entropy when teacher= is set (0: the distillation loss alone)",
+    "distillation_weight": "weight of the cross-entropy of the student's log-softmax against the "
+    "teacher's softmax (needs teacher=)",
+    "stage": "0: the model as configured; 1: binary activations, real-valued weights (weight "
+    "quantizers removed); 2: both binary, started from a stage-1 run with initialize_from=",
+    "initialize_from": "a run folder or .h5 whose weights (layers matched by name) start a new run; "
+    "None = fresh weights (a resumed run restores its own checkpoint)",
 }
-
-# Settings that must match for `resume=True` to continue a run.
-RESUME_MUST_MATCH = ("model", "dataset", "input_shape", "lab_blocks", "batch_size")
+STAGES = (0, 1, 2)
 
 
 class TrainZooModel:
-    """Train the zoo model `model_name` (set by each task) with Adam and a linear
-    learning-rate decay, the LAB paper's recipe (ALGORITHMS.md), writing to
-    output_dir/experiment_name/: config.json, metrics.csv, tensorboard/, checkpoints/
-    (weights, optimizer state and epoch, every epoch) and model.h5."""
+    """Train the zoo model `model_name` (set by each generated task) with its paper's
+    recipe, writing to output_dir/experiment_name/: config.json, metrics.csv,
+    tensorboard/, checkpoints/ (weights, optimizer state and epoch, every epoch) and
+    model.h5."""
 
     model_name = "LabBNN"
+    recipe: Recipe = DEFAULT_RECIPE  # a class attribute, not a Field
+    field_help = FIELD_HELP
 
     dataset: ZooDataset = ComponentField(FashionMnist)
-    lab_blocks: Optional[Sequence[bool]] = Field(None)
+    # A factory of this annotation; each generated task sets its own default.
+    model: tf.keras.Model = ComponentField()
+    optimizer: Optimizer = ComponentField(DEFAULT_RECIPE.optimizer)
     input_shape: Optional[Sequence[int]] = Field(None)
-    epochs: int = Field(100)
-    batch_size: int = Field(256)
-    learning_rate: float = Field(2.5e-3)
-    final_learning_rate: float = Field(1e-6)
+    epochs: int = Field(DEFAULT_RECIPE.epochs)
+    batch_size: int = Field(DEFAULT_RECIPE.batch_size)
     output_dir: str = Field("runs")
     experiment_name: str = Field(lambda self: f"{self.model_name}-{type(self.dataset).__name__}")
     use_progress_bar: bool = Field(False)
@@ -78,25 +83,33 @@ class TrainZooModel:
     seed: int = Field(0)
     strategy: str = Field("default")
     cache: bool = Field(False)
+    teacher: Optional[str] = Field(None)
+    label_weight: float = Field(DEFAULT_RECIPE.label_weight)
+    distillation_weight: float = Field(1.0)
+    stage: int = Field(0)
+    initialize_from: Optional[str] = Field(None)
 
     @classmethod
     def help_text(cls) -> str:
-        """`lqz <Task> --help`: every field with its default and meaning."""
-        lines = [cls.__doc__.strip().splitlines()[0], "", "\b", "Fields (key=value):"]
-        for name, field in cls.__component_fields__.items():
-            default = "computed" if callable(field._default) else repr(field._default)
-            if name == "dataset":
-                default = "FashionMnist"
-            lines.append(f"  {name} = {default}: {FIELD_HELP[name]}")
-        lines += [
-            "",
-            "\b",
-            f"Datasets: {', '.join(dataset_names())} (set their fields as "
-            "dataset.<field>=value, e.g. dataset.data_dir=DIR).",
-        ]
-        return "\n".join(lines)
+        """`lqz <Task> --help`: every field, the model's and the optimizer's included,
+        with its default and meaning, then the recipe's source."""
+        shorthands = ", ".join(f"{short}= for {full}=" for short, full in run_config.SHORTHANDS.items())
+        return "\n".join(
+            [
+                fields_help_text(cls, expand=("model", "optimizer"), hidden=model_factory.TASK_SET_FIELDS),
+                "",
+                f"Recipe (the defaults above): {cls.recipe.citation}.",
+                "",
+                f"Datasets: {', '.join(dataset_names())} (set their fields as "
+                "dataset.<field>=value, e.g. dataset.data_dir=DIR).",
+                "",
+                f"Shorthands kept from older command lines: {shorthands}.",
+            ]
+        )
 
     def __pre_configure__(self, conf):
+        conf = run_config.rewrite_shorthands(conf)
+        run_config.refuse_task_set_keys(conf, type(self).__name__, self.model_name)
         fields = self.__component_fields__
         for key, value in conf.items():
             name = key.split(".")[0]
@@ -109,58 +122,111 @@ class TrainZooModel:
                 raise UserError(f"unknown dataset {value!r}; available: {', '.join(dataset_names())}")
         return conf
 
+    def __post_configure__(self):
+        if self.stage not in STAGES or isinstance(self.stage, bool):
+            raise UserError(f"stage must be 0, 1 or 2; received {self.stage!r}")
+        if self.teacher is None:
+            configured = self.__component_configured_field_values__
+            for name in ("label_weight", "distillation_weight"):
+                if name in configured:
+                    raise UserError(
+                        f"{name}={configured[name]!r} weighs a distillation loss: it needs "
+                        "teacher=<run folder or .h5>"
+                    )
+
     # -- pieces -------------------------------------------------------------------
 
     def model_input_shape(self):
         """Raises UserError for a shape the model cannot take, before it is built."""
         shape = self.input_shape or self.dataset.default_input_shape
-        return check_input_shape(self.model_name, shape, get_model(self.model_name).min_input_size)
-
-    def model_options(self) -> dict:
-        """Extra builder arguments of this task's model (fields of a subclass); they
-        are saved in config.json and must match on resume."""
-        return {}
+        factory = type(base_getattr(self, "model"))
+        return check_input_shape(self.model_name, shape, factory.min_input_size)
 
     def build_model(self) -> tf.keras.Model:
-        return get_model(self.model_name).build(
+        """A fresh model from the configured model Fields and the task's shape and
+        classes; with stage=1, its weight quantizers removed.
+
+        Raises:
+            UserError: for a model field the model refuses (named with its value).
+        """
+        from zoo.training.stages import float_weights
+
+        # Layer names as in a fresh process, so initialize_from matches a run made in one.
+        tf.keras.backend.reset_uids()
+        model = model_factory.build_model(
+            type(base_getattr(self, "model")),
+            **run_config.model_fields(self),
             input_shape=self.model_input_shape(),
             num_classes=self.dataset.num_classes,
-            lab_blocks=None if self.lab_blocks is None else tuple(self.lab_blocks),
-            **self.model_options(),
+            include_top=True,
         )
+        return float_weights(model) if self.stage == 1 else model
 
-    def learning_rate_schedule(self, steps_per_epoch: int):
-        return tf.keras.optimizers.schedules.PolynomialDecay(
-            self.learning_rate,
-            max(self.epochs * steps_per_epoch, 1),
-            end_learning_rate=self.final_learning_rate,
-            power=1.0,
-        )
+    def initial_model(self, initialize: bool = True) -> tf.keras.Model:
+        """build_model(), with initialize_from's weights copied in (unless `initialize`
+        is False: a resumed run restores its checkpoint instead)."""
+        model = self.build_model()
+        if self.initialize_from is not None:
+            if initialize:
+                from zoo.training.stages import initialize_from
+
+                initialize_from(model, self.initialize_from)
+                print(f"initialized from {self.initialize_from}")
+            else:
+                print(f"resuming: the checkpoint's weights, not initialize_from={self.initialize_from}")
+        elif self.stage == 2:
+            print("stage=2 without initialize_from: binary weights trained from fresh weights")
+        return model
+
+    def compiled_model(self, steps_per_epoch: int, model: Optional[tf.keras.Model] = None) -> tf.keras.Model:
+        """What `fit` trains: the model (initial_model() unless given) compiled with the
+        optimizer, or, with a teacher, a Distiller around it. Call it in the strategy's
+        scope, so the optimizer and the teacher are replicated."""
+        student = self.initial_model() if model is None else model
+        optimizer = base_getattr(self, "optimizer").build(self.epochs * steps_per_epoch, steps_per_epoch)
+        if self.teacher is None:
+            student.compile(
+                optimizer=optimizer,
+                loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=not ends_in_softmax(student)),
+                metrics=["accuracy"],
+            )
+            return student
+        from zoo.training.distillation import Distiller, load_teacher
+
+        teacher = load_teacher(self.teacher, self.dataset.num_classes, tuple(student.input_shape[1:]))
+        trainer = Distiller(student, teacher, self.label_weight, self.distillation_weight)
+        trainer.compile(optimizer=optimizer, metrics=["accuracy"])
+        return trainer
 
     def resolved_config(self) -> dict:
         dataset = self.dataset
+        fields = run_config.model_fields(self)
         return {
             "task": type(self).__name__,
             "model": self.model_name,
+            "model_fields": fields,
             "dataset": {
                 "name": type(dataset).__name__,
                 **{f: getattr(dataset, f) for f in dataset.__component_fields__},
             },
             "input_shape": list(self.model_input_shape()),
-            "lab_blocks": None if self.lab_blocks is None else list(self.lab_blocks),
-            **self.model_options(),
+            "lab_blocks": fields.get("lab_blocks"),  # a copy, for readers of older runs
+            "optimizer": describe(base_getattr(self, "optimizer")),
             **{
                 f: getattr(self, f)
                 for f in (
                     "epochs",
                     "batch_size",
-                    "learning_rate",
-                    "final_learning_rate",
                     "output_dir",
                     "experiment_name",
                     "seed",
                     "strategy",
                     "cache",
+                    "teacher",
+                    "label_weight",
+                    "distillation_weight",
+                    "stage",
+                    "initialize_from",
                 )
             },
         }
@@ -176,33 +242,10 @@ class TrainZooModel:
             raise UserError(f"resume=True but {folder} has no checkpoint to resume from")
         return folder
 
-    def check_resumable(self, folder: Path, config: dict) -> None:
-        """Raises UserError if the settings that shape the run differ from the saved ones."""
-        saved = json.loads((folder / "config.json").read_text())
-        changed = [
-            k
-            for k in (*RESUME_MUST_MATCH, *self.model_options())
-            if saved.get(k) != json.loads(json.dumps(config[k]))
-        ]
-        if changed:
-            raise UserError(
-                f"resume=True but {', '.join(f'{k}={config[k]!r}' for k in changed)} differ "
-                f"from the run in {folder} ({', '.join(f'{k}={saved.get(k)!r}' for k in changed)})"
-            )
-
     def extra_callbacks(self, steps_per_epoch: int) -> list:
         """Callbacks a task adds for its model's own training schedule (BoolNet's
         temperature); none by default."""
         return []
-
-    def compiled_model(self, steps_per_epoch: int) -> tf.keras.Model:
-        model = self.build_model()
-        model.compile(
-            optimizer=tf.keras.optimizers.Adam(self.learning_rate_schedule(steps_per_epoch)),
-            loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=not ends_in_softmax(model)),
-            metrics=["accuracy"],
-        )
-        return model
 
     # -- the run --------------------------------------------------------------------
 
@@ -232,9 +275,10 @@ class TrainZooModel:
         config = self.resolved_config()
         resumed_run = self.resume_dir() if self.resume else None
         if resumed_run:
-            self.check_resumable(resumed_run, config)
-        with strategy.scope():
-            model = self.compiled_model(steps_per_epoch)
+            run_config.check_resumable(resumed_run, config)
+        with strategy.scope():  # the teacher too: its variables are replicated
+            trainer = self.compiled_model(steps_per_epoch, self.initial_model(initialize=not resumed_run))
+        model = student_of(trainer)
 
         chief = is_chief(self.strategy)
         if not chief:
@@ -243,71 +287,40 @@ class TrainZooModel:
             folder = resumed_run or new_run_dir(Path(self.output_dir).expanduser(), self.experiment_name)
         try:
             with strategy.scope():
-                state = TrainingState(model, folder / "checkpoints")
+                # Only the student is checkpointed, with the trainer's optimizer: the
+                # keys are those of a run without a teacher.
+                state = TrainingState(model, folder / "checkpoints", optimizer=trainer.optimizer)
                 if resumed_run:
                     path = state.restore_latest(resumed_run / "checkpoints")
                     print(
                         f"resumed from {path}: {int(state.epoch.numpy())} epochs done, "
-                        f"optimizer iteration {int(model.optimizer.iterations.numpy())}"
+                        f"optimizer iteration {int(trainer.optimizer.iterations.numpy())}"
                     )
                     trim_metrics(folder / "metrics.csv", int(state.epoch.numpy()))
                 else:
                     write_json_atomic(folder / "config.json", config)
-            print(write_model_summary(model, folder))
             print(
                 f"training {self.model_name} on {type(self.dataset).__name__} "
                 f"({steps_per_epoch} steps per epoch, {strategy.num_replicas_in_sync} "
                 f"replica(s)); writing to {folder}"
             )
-            self.fit(
-                model,
+            fit_and_save(
+                trainer,
                 state,
                 folder,
                 train_batches,
                 validation_batches,
-                steps_per_epoch,
-                math.ceil(validation_count / self.batch_size),
+                epochs=self.epochs,
+                steps_per_epoch=steps_per_epoch,
+                validation_steps=math.ceil(validation_count / self.batch_size),
+                verbose=1 if self.use_progress_bar else 2,
+                extra_callbacks=self.extra_callbacks(steps_per_epoch),
             )
         finally:
             if not chief:
                 shutil.rmtree(folder, ignore_errors=True)
 
-    def fit(self, model, state, folder, train_batches, validation_batches, steps_per_epoch, validation_steps):
-        model.fit(
-            train_batches,
-            epochs=self.epochs,
-            initial_epoch=int(state.epoch.numpy()),
-            steps_per_epoch=steps_per_epoch,
-            validation_data=validation_batches,
-            validation_steps=validation_steps,
-            verbose=1 if self.use_progress_bar else 2,
-            callbacks=[
-                LogOptimizerIterations(),
-                tf.keras.callbacks.CSVLogger(str(folder / "metrics.csv"), append=True),
-                tf.keras.callbacks.TensorBoard(
-                    str(folder / "tensorboard"), write_graph=False, profile_batch=0
-                ),
-                SaveEachEpoch(state),
-                BinarizerSchedule(epochs=self.epochs),  # per-epoch: ReCU's τ, FDA's terms
-                *self.extra_callbacks(steps_per_epoch),
-            ],
-        )
-        final, partial = folder / "model.h5", folder / ".model.h5.partial"
-        model.save(str(partial), save_format="h5")
-        partial.replace(final)  # a kill while saving never leaves half a model.h5
-        write_fingerprint(model, validation_batches, folder)
-        print(f"final model: {final}")
-        print(f"trainable weights sha256: {weights_fingerprint(model)}")
-
 
 def ends_in_softmax(model: tf.keras.Model) -> bool:
     """larq-zoo's models end in a softmax; others (SmallBNN) give logits."""
     return getattr(model.layers[-1], "activation", None) is tf.keras.activations.softmax
-
-
-def weights_fingerprint(model: tf.keras.Model) -> str:
-    """A hash of the trainable weights' bytes, to compare replicas or runs."""
-    digest = hashlib.sha256()
-    for weight in model.trainable_weights:
-        digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
-    return digest.hexdigest()
