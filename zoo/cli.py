@@ -21,7 +21,7 @@ from typing import List, Optional, Sequence
 from lab_bnn.errors import UserError
 
 from zoo import quiet
-from zoo.task_help import format_default
+from zoo.task_help import component_choices, format_default
 
 # larq-zoo's experiment modules; importing one registers its @task classes.
 LARQ_ZOO_EXPERIMENTS = (
@@ -262,7 +262,10 @@ def _explain(error: BaseException, task) -> str:
     message = one_line(error, first_paragraph=True)
     wrong_type = WRONG_TYPE.search(message)
     if wrong_type is not None:
-        expected = re.sub(r"<class '(\w+)'>", r"\1", wrong_type["type"]).replace("typing.", "")
+        expected = re.sub(r"<class '(?:[\w.]+\.)?(\w+)'>", r"\1", wrong_type["type"]).replace("typing.", "")
+        choices = _component_choices(task, wrong_type["component"], wrong_type["field"])
+        if choices:  # a component field set to a name that is none of its classes
+            expected = f"one of {', '.join(choices)}"
         return (
             f"{wrong_type['component']}.{wrong_type['field']} must be {expected}; "
             f"received {wrong_type['value']}"
@@ -270,19 +273,36 @@ def _explain(error: BaseException, task) -> str:
     unknown = UNKNOWN_KEY.search(message)
     if unknown is None:
         return message
-    from zookeeper.core.component import base_getattr
-
-    component = task
-    try:
-        for name in unknown["component"].split(".")[1:]:
-            component = base_getattr(component, name)
-    except Exception:  # noqa: BLE001  (zookeeper's own message is still true)
+    component = _component_at(task, unknown["component"])
+    if component is None:
         return message
     fields = ", ".join(sorted(component.__component_fields__))
     return (
         f"unknown key {unknown['key']!r} for {unknown['component']}; its fields: "
         f"{fields} (see `lqz {type(task).__name__} --help`)"
     )
+
+
+def _component_at(task, path: str):
+    """The component `path` names (`TrainBoolNet.optimizer.schedule`), or None."""
+    from zookeeper.core.component import base_getattr
+
+    component = task
+    try:
+        for name in path.split(".")[1:]:
+            component = base_getattr(component, name)
+    except Exception:  # noqa: BLE001  (the caller falls back to zookeeper's message)
+        return None
+    return component
+
+
+def _component_choices(task, path: str, field: str) -> List[str]:
+    """The component classes a component field takes by name ([] for other fields)."""
+    from zookeeper.core.field import ComponentField
+
+    component = _component_at(task, path)
+    spec = None if component is None else component.__component_fields__.get(field)
+    return component_choices(spec.type) if isinstance(spec, ComponentField) else []
 
 
 if __name__ == "__main__":

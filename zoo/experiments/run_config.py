@@ -123,10 +123,13 @@ def check_resumable(folder: Path, config: Dict[str, Any]) -> None:
         )
     now, then = {}, {}
     for key in RESUME_MUST_MATCH:
-        now.update(flatten(json.loads(json.dumps(jsonable(config[key]))), key))
-        then.update(flatten(saved.get(key), key))
+        shown_as = "model" if key == "model_fields" else key  # model.k, as typed
+        now.update(flatten(json.loads(json.dumps(jsonable(config[key]))), shown_as))
+        then.update(flatten(saved.get(key), shown_as))
     missing = object()
     changed = [k for k in {**then, **now} if now.get(k, missing) != then.get(k, missing)]
+    # Another component (optimizer=SGD) is the difference, not each of its fields.
+    changed = [k for k in changed if not any(k.startswith(f"{c}.") for c in changed)]
     if changed:
 
         def shown(values):
