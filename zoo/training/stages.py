@@ -15,7 +15,7 @@ from lab_bnn.errors import UserError
 import larq  # noqa: F401  (registers larq's layers and quantizers)
 import tensorflow as tf
 
-from zoo.training.model_file import resolve_model_file
+from zoo.training.model_file import load_model_file
 
 # larq's weight quantizer arguments and the constraint that goes with each
 # (QuantConv2D/QuantDense: kernel; QuantDepthwiseConv2D: depthwise; QuantSeparableConv2D: both).
@@ -76,14 +76,7 @@ def initialize_from(model: tf.keras.Model, source: str) -> None:
     Example:
         >>> initialize_from(ReActNet(input_shape=(32, 32, 3), num_classes=10), "runs/ReActNet-1")
     """
-    path = resolve_model_file(source, "initialize_from")
-    try:
-        source_model = tf.keras.models.load_model(str(path), compile=False)
-    except (OSError, ValueError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UserError(
-            f"initialize_from={source}: {path} is not a readable Keras .h5 model ({first_line})"
-        ) from error
+    source_model = load_model_file(source, "initialize_from")
     kept = copy_weights_by_name(model, source_model, f"initialize_from={source}")
     if kept:
         print(
