@@ -1,5 +1,6 @@
 """`lqz Train<Model>` end to end: what a run writes, SIGKILL then resume, two-worker
-MultiWorkerMirroredStrategy, and one clear error for each kind of bad input."""
+MultiWorkerMirroredStrategy with a teacher, model fields in config.json, distillation,
+two stages, and one clear error for each kind of bad input."""
 
 import csv
 import json
@@ -12,8 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from zookeeper import configure
 
 from zoo.cli import main
+from zoo.experiments.tasks import TrainSmallBNN
+from zoo.models import CompactBNN
+from zoo.models.boolnet import BoolNetFactory
+from zoo.models.factory import configurable_fields
+from zoo.training.optimizers import RAdam
 
 from lqz_process import lqz, start_lqz
 
@@ -143,7 +150,11 @@ def free_ports(n):
     return ports
 
 
-def test_two_worker_multi_worker_mirrored_training_ends_with_identical_weights(tmp_path):
+def test_two_worker_distillation_ends_with_identical_weights(tmp_path):
+    """MultiWorkerMirroredStrategy with a teacher: both workers load it in the
+    strategy's scope and end with the same student; only the student is checkpointed."""
+    teacher = tmp_path / "teacher.h5"  # a tiny float teacher, untrained: its softmax is a target
+    CompactBNN(input_shape=(12, 12, 1), num_classes=10, binarizer="float").save(teacher, save_format="h5")
     cluster = [f"localhost:{port}" for port in free_ports(2)]
     workers = [
         start_lqz(
@@ -151,6 +162,8 @@ def test_two_worker_multi_worker_mirrored_training_ends_with_identical_weights(t
             "dataset.train_examples=256",
             "epochs=1",
             "strategy=multi_worker",
+            f"teacher={teacher}",
+            "label_weight=0.5",
             f"output_dir={tmp_path / 'out'}",
             log_path=tmp_path / f"worker{i}.log",
             TF_CONFIG=json.dumps({"cluster": {"worker": cluster}, "task": {"type": "worker", "index": i}}),
@@ -168,7 +181,13 @@ def test_two_worker_multi_worker_mirrored_training_ends_with_identical_weights(t
     assert fingerprints[0] == fingerprints[1]
     assert all("(8 steps per epoch, 2 replica(s))" in log for log in logs)
     chief_run = tmp_path / "out" / "SmallBNN-Synthetic"
-    assert [r["iterations"] for r in metrics(chief_run)] == ["8"]
+    rows = metrics(chief_run)
+    assert [r["iterations"] for r in rows] == ["8"]
+    assert float(rows[0]["distillation_loss"]) > 0 and float(rows[0]["label_loss"]) > 0
+    keys = [name for name, _ in tf.train.list_variables(str(chief_run / "checkpoints" / "ckpt-1"))]
+    assert "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE" in keys
+    assert not [k for k in keys if "teacher" in k]
+    assert json.loads((chief_run / "config.json").read_text())["teacher"] == str(teacher)
     worker_model = Path(re.search(r"final model: (\S+)", logs[1]).group(1))
     assert not worker_model.parent.exists()  # the non-chief's scratch folder is gone
 
@@ -243,3 +262,139 @@ def test_batch_not_divisible_by_the_replicas_is_refused_before_waiting_for_peers
         "lqz: error: batch_size=15 must be a positive multiple of the 2 replicas in sync "
         "(the global batch is split across them)"
     )
+
+
+def test_boolnet_model_fields_train_and_config_json_records_every_field(tmp_path, capsys):
+    """The issue's "done when": model fields on the command line, a short BoolNet run,
+    and config.json with every model, optimizer and schedule field."""
+    args = (
+        "TrainBoolNet",
+        "model.k=2",
+        "model.padding_mode=one",
+        "dataset=Synthetic",
+        "dataset.input_shape=32,32,3",
+        "dataset.train_examples=16",
+        "dataset.validation_examples=8",
+        "batch_size=8",
+        "epochs=1",
+        "experiment_name=boolnet",
+        f"output_dir={tmp_path}",
+    )
+    result = lqz(*args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = json.loads((tmp_path / "boolnet" / "config.json").read_text())
+    assert set(config["model_fields"]) == set(configurable_fields(BoolNetFactory))
+    assert (config["model_fields"]["k"], config["model_fields"]["padding_mode"]) == (2, "one")
+    assert config["model_fields"]["feature_reuse"] is True
+    assert set(config["optimizer"]) == {"name", *RAdam.__component_fields__}
+    assert (config["optimizer"]["name"], config["optimizer"]["clipnorm"]) == ("RAdam", 2.5)
+    assert config["optimizer"]["schedule"] == {
+        "name": "CosineDecay",
+        "warmup_epochs": 0.0,
+        "final_learning_rate": 1e-8,
+    }
+    assert tf.keras.models.load_model(tmp_path / "boolnet" / "model.h5").layers  # it loads
+
+    assert main([*args, "model.k=4", "resume=True"]) == 2  # in-process: refused before building
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and re.match(
+        r"lqz: error: resume=True but model\.k=4 differs from the run in .*\(model\.k=2\)", error[0]
+    )
+
+
+def test_distillation_from_a_float_teacher_trained_by_lqz_lowers_the_distillation_loss(tmp_path):
+    """Fashion-MNIST slices: a float CompactBNN teacher trained by lqz, then a binary
+    CompactBNN student against it; metrics.csv shows the distillation loss falling."""
+    data = ("dataset.train_examples=1024", "dataset.validation_examples=128", "batch_size=64")
+    result = lqz(
+        "TrainCompactBNN",
+        "model.binarizer=float",
+        *data,
+        "epochs=1",
+        "experiment_name=teacher",
+        f"output_dir={tmp_path}",
+        "+",
+        "TrainCompactBNN",
+        f"teacher={tmp_path / 'teacher'}",
+        *data,
+        "epochs=2",
+        "experiment_name=student",
+        f"output_dir={tmp_path}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = metrics(tmp_path / "student")
+    losses = [float(r["distillation_loss"]) for r in rows]
+    assert len(losses) == 2 and losses[1] < losses[0], rows
+    assert all(float(r["label_loss"]) > 0 for r in rows)
+    student = tf.keras.models.load_model(tmp_path / "student" / "model.h5")
+    assert student.name == "compact_bnn_bnn"  # the student is saved, not the distiller
+    keys = [name for name, _ in tf.train.list_variables(str(tmp_path / "student" / "checkpoints" / "ckpt-2"))]
+    assert not [k for k in keys if "teacher" in k]
+    assert (
+        tf.train.load_checkpoint(str(tmp_path / "student" / "checkpoints" / "ckpt-2")).get_tensor(
+            "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
+        )
+        == 2 * 1024 // 64
+    )
+
+
+def small_run_conf(**fields):
+    """SMALL_RUN as the dict that `configure` takes."""
+    conf = {
+        "dataset": "Synthetic",
+        "dataset.input_shape": (12, 12, 1),
+        "dataset.train_examples": 1024,
+        "batch_size": 32,
+    }
+    return {**conf, **fields}
+
+
+def test_stage_2_starts_from_stage_1_weights_exactly_and_resume_checks_the_stage(tmp_path, capsys):
+    result = lqz(
+        *SMALL_RUN,
+        "dataset.train_examples=64",
+        "stage=1",
+        "epochs=1",
+        "experiment_name=stage1",
+        f"output_dir={tmp_path}",
+        "+",
+        *SMALL_RUN,
+        "dataset.train_examples=64",
+        "stage=2",
+        f"initialize_from={tmp_path / 'stage1'}",
+        "epochs=1",
+        "experiment_name=stage2",
+        f"output_dir={tmp_path}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    stage1 = tf.keras.models.load_model(tmp_path / "stage1" / "model.h5")
+    configs = [layer.get_config() for layer in stage1.layers]
+    assert not [c["name"] for c in configs if c.get("kernel_quantizer")]  # real-valued weights
+    assert [c["name"] for c in configs if c.get("input_quantizer")]  # binary activations
+
+    task = TrainSmallBNN()
+    configure(task, small_run_conf(stage=2, initialize_from=str(tmp_path / "stage1")))
+    stage2 = task.initial_model()  # what the run trains from, before its first step
+    assert [layer.name for layer in stage2.layers] == [layer.name for layer in stage1.layers]
+    with_weights = [layer for layer in stage2.layers if layer.weights]
+    assert with_weights and [
+        layer.name for layer in with_weights if layer.get_config().get("kernel_quantizer")
+    ]
+    for layer in with_weights:
+        source = stage1.get_layer(layer.name)
+        assert len(layer.weights) == len(source.weights), layer.name
+        for mine, theirs in zip(layer.weights, source.weights):
+            np.testing.assert_array_equal(mine.numpy(), theirs.numpy(), err_msg=mine.name)
+
+    conf = [
+        *SMALL_RUN,
+        "dataset.train_examples=64",
+        "epochs=2",
+        "experiment_name=stage2",
+        f"output_dir={tmp_path}",
+    ]
+    assert main([*conf, "stage=1", "resume=True"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == [
+        f"lqz: error: resume=True but stage=1 differs from the run in {tmp_path / 'stage2'} (stage=2)"
+    ]

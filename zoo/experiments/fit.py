@@ -70,7 +70,10 @@ def fit_and_save(
         ],
     )
     final, partial = folder / "model.h5", folder / ".model.h5.partial"
-    student.save(str(partial), save_format="h5")
+    # The optimizer's state lives in checkpoints/; in .h5 it is keyed by variable name,
+    # which Keras leaves without the layer prefix in a model rebuilt from its config
+    # (stage 1's), so two kernels would collide.
+    student.save(str(partial), save_format="h5", include_optimizer=False)
     partial.replace(final)  # a kill while saving never leaves half a model.h5
     write_fingerprint(student, validation_batches, folder)
     print(f"final model: {final}")
