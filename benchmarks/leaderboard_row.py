@@ -15,6 +15,7 @@ import larq as lq
 import numpy as np
 import tensorflow as tf
 from zookeeper import configure
+from zookeeper.core.component import base_getattr
 
 from benchmarks.kernel_paths import make_interpreter, run
 from benchmarks.latency import measure_latency
@@ -66,11 +67,11 @@ def training_task(
 ) -> TrainCompactBNN:
     """`lqz TrainCompactBNN` configured for this row (not run)."""
     conf = {
-        "binarizer": binarizer,
+        "model.binarizer": binarizer,
         "dataset": dataset,
         "epochs": budget.epochs,
         "batch_size": budget.batch_size,
-        "learning_rate": budget.learning_rate,
+        "optimizer.learning_rate": budget.learning_rate,
         "seed": budget.seed,
         "output_dir": str(runs_dir),
         "experiment_name": binarizer,
@@ -127,8 +128,8 @@ def measure(
     keras_accuracy = float(np.mean(model.predict(images, batch_size=256, verbose=0).argmax(-1) == labels))
     macs = lq.models.ModelProfile(model)
     row = {
-        "binarizer": task.binarizer,
-        "title": title(task.binarizer),
+        "binarizer": binarizer_of(task),
+        "title": title(binarizer_of(task)),
         "status": "ok",
         "accuracy": keras_accuracy,
         "theoretical_binary_macs": int(macs.op_count("mac", 1)),
@@ -193,11 +194,16 @@ def conversion_columns(model: tf.keras.Model, flatbuffer: bytes, folder: Path) -
     }
 
 
+def binarizer_of(task: TrainCompactBNN) -> str:
+    """The row's binarizer: the task's `model.binarizer` (read without building the model)."""
+    return base_getattr(task, "model").binarizer
+
+
 def budget_of(task: TrainCompactBNN) -> Budget:
     return Budget(
         task.epochs,
         task.batch_size,
-        task.learning_rate,
+        task.optimizer.learning_rate,
         task.seed,
         task.dataset.train_examples,
         task.dataset.validation_examples,
