@@ -3,6 +3,7 @@
 keyword builder builds, reflects a non-default field in the layers, and documents every
 field a user can set."""
 
+import inspect
 from typing import Optional, Sequence
 
 from lab_bnn.errors import UserError
@@ -222,3 +223,48 @@ def test_quicknet_refuses_sections_it_cannot_build(key, value, message):
         configured_factory("QuickNet", {f"model.{key}": value})
     with pytest.raises(UserError, match=message):  # the unconfigured path (keyword builder)
         build_model(QuickNetFactory, input_shape=(32, 32, 3), num_classes=10, **{key: value})
+
+
+ALIAS_FIELDS = [
+    (name, field)
+    for name in NAMES
+    for field in configurable_fields(MODELS[name].factory)
+    if field.endswith(("_quantizer", "_constraint"))
+]
+
+
+def test_the_alias_fields_are_the_ones_expected():
+    """Guards ALIAS_FIELDS against an empty or shrinking list."""
+    assert ("BiRealNet", "kernel_constraint") in ALIAS_FIELDS and (
+        "QuickNet",
+        "sign_quantizer",
+    ) in ALIAS_FIELDS
+    assert {name for name, _ in ALIAS_FIELDS} == set(NAMES) - {"BoolNet", "BaseNet", "CompactBNN"}
+
+
+@pytest.mark.parametrize("name,field", ALIAS_FIELDS)
+def test_an_unknown_alias_is_refused_while_configuring_naming_model_field_and_value(name, field):
+    if field.endswith("_quantizer"):
+        message = rf"^{name} {field}: unknown binarizer alias 'sgn'; lab-bnn has .*lab.* larq has .*ste_sign"
+    else:
+        message = (
+            rf"^{name} {field}: unknown constraint 'sgn'; use a larq or Keras constraint alias \(weight_clip"
+        )
+    with pytest.raises(UserError, match=message):
+        configured_factory(name, {f"model.{field}": "sgn"})
+    if field in inspect.signature(MODELS[name].build).parameters:
+        with pytest.raises(UserError, match=message):  # the keyword builder, unconfigured
+            MODELS[name].build(input_shape=MODELS[name].small_input, num_classes=10, **{field: "sgn"})
+
+
+@pytest.mark.parametrize("name", ["BoolNet", "BaseNet"])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("k", 3, r"k: slices must be 1 or a positive even integer \(1, 2, 4, \.\.\.\); received 3$"),
+        ("padding_mode", "zero", r"padding_mode must be one of replicate, one; received 'zero'$"),
+    ],
+)
+def test_boolnet_refuses_k_and_padding_mode_while_configuring(name, field, value, message):
+    with pytest.raises(UserError, match=rf"^{name} {message}"):
+        configured_factory(name, {f"model.{field}": value})

@@ -3,6 +3,7 @@ data path — multi-slice signs, grouped binary convs, XNOR/OR logic shortcuts."
 
 from typing import Dict, Optional, Sequence
 
+from lab_bnn.errors import UserError
 from lab_bnn.layers import (
     BatchNormSign,
     LocalAdaptiveShift,
@@ -21,6 +22,7 @@ from zookeeper import Field, factory
 from zoo.models.factory import ZooModelFactory, build_model
 
 WIDTHS = (64, 128, 256, 512)
+PADDING_MODES = ("replicate", "one")  # MultiSliceBinaryConv2D's
 BLOCKS_PER_STAGE = (2, 2, 2, 2)
 
 
@@ -60,12 +62,35 @@ class BoolNetFactory(ZooModelFactory):
         "the stem's sign; False: a plain BatchNorm",
         "dilated_last_stage": "True: the last stage keeps its resolution (stride 1, dilation 2, "
         "BoolNet*); False: stride 2",
-        "padding_mode": "how binary 3×3 convs pad: 'replicate' (edges repeat, the paper) or "
-        "'one' (+1 padding, fully binary)",
+        "padding_mode": "how binary 3×3 convs pad: replicate (edges repeat, the paper) or "
+        "one (+1 padding, fully binary)",
         "bn_epsilon": "epsilon of every BatchNorm, a positive float (BoolNet's code: 1e-5)",
         "bn_momentum": "momentum of every BatchNorm in Keras' convention (share of the old "
         "statistics kept), in [0, 1) (BoolNet's code: 0.9)",
     }
+
+    def check_fields(self) -> None:
+        """ZooModelFactory's checks, then k and padding_mode (before any layer is built).
+
+        Raises:
+            UserError: naming the field, the value and what is allowed.
+        """
+        super().check_fields()
+        if (
+            not isinstance(self.k, int)
+            or isinstance(self.k, bool)
+            or self.k < 1
+            or (self.k > 1 and self.k % 2)
+        ):
+            raise UserError(
+                f"{self.model_name} k: slices must be 1 or a positive even integer (1, 2, 4, ...); "
+                f"received {self.k!r}"
+            )
+        if self.padding_mode not in PADDING_MODES:
+            raise UserError(
+                f"{self.model_name} padding_mode must be one of {', '.join(PADDING_MODES)}; "
+                f"received {self.padding_mode!r}"
+            )
 
     def batch_norm(self) -> tf.keras.layers.BatchNormalization:
         return tf.keras.layers.BatchNormalization(momentum=self.bn_momentum, epsilon=self.bn_epsilon)

@@ -121,8 +121,14 @@ class CompactBNNFactory(ZooModelFactory):
         f"activation function): one of {', '.join(BINARIZER_CHOICES)}",
     }
 
-    def __post_configure__(self):
-        # Refused while configuring (before any data is loaded), not only at build.
+    def check_fields(self) -> None:
+        """ZooModelFactory's checks, then `binarizer` (at configure time, before any
+        data is loaded; the builder checks it again).
+
+        Raises:
+            UserError: naming the binarizer and every allowed choice.
+        """
+        super().check_fields()
         check_binarizer(self.binarizer)
 
     def build(self) -> tf.keras.Model:

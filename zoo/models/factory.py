@@ -3,6 +3,7 @@ one place that validates a model's arguments."""
 
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from lab_bnn import quantizers
 from lab_bnn.errors import UserError
 
 import numpy as np
@@ -102,6 +103,39 @@ def check_num_classes(model_name: str, num_classes) -> int:
     return int(num_classes)
 
 
+def check_binarizer_alias(model_name: str, field: str, value):
+    """`value` itself if it is not a string (None, or a quantizer object a keyword
+    builder accepts) or an alias lab-bnn or larq knows.
+
+    Raises:
+        UserError: naming the model, the field, the alias and both alias lists.
+    """
+    if isinstance(value, str):
+        try:
+            quantizers.get(value)
+        except UserError as error:
+            raise UserError(f"{model_name} {field}: {error}") from None
+    return value
+
+
+def check_constraint_alias(model_name: str, field: str, value):
+    """`value` itself if it is not a string or a constraint alias Keras resolves (larq
+    registers weight_clip with it).
+
+    Raises:
+        UserError: naming the model, the field and the value.
+    """
+    if isinstance(value, str):
+        try:
+            tf.keras.constraints.get(value)
+        except ValueError:
+            raise UserError(
+                f"{model_name} {field}: unknown constraint {value!r}; use a larq or Keras "
+                "constraint alias (weight_clip, max_norm, non_neg, unit_norm, min_max_norm)"
+            ) from None
+    return value
+
+
 def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
@@ -147,6 +181,24 @@ class ZooModelFactory:
     include_top: bool = Field(True)
     lab_blocks: Sequence[bool] = Field(lambda self: (False,) * self.stages)
 
+    def __post_configure__(self):
+        # A task configures its model before loading any data: refuse mistakes then.
+        self.check_fields()
+
+    def check_fields(self) -> None:
+        """Check the fields a user sets that the model's layers would otherwise reject
+        with Keras' error: every `*_quantizer` and `*_constraint` alias. Subclasses add
+        their own checks and call this.
+
+        Raises:
+            UserError: naming the field, the value and what is allowed.
+        """
+        for name in self.__component_fields__:
+            if name.endswith("_quantizer"):
+                check_binarizer_alias(self.model_name, name, getattr(self, name))
+            elif name.endswith("_constraint"):
+                check_constraint_alias(self.model_name, name, getattr(self, name))
+
     def stage_binarizers(self, default: str) -> List[str]:
         """The activation binarizer alias of each stage: "lab" or `default`.
 
@@ -157,6 +209,8 @@ class ZooModelFactory:
         return ["lab" if flag else default for flag in flags]
 
     def image_input(self) -> tf.Tensor:
-        """Raises UserError for a shape the model cannot take."""
+        """Raises UserError for a shape the model cannot take or a field `check_fields`
+        refuses (every build starts here, configured or not)."""
+        self.check_fields()
         check_num_classes(self.model_name, self.num_classes)
         return tf.keras.Input(check_input_shape(self.model_name, self.input_shape, self.min_input_size))

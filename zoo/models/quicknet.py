@@ -72,14 +72,17 @@ class QuickNetFactory(ZooModelFactory, larq_zoo_quicknet.QuickNetFactory):
         "lab-bnn alias (ste_sign, approx_sign, ...); None keeps larq-zoo's SteSign(clip_value=1.25)",
     }
 
-    def __post_configure__(self):
-        # Replaces larq-zoo's bare `assert` with a UserError.
-        self.check_sections()
+    def check_fields(self) -> None:
+        """ZooModelFactory's checks, then: section_blocks and section_filters describe 4
+        sections this factory can build (it finds a block's section by its width, so
+        widths differ). ZooModelFactory's `__post_configure__`, before larq-zoo's in the
+        MRO, runs this in place of larq-zoo's bare `assert`.
 
-    def check_sections(self) -> None:
-        """Raises UserError unless section_blocks and section_filters describe 4 sections
-        this factory can build (it finds a block's section by its width, so widths differ)."""
-        blocks, filters = tuple(self.section_blocks), tuple(self.section_filters)
+        Raises:
+            UserError: naming the field, the value and what is allowed.
+        """
+        super().check_fields()
+        blocks, filters = _as_tuple(self.section_blocks), _as_tuple(self.section_filters)
         if len(blocks) != self.stages or not all(_positive_int(b) for b in blocks):
             raise UserError(
                 f"QuickNet section_blocks must be {self.stages} positive integers; received {blocks!r}"
@@ -96,7 +99,7 @@ class QuickNetFactory(ZooModelFactory, larq_zoo_quicknet.QuickNetFactory):
             )
 
     def build(self) -> tf.keras.Model:
-        self.check_sections()  # an unconfigured factory (the keyword builder) skips post-configure
+        self.check_fields()  # an unconfigured factory (the keyword builder) skips post-configure
         return super().build()
 
     @property
@@ -131,6 +134,10 @@ class QuickNetFactory(ZooModelFactory, larq_zoo_quicknet.QuickNetFactory):
         """The binarizer of the section whose residual block is being built."""
         default = self.sign_quantizer or super().input_quantizer
         return self.stage_binarizers(default=default)[self._section]
+
+
+def _as_tuple(value) -> tuple:
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
 
 def _positive_int(value) -> bool:

@@ -6,7 +6,13 @@ import larq as lq
 import tensorflow as tf
 from zookeeper import Field, factory
 
-from zoo.models.factory import ZooModelFactory, check_input_shape, check_lab_blocks, check_num_classes
+from zoo.models.factory import (
+    ZooModelFactory,
+    check_binarizer_alias,
+    check_input_shape,
+    check_lab_blocks,
+    check_num_classes,
+)
 
 STAGES = ((64, False), (64, True), (128, False), (128, True))
 # Two 2×2 "valid" max-pools need 4 pixels to leave one.
@@ -40,8 +46,11 @@ def SmallBNN(
 
     Raises:
         UserError: for an input under 4×4, a num_classes that is not a positive
-            integer, or a lab_blocks without one bool per block.
+            integer, a lab_blocks without one bool per block, or a quantizer alias that
+            neither lab-bnn nor larq knows.
     """
+    check_binarizer_alias("SmallBNN", "input_quantizer", input_quantizer)
+    check_binarizer_alias("SmallBNN", "kernel_quantizer", kernel_quantizer)
     flags = check_lab_blocks("SmallBNN", lab_blocks, len(STAGES)) or (False,) * len(STAGES)
     quantizers = ["lab" if flag else input_quantizer for flag in flags]
     num_classes = check_num_classes("SmallBNN", num_classes)
