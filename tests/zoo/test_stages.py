@@ -13,14 +13,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.models import get_model
+from zoo.models import available, get_model
 from zoo.training.model_file import resolve_model_file
 from zoo.training.stages import float_weights, initialize_from
 
 from conftest import perturb_weights
 
 # One plain BNN, a Bi-Real net, ReActNet (trainable input-quantizer state) and BoolNet
-# (ProgressiveSign: non-trainable weight-quantizer state); the rest add no new case.
+# (ProgressiveSign: non-trainable weight-quantizer state) go through .h5; the others are
+# only rebuilt in their stage-1 form.
 MODELS = ["SmallBNN", "BiRealNet", "ReActNet", "BoolNet"]
 WEIGHT_QUANTIZERS = ("kernel_quantizer", "depthwise_quantizer", "pointwise_quantizer")
 
@@ -45,14 +46,12 @@ def quantizer_state(layer):
     return [w for q in quantizers if isinstance(q, tf.keras.layers.Layer) for w in q.weights]
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_stage_one_then_stage_two_gets_exactly_its_weights(name, tmp_path):
-    stage_2 = build(name)  # the model `stage=2` builds (one build fewer than a second session)
-    stage_1 = float_weights(stage_2)
-    assert [layer.name for layer in stage_1.layers] == [layer.name for layer in stage_2.layers]
-    quantized = [layer for layer in stage_2.layers if getattr(layer, "kernel_quantizer", None) is not None]
-    assert quantized, f"{name} has no weight quantizer to remove (or float_weights removed it in place)"
-    for before, after in zip(stage_2.layers, stage_1.layers):
+def assert_stage_one_form(model, stage_1):
+    """Same layer names and input quantizers; no weight quantizer or kernel constraint left."""
+    assert [layer.name for layer in stage_1.layers] == [layer.name for layer in model.layers]
+    quantized = [layer for layer in model.layers if getattr(layer, "kernel_quantizer", None) is not None]
+    assert quantized, f"{model.name} has no weight quantizer to remove (or float_weights removed it in place)"
+    for before, after in zip(model.layers, stage_1.layers):
         for attribute in WEIGHT_QUANTIZERS:
             assert getattr(after, attribute, None) is None, f"{after.name}.{attribute} kept"
         if getattr(before, "kernel_quantizer", None) is not None:
@@ -60,6 +59,18 @@ def test_stage_one_then_stage_two_gets_exactly_its_weights(name, tmp_path):
         input_quantizer = getattr(before, "input_quantizer", None)
         assert type(getattr(after, "input_quantizer", None)) is type(input_quantizer), after.name
 
+
+@pytest.mark.parametrize("name", [name for name in available() if name not in MODELS])
+def test_every_other_registered_model_has_a_stage_one_form(name):
+    model = build(name)
+    assert_stage_one_form(model, float_weights(model))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_stage_one_then_stage_two_gets_exactly_its_weights(name, tmp_path):
+    stage_2 = build(name)  # the model `stage=2` builds (one build fewer than a second session)
+    stage_1 = float_weights(stage_2)
+    assert_stage_one_form(stage_2, stage_1)
     perturb_weights(stage_1, np.random.RandomState(0), 0.1)  # off the values a fresh build has
     expected = {layer.name: [w.numpy() for w in layer.weights] for layer in stage_1.layers}
     run = save_run(stage_1, tmp_path / "stage1")
