@@ -54,7 +54,7 @@ class GradientOptimizer(Optimizer):
     field_help = {
         "learning_rate": "peak learning rate; the schedule shapes it over the run (LAB paper, Adam: 2.5e-3)",
         "schedule": "learning-rate schedule: LinearDecay, CosineDecay, StepDecay or Constant",
-        "weight_decay": "decoupled weight decay per step, w -= lr_t*wd*w (AdamW; 0: none)",
+        "weight_decay": "decoupled weight decay per step, w -= lr_t*wd*w (PyTorch's AdamW form; 0: none)",
         "clipnorm": "clip the global norm of all gradients (this optimizer's only, in a CaseOptimizer) "
         "to this value after summing over replicas (None: no clipping)",
     }
@@ -110,7 +110,7 @@ class AdamLike(GradientOptimizer):
 class Adam(AdamLike):
     """Adam (Kingma & Ba 2015); with weight_decay > 0 it is AdamW (Loshchilov & Hutter 2019)."""
 
-    field_help = {"epsilon": "added to sqrt(v_hat) (Keras: 1e-7)"}
+    field_help = {"epsilon": "added to sqrt(v), bias correction folded into the step (Keras: 1e-7)"}
     epsilon: float = Field(1e-7)
 
     def keras_optimizer(self, learning_rate, **common):
@@ -123,6 +123,7 @@ class Adam(AdamLike):
 @component
 class RAdam(AdamLike):
     """Rectified Adam (Liu et al. 2020) with PyTorch's semantics; BoolNet's optimizer.
+    weight_decay is decoupled (torch.optim.RAdam with decoupled_weight_decay=True).
     Not available inside a CaseOptimizer."""
 
     field_help = {
@@ -173,8 +174,8 @@ class Bop(Optimizer):
     (progressive_sign) stop depending on their temperature."""
 
     field_help = {
-        "threshold": "flip a weight w when w*m > threshold (Bop paper, ImageNet: 1e-8)",
-        "gamma": "adaptivity rate of the gradient average m += gamma*(g - m) (paper, ImageNet: 1e-4)",
+        "threshold": "flip a weight w when w*m > threshold (larq's default: 1e-8)",
+        "gamma": "adaptivity rate of the gradient average, m += gamma*(g - m) (larq's default: 1e-4)",
     }
     threshold: float = Field(1e-8)
     gamma: float = Field(1e-4)
