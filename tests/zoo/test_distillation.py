@@ -196,3 +196,12 @@ def test_a_teacher_input_that_cannot_be_made_is_refused(teacher_shape, tmp_path)
     run = save_teacher(tmp_path, teacher_shape, CLASSES)
     with pytest.raises(UserError, match=f"^teacher={run} takes"):
         load_teacher(run, CLASSES, (4, 4, 3))
+
+
+def test_a_teacher_with_two_outputs_is_refused(tmp_path):
+    inputs = tf.keras.Input((4, 4, 1))
+    features = tf.keras.layers.Flatten()(inputs)
+    outputs = [tf.keras.layers.Dense(CLASSES)(features), tf.keras.layers.Dense(CLASSES)(features)]
+    tf.keras.Model(inputs, outputs).save(str(tmp_path / "two.h5"), save_format="h5")
+    with pytest.raises(UserError, match=r"has 1 inputs and 2 outputs"):
+        load_teacher(str(tmp_path / "two.h5"), CLASSES, (4, 4, 1))

@@ -59,6 +59,9 @@ def load_teacher(
     Raises:
         UserError: if the path names no readable model, the teacher predicts another
             number of classes, or its input cannot be made from the student's.
+
+    Example:
+        >>> teacher = load_teacher("runs/CompactBNN-float", 10, (32, 32, 3), strategy)
     """
     if strategy is None:
         teacher = load_model_file(path, "teacher")
@@ -66,6 +69,11 @@ def load_teacher(
         with strategy.scope():
             teacher = load_model_file(path, "teacher")
     teacher.trainable = False
+    if len(teacher.inputs) != 1 or len(teacher.outputs) != 1:
+        raise UserError(
+            f"teacher={path} has {len(teacher.inputs)} inputs and {len(teacher.outputs)} outputs; "
+            "a teacher takes one image batch and gives one class distribution"
+        )
     predicted = teacher.output_shape[-1]
     if predicted != num_classes:
         raise UserError(
@@ -175,6 +183,12 @@ class Distiller(tf.keras.Model):
         student: the model trained.
         teacher: a frozen model (see `load_teacher`) predicting the same classes.
         label_weight, distillation_weight: see `DistillationLoss`.
+
+    Example:
+        >>> with strategy.scope():
+        ...     distiller = Distiller(student, load_teacher(path, 10, (32, 32, 3), strategy))
+        ...     distiller.compile(optimizer, metrics=["accuracy"])
+        >>> distiller.fit(batches, epochs=2)  # then save distiller.student
     """
 
     def __init__(
