@@ -18,10 +18,11 @@ from lab_bnn.errors import UserError
 import numpy as np
 import pytest
 import tensorflow as tf
-from zookeeper import configure
+import zookeeper
+from zookeeper import ComponentField, configure
 
-from zoo.training import describe
-from zoo.training.optimizers import SGD, Adam, Bop, CaseOptimizer, RAdam
+from zoo.training import describe, register_keras_object
+from zoo.training.optimizers import SGD, Adam, Bop, CaseOptimizer, Optimizer, RAdam
 from zoo.training.radam import RAdam as KerasRAdam
 from zoo.training.schedules import Constant, CosineDecay, LinearDecay, StepDecay
 
@@ -217,6 +218,27 @@ def test_inside_case_optimizer_only_legacy_capable_settings_are_accepted(conf, r
     message = refusal(CaseOptimizer(), conf)
     assert "inside CaseOptimizer (larq's, legacy Keras optimizers) use Adam, SGD or Bop" in message
     assert message.endswith(received)
+
+
+@zookeeper.component
+class Run:
+    """Stands for a task: the optimizer is a field of a root component."""
+
+    optimizer: Optimizer = ComponentField(Adam)
+
+
+def test_errors_name_the_field_as_typed_on_the_command_line():
+    run = Run()
+    configure(run, {"optimizer": "CaseOptimizer", "optimizer.rest": "SGD", "optimizer.rest.momentum": 1.5})
+    with pytest.raises(UserError, match=r"^optimizer\.rest\.momentum must be in \[0, 1\); received 1\.5$"):
+        run.optimizer.build(100, 10)
+
+
+def test_a_second_class_under_a_registered_name_is_refused():
+    clash = type("RAdam", (), {"__module__": "elsewhere"})
+    with pytest.raises(UserError, match="already belongs to zoo.training.radam.RAdam"):
+        register_keras_object(clash)
+    assert tf.keras.utils.get_custom_objects()["RAdam"] is KerasRAdam
 
 
 def test_describe_is_a_json_record_of_the_whole_tree():
