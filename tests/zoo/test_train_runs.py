@@ -398,3 +398,27 @@ def test_stage_2_starts_from_stage_1_weights_exactly_and_resume_checks_the_stage
     assert error == [
         f"lqz: error: resume=True but stage=1 differs from the run in {tmp_path / 'stage2'} (stage=2)"
     ]
+
+
+def test_case_optimizer_under_mirrored_strategy_trains_and_resumes(tmp_path):
+    """larq's CaseOptimizer (legacy Keras optimizers, larq's merge_call path) under
+    MirroredStrategy: Bop leaves every binary kernel's latent weights at ±1, the
+    iterations count steps, and a second epoch resumes from the checkpoint."""
+    args = (*SMALL_RUN, "dataset.train_examples=128", "strategy=mirrored", "optimizer=CaseOptimizer")
+    args = (*args, "experiment_name=case", f"output_dir={tmp_path}")
+    first = lqz(*args, "epochs=1")
+    assert first.returncode == 0, first.stderr[-3000:]
+    resumed = lqz(*args, "epochs=2", "resume=True")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert (
+        f"resumed from {tmp_path / 'case' / 'checkpoints' / 'ckpt-1'}: 1 epochs done, optimizer iteration 4"
+        in (resumed.stdout)
+    )
+    assert [(r["epoch"], r["iterations"]) for r in metrics(tmp_path / "case")] == [("0", "4"), ("1", "8")]
+    model = tf.keras.models.load_model(tmp_path / "case" / "model.h5")
+    binary = [layer for layer in model.layers if layer.get_config().get("kernel_quantizer")]
+    assert binary
+    for layer in binary:
+        assert set(np.unique(layer.kernel.numpy())) <= {-1.0, 1.0}, layer.name  # Bop's flips only
+    config = json.loads((tmp_path / "case" / "config.json").read_text())
+    assert (config["optimizer"]["binary"]["name"], config["optimizer"]["rest"]["name"]) == ("Bop", "Adam")
