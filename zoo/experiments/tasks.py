@@ -9,11 +9,13 @@ from lab_bnn import TemperatureSchedule
 from lab_bnn.errors import UserError
 
 from zookeeper import ComponentField, Field
+from zookeeper.core.component import base_getattr
 
 from zoo.experiments.recipes import recipe_for
 from zoo.experiments.train import TrainZooModel
 from zoo.models.registry import MODELS, ZooModel
 from zoo.task_help import task
+from zoo.training.optimizers import describe
 
 # BoolNet's progressive binarization (paper and code): T <- 0.965·T every 1000 steps,
 # at batch 256 on ImageNet, i.e. ⌈1,281,167 / 256⌉ = 5005 steps per epoch.
@@ -57,10 +59,22 @@ class TrainWithTemperature(TrainZooModel):
     def extra_callbacks(self, steps_per_epoch: int) -> list:
         every = self.temperature_steps(steps_per_epoch)
         print(f"weight temperature: T <- {BOOLNET_TEMPERATURE_FACTOR}*T every {every} steps")
+        if "Bop" in component_names(describe(base_getattr(self, "optimizer"))):
+            print(
+                "note: Bop trains the binary kernels, whose latent weights it sets to ±1, so "
+                "the temperature no longer changes what is trained"
+            )
         return [TemperatureSchedule(every_n_steps=every, factor=BOOLNET_TEMPERATURE_FACTOR)]
 
     def resolved_config(self) -> dict:
         return {**super().resolved_config(), "temperature_every_n_steps": self.temperature_every_n_steps}
+
+
+def component_names(record) -> set:
+    """The class names in a `describe()` record, at any depth."""
+    if not isinstance(record, dict):
+        return set()
+    return {record.get("name"), *(n for value in record.values() for n in component_names(value))}
 
 
 def make_task(name: str, entry: ZooModel) -> type:
