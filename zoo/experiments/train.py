@@ -29,8 +29,9 @@ from zoo.models import factory as model_factory
 from zoo.models.factory import check_input_shape
 from zoo.preprocessing import batches
 from zoo.task_help import help_text as fields_help_text
+from zoo.training.distillation import Distiller, ends_in_softmax, load_teacher
 from zoo.training.optimizers import Optimizer, describe
-from zoo.training.schedules import LinearDecay  # noqa: F401  (the recipes' schedules are registered)
+from zoo.training.stages import float_weights, initialize_from
 
 FIELD_HELP = {
     "dataset": "a zoo dataset component (listed below)",
@@ -149,8 +150,6 @@ class TrainZooModel:
         Raises:
             UserError: for a model field the model refuses (named with its value).
         """
-        from zoo.training.stages import float_weights
-
         # Layer names as in a fresh process, so initialize_from matches a run made in one.
         tf.keras.backend.reset_uids()
         model = model_factory.build_model(
@@ -168,8 +167,6 @@ class TrainZooModel:
         model = self.build_model()
         if self.initialize_from is not None:
             if initialize:
-                from zoo.training.stages import initialize_from
-
                 initialize_from(model, self.initialize_from)
                 print(f"initialized from {self.initialize_from}")
             else:
@@ -191,8 +188,6 @@ class TrainZooModel:
                 metrics=["accuracy"],
             )
             return student
-        from zoo.training.distillation import Distiller, load_teacher
-
         teacher = load_teacher(self.teacher, self.dataset.num_classes, tuple(student.input_shape[1:]))
         trainer = Distiller(student, teacher, self.label_weight, self.distillation_weight)
         trainer.compile(optimizer=optimizer, metrics=["accuracy"])
@@ -319,8 +314,3 @@ class TrainZooModel:
         finally:
             if not chief:
                 shutil.rmtree(folder, ignore_errors=True)
-
-
-def ends_in_softmax(model: tf.keras.Model) -> bool:
-    """larq-zoo's models end in a softmax; others (SmallBNN) give logits."""
-    return getattr(model.layers[-1], "activation", None) is tf.keras.activations.softmax
