@@ -205,7 +205,9 @@ class TrainZooModel:
                 **{f: getattr(dataset, f) for f in dataset.__component_fields__},
             },
             "input_shape": list(self.model_input_shape()),
-            "lab_blocks": fields.get("lab_blocks"),  # a copy, for readers of older runs
+            # Top-level copies, as config.json had them before the model was a component.
+            "lab_blocks": fields.get("lab_blocks"),
+            **({"binarizer": fields["binarizer"]} if "binarizer" in fields else {}),
             "optimizer": describe(base_getattr(self, "optimizer")),
             **{
                 f: getattr(self, f)
