@@ -47,13 +47,13 @@ NOT_RUN = {
     "lqz Leaderboard itself; a third job here would break this test's 3-minute budget",
     r"lqz TrainLabBNN dataset=Imagenette .*": "needs Imagenette, prepared by `tfds build` (a download)",
     r"lqz TrainBoolNet model\.k=2 .*": "BoolNet on the Synthetic set's full default size; "
-    "tests/zoo/test_train_runs.py runs this command at 32² for 2 steps",
+    "tests/zoo/test_train_recipes.py runs this command at 32² for 2 steps",
     r"lqz TrainCompactBNN model\.binarizer=lab .*": "100 epochs of Fashion-MNIST; "
     "tests/zoo/test_model_fields.py configures the same component keys",
     r"lqz TrainQuickNet .*": "ImageNet (a download) or QuickNet's 150 epochs",
     r"lqz TrainCompactBNN model\.binarizer=float .*": "two full trainings; "
-    "tests/zoo/test_train_runs.py runs this distillation on a Fashion-MNIST slice",
-    r"lqz TrainReActNet stage=1 .*": "two ReActNet trainings; tests/zoo/test_train_runs.py "
+    "tests/zoo/test_train_recipes.py runs this distillation on a Fashion-MNIST slice",
+    r"lqz TrainReActNet stage=1 .*": "two ReActNet trainings; tests/zoo/test_train_recipes.py "
     "runs stage 1 then stage 2 (SmallBNN) and checks the weights carried over",
     r"lqz DeviceBenchmark .*target=ssh://pi@.*": "needs a Raspberry Pi over ssh",
     r"lqz DeviceBenchmark .*target=ssh://ubuntu@jetson.*": "needs a Jetson over ssh",
