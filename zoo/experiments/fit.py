@@ -12,6 +12,7 @@ import tensorflow as tf
 from zoo.experiments.checkpoints import LogOptimizerIterations, SaveEachEpoch, TrainingState
 from zoo.experiments.fingerprint import write_fingerprint
 from zoo.experiments.model_summary import write_model_summary
+from zoo.experiments.single_trace import create_step_variables
 
 
 def student_of(trainer: tf.keras.Model) -> tf.keras.Model:
@@ -52,6 +53,7 @@ def fit_and_save(
     then write the student's summary, model.h5 (atomically) and fingerprints."""
     student = student_of(trainer)
     print(write_model_summary(student, folder))
+    create_step_variables(trainer, student, state.optimizer, train_batches.element_spec)
     trainer.fit(
         train_batches,
         epochs=epochs,
