@@ -1,7 +1,8 @@
 """The whole pipeline for every registered model (LAB in its first and third stages,
-sign in the others) and every CompactBNN binarizer, as a user runs it: `lqz Train<Model>` on Synthetic data → in a
-fresh process, `lqz Convert run_dir=…` (model.h5 must reproduce the outputs the run
-stored) with parity → `lqz Benchmark` → `lqz Profile` → `lqz Charts`.
+sign in the others) and every CompactBNN binarizer, as a user runs it:
+`lqz Train<Model>` on Synthetic data → in a fresh process, `lqz Convert run_dir=…`
+(model.h5 must reproduce the outputs the run stored) with parity → `lqz Benchmark` →
+`lqz Profile` → `lqz Charts`.
 
 Cases come from the registries, so a new model or binarizer joins with no edit here.
 Each case is two `lqz` processes (steps chained with `+`): one trains, one reopens.
