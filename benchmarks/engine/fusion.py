@@ -3,7 +3,9 @@
 One pattern: a float-output `LceBconv2d` whose output feeds only an `ADD` (either operand,
 same shape as the other operand, no broadcasting, fused activation NONE/RELU/RELU_N1_TO_1/
 RELU6) becomes one custom op `LabBnnBconv2dAdd`: the bconv's five inputs plus the residual,
-the bconv's custom options plus `add_activation`, and the ADD's output tensor. The engine's
+the bconv's custom options plus `add_activation`, and the ADD's output tensor. An
+`LceQuantize` reading that output is absorbed too: its output becomes the fused op's second
+output, which the engine packs with LceQuantize's own kernel. The engine's
 C side computes the bconv's float output exactly as before and then `act(y + residual)` in
 float32, so the fused model's outputs equal the unfused model's bit for bit. The fused op
 sits at the ADD's position (its residual is ready there); the dead intermediate tensor is
@@ -68,7 +70,8 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
 
     Returns, for each operator of the rewritten subgraph, the index of the operator it
     came from (a fused op: the LceBconv2d's index), so timers can name original indices;
-    `absorbed`, when given, gets {ADD's index: its LceBconv2d's index} for every fused pair.
+    `absorbed`, when given, gets {ADD's index: its LceBconv2d's index} for every fused pair
+    and {LceQuantize's index: that LceBconv2d's index} for every LceQuantize absorbed.
     """
     graph = model.subgraphs[0]
     operators = graph.operators or []
@@ -112,13 +115,17 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
         ):
             continue
         fused_at[users[0]] = (index, residual, int(activation))
+    quantize_of = {
+        add: q for add in fused_at if (q := _quantize_reading(model, operators, consumers, add)) is not None
+    }
     if absorbed is not None:
         absorbed.update({add: bconv for add, (bconv, _, _) in fused_at.items()})
+        absorbed.update({q: fused_at[add][0] for add, q in quantize_of.items()})
     if not fused_at:
         return list(range(len(operators)))
 
     fused_code = _opcode_index(model, FUSED_BCONV_ADD)
-    dead_ops = {bconv for bconv, _, _ in fused_at.values()}
+    dead_ops = {bconv for bconv, _, _ in fused_at.values()} | set(quantize_of.values())
     dead_tensors = set()
     new_ops, origin = [], []
     for index, op in enumerate(operators):
@@ -131,7 +138,8 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
             fused = schema.OperatorT()
             fused.opcodeIndex = fused_code
             fused.inputs = np.array([*(int(t) for t in bconv.inputs), residual], np.int32)
-            fused.outputs = np.array([int(op.outputs[0])], np.int32)
+            quantized = [int(operators[quantize_of[index]].outputs[0])] if index in quantize_of else []
+            fused.outputs = np.array([int(op.outputs[0]), *quantized], np.int32)
             options = flexbuffers.Loads(bytes(bytearray(bconv.customOptions)))
             options["add_activation"] = activation
             fused.customOptions = list(flexbuffers.Dumps(options))
@@ -144,6 +152,23 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
     graph.operators = new_ops
     _drop_tensors(model, graph, dead_tensors)
     return origin
+
+
+def _quantize_reading(model: schema.ModelT, operators, consumers, add_index: int) -> Optional[int]:
+    """The index of an LceQuantize (float32 in, int32 out) reading the ADD's output, if any: the fused op
+    then writes its bits too, each thread its own pixels while they are in its cache."""
+    graph = model.subgraphs[0]
+    y = int(operators[add_index].outputs[0])
+    for index in consumers.get(y, []):
+        op = operators[index]
+        code = model.operatorCodes[op.opcodeIndex]
+        if _builtin(code) != schema.BuiltinOperator.CUSTOM or _custom_name(code) != "LceQuantize":
+            continue
+        if op.inputs is None or len(op.inputs) != 1 or op.outputs is None or len(op.outputs) != 1:
+            continue
+        if graph.tensors[int(op.outputs[0])].type == schema.TensorType.INT32:
+            return index
+    return None
 
 
 def _quantized(tensor: schema.TensorT) -> bool:

@@ -257,6 +257,7 @@ typedef struct {
   workspace *ws;    /* one per pool thread, allocated by the thread on first use */
   const float *residual; /* fused ADD (float output only) or NULL */
   int add_activation;
+  int32_t *bits; /* LceQuantize of the float output, fused (NULL: none) */
 } run_ctx;
 
 /* Portable units are whole rows; vector units are (row, pixel range) pairs. */
@@ -296,20 +297,22 @@ static void run_units(void *ctx_, int64_t begin, int64_t end, int thread) {
       const float *residual = ctx->residual ? ctx->residual + ((size_t)row * p->out_w + x0) * cout : NULL;
       if (c->level == LBE_AVX512) {
         lbe_transform_avx512(c, acc, npix, dst, residual, ctx->add_activation);
-        continue;
+      } else {
+        if (c->level == LBE_AVX2)
+          lbe_transform_avx2(c, acc, npix, dst);
+        else
+          transform_row(c, acc, dst);
+        if (residual) lbe_add_act_f32(dst, residual, (int64_t)npix * cout, ctx->add_activation);
       }
-      if (c->level == LBE_AVX2)
-        lbe_transform_avx2(c, acc, npix, dst);
-      else
-        transform_row(c, acc, dst);
-      if (residual) lbe_add_act_f32(dst, residual, (int64_t)npix * cout, ctx->add_activation);
+      if (ctx->bits)
+        lbe_quantize_f32(dst, ctx->bits + ((size_t)row * p->out_w + x0) * ((cout + 31) / 32), npix, cout, c->level);
     }
   }
 }
 
 static void run(const lbe_bconv2d *c, const int32_t *input, void *output, int accumulators_only, lbe_pool *pool,
-                const float *residual, int add_activation) {
-  if (lbe_bconv2d_run_direct(c, input, output, accumulators_only, pool, residual, add_activation)) return;
+                const float *residual, int add_activation, int32_t *bits) {
+  if (lbe_bconv2d_run_direct(c, input, output, accumulators_only, pool, residual, add_activation, bits)) return;
   const int64_t rows = (int64_t)c->p.batch * c->p.out_h;
   const int threads = lbe_pool_threads(pool);
   int32_t segments = 1;
@@ -319,7 +322,7 @@ static void run(const lbe_bconv2d *c, const int32_t *input, void *output, int ac
   }
   workspace *ws = calloc((size_t)threads, sizeof *ws);
   if (!ws) abort(); /* out of memory */
-  run_ctx ctx = {c, input, output, accumulators_only, segments, ws, residual, add_activation};
+  run_ctx ctx = {c, input, output, accumulators_only, segments, ws, residual, add_activation, bits};
   lbe_pool_run(pool, run_units, &ctx, rows * segments);
   for (int t = 0; t < threads; ++t) {
     free(ws[t].scratch);
@@ -331,7 +334,7 @@ static void run(const lbe_bconv2d *c, const int32_t *input, void *output, int ac
 
 int lbe_bconv2d_run(const lbe_bconv2d *conv, const int32_t *input, void *output, lbe_pool *pool) {
   if (!conv || !input || !output) return -1;
-  run(conv, input, output, 0, pool, NULL, 0);
+  run(conv, input, output, 0, pool, NULL, 0, NULL);
   return 0;
 }
 
@@ -339,12 +342,21 @@ int lbe_bconv2d_run_add(const lbe_bconv2d *conv, const int32_t *input, float *ou
                         int activation, lbe_pool *pool) {
   if (!conv || !input || !output || !residual || conv->p.output != LBE_OUT_FLOAT || activation < 0 || activation > 3)
     return -1;
-  run(conv, input, output, 0, pool, residual, activation);
+  run(conv, input, output, 0, pool, residual, activation, NULL);
+  return 0;
+}
+
+int lbe_bconv2d_run_add_quantize(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
+                                 int activation, int32_t *bits, lbe_pool *pool) {
+  if (!conv || !input || !output || !residual || !bits || conv->p.output != LBE_OUT_FLOAT || activation < 0 ||
+      activation > 3)
+    return -1;
+  run(conv, input, output, 0, pool, residual, activation, bits);
   return 0;
 }
 
 int lbe_bconv2d_accumulators(const lbe_bconv2d *conv, const int32_t *input, int32_t *accumulators, lbe_pool *pool) {
   if (!conv || !input || !accumulators) return -1;
-  run(conv, input, accumulators, 1, pool, NULL, 0);
+  run(conv, input, accumulators, 1, pool, NULL, 0, NULL);
   return 0;
 }

@@ -19,6 +19,7 @@ typedef struct {
   int accumulators_only;
   const float *residual;
   int add_activation;
+  int32_t *bits;           /* the fused LceQuantize's output, or NULL */
   int32_t **scratch;       /* [thread] SPAN * channels_out accumulators */
   const int32_t ***starts; /* [thread] SPAN pixel start pointers */
 } direct_ctx;
@@ -66,11 +67,13 @@ static void run_pixels(void *ctx_, int64_t begin, int64_t end, int thread) {
     if (ctx->accumulators_only) continue;
     void *dst = (char *)ctx->output + first * (int64_t)lbe_output_pixel_bytes(p);
     lbe_transform_avx512(c, acc, n, dst, ctx->residual ? ctx->residual + first * cout : NULL, ctx->add_activation);
+    /* while the n pixels' floats are in this core's cache */
+    if (ctx->bits) lbe_quantize_avx512(dst, ctx->bits + first * ((cout + 31) / 32), n, cout);
   }
 }
 
 int lbe_bconv2d_run_direct(const struct lbe_bconv2d *c, const int32_t *input, void *output, int accumulators_only,
-                           lbe_pool *pool, const float *residual, int add_activation) {
+                           lbe_pool *pool, const float *residual, int add_activation, int32_t *bits) {
   const lbe_bconv2d_params *p = &c->p;
   if (!c->direct) return 0;
   const int32_t words = c->words_in;
@@ -102,7 +105,7 @@ int lbe_bconv2d_run_direct(const struct lbe_bconv2d *c, const int32_t *input, vo
   }
   const int64_t pixels = (int64_t)p->batch * p->out_h * p->out_w;
   direct_ctx ctx = {c, source, pw, ph * pw * words, pixels, output, accumulators_only, residual, add_activation,
-                    scratch, starts};
+                    bits, scratch, starts};
   lbe_pool_run(pool, run_pixels, &ctx, (pixels + UNIT - 1) / UNIT);
   for (int t = 0; t < threads; ++t) free(scratch[t]), free(starts[t]);
   free(padded);

@@ -68,6 +68,10 @@ double lbe_peak_binary_macs_per_second(int level, double seconds);
 int lbe_bconv2d_run_add(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
                         int activation, lbe_pool *pool);
 void lbe_add_act_f32(float *y, const float *r, int64_t n, int activation);
+/* Appended: lbe_bconv2d_run_add that also writes LceQuantize of its output to `bits` ([.., ceil(channels_out/32)]
+ * int32 words, as lbe_quantize_f32 packs them), each thread its own pixels while they are in its cache. */
+int lbe_bconv2d_run_add_quantize(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
+                                 int activation, int32_t *bits, lbe_pool *pool);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 /* Runs the engine's kernels as LCE's four custom ops inside tflite-runtime 2.14.0, and fusion.py's
- * LabBnnBconv2dAdd (LceBconv2d's inputs + residual, options + add_activation; act(bconv + residual)).
+ * LabBnnBconv2dAdd (LceBconv2d's inputs + residual, options + add_activation; act(bconv + residual), and
+ * optionally a second output: LceQuantize of that).
  *
  * Only this file knows TFLite: a hand-declared subset of TF 2.14's
  * tensorflow/lite/core/c/common.h (the structs are read by offset, so the layout must
@@ -298,6 +299,12 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
     rc = set_dims(ctx, out, od, 4);
     TfLiteTensor *r = tensor(ctx, node->inputs, 5);
     if (op->kind == OP_BCONV2D_ADD && (p.output != LBE_OUT_FLOAT || !r || r->type != kFloat32 || !r->dims || r->dims->size != 4 || memcmp(r->dims->data, od, sizeof od) || op->add_act < 0 || op->add_act > 3)) FAIL("lab-bnn engine: LabBnnBconv2dAdd needs a float output, a float residual of its shape and add_activation 0-3");
+    TfLiteTensor *bits = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->outputs, 1) : NULL;
+    if (bits) { /* fusion.py's second output: LceQuantize of the first */
+      if (bits->type != kInt32) FAIL("lab-bnn engine: LabBnnBconv2dAdd's quantized output type %d (int32)", bits->type);
+      int bd[4] = {p.batch, p.out_h, p.out_w, words(p.channels_out)};
+      if (rc == kOk) rc = set_dims(ctx, bits, bd, 4);
+    }
   }
   if (op->s->probe && op->index == 0) probe_record(op->s, ctx, node, op);
   return rc;
@@ -345,8 +352,10 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
                    (int32_t)op->filter_w, (int32_t)op->stride_h, (int32_t)op->stride_w, op->pad_top, op->pad_left);
   } else {
     TfLiteTensor *r = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->inputs, 5) : NULL;
-    if ((r ? lbe_bconv2d_run_add(op->conv, in->data, out->data, r->data, (int)op->add_act, op->s->pool)
-           : lbe_bconv2d_run(op->conv, in->data, out->data, op->s->pool)) != 0) rc = kError;
+    TfLiteTensor *bits = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->outputs, 1) : NULL;
+    if ((bits ? lbe_bconv2d_run_add_quantize(op->conv, in->data, out->data, r->data, (int)op->add_act, bits->data, op->s->pool)
+         : r  ? lbe_bconv2d_run_add(op->conv, in->data, out->data, r->data, (int)op->add_act, op->s->pool)
+              : lbe_bconv2d_run(op->conv, in->data, out->data, op->s->pool)) != 0) rc = kError;
   }
   op->s->ns[op->index] += now_ns() - t0;
   if (op->s->probe && op->index == 0) probe_record(op->s, ctx, node, op);
