@@ -82,9 +82,8 @@ def profile_ops(
         engine = load_interpreter(flatbuffer, kernel, threads, what="the whole model")
         runners = {_MODEL: invoker(engine, random_inputs(engine))}
         engine_timed = {index for index, _, _ in engine.op_times()}
-        absorbed = dict(
-            getattr(engine, "absorbed", {})
-        )  # ADDs and LceQuantizes fused into a LabBnnBconv2dAdd
+        # ADDs and LceQuantizes fused into a LabBnnBconv2dAdd
+        absorbed = dict(getattr(engine, "absorbed", {}))
     else:
         runners = {_MODEL: runner(flatbuffer, kernel, threads, what="the whole model")}
         engine_timed, absorbed = set(), {}

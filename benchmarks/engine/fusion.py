@@ -85,8 +85,7 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
     graph_outputs = {int(t) for t in (graph.outputs if graph.outputs is not None else ())}
     fused_at: Dict[int, Tuple[int, int, int]] = {}  # ADD index -> (bconv index, residual, activation)
     for index, op in enumerate(operators):
-        code = codes[op.opcodeIndex]
-        if _builtin(code) != schema.BuiltinOperator.CUSTOM or _custom_name(code) != "LceBconv2d":
+        if not _is_custom(codes, op, "LceBconv2d"):
             continue
         if op.inputs is None or len(op.inputs) != 5 or op.outputs is None or len(op.outputs) != 1:
             continue
@@ -115,9 +114,13 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
         ):
             continue
         fused_at[users[0]] = (index, residual, int(activation))
-    quantize_of = {
-        add: q for add in fused_at if (q := _quantize_reading(model, operators, consumers, add)) is not None
-    }
+    quantize_of: Dict[int, int] = {}  # fused ADD's index -> the LceQuantize absorbed with it
+    for add in fused_at:
+        quantize = _quantize_reading(
+            operators, codes, tensors, consumers.get(int(operators[add].outputs[0]), [])
+        )
+        if quantize is not None:
+            quantize_of[add] = quantize
     if absorbed is not None:
         absorbed.update({add: bconv for add, (bconv, _, _) in fused_at.items()})
         absorbed.update({q: fused_at[add][0] for add, q in quantize_of.items()})
@@ -154,19 +157,21 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
     return origin
 
 
-def _quantize_reading(model: schema.ModelT, operators, consumers, add_index: int) -> Optional[int]:
-    """The index of an LceQuantize (float32 in, int32 out) reading the ADD's output, if any: the fused op
-    then writes its bits too, each thread its own pixels while they are in its cache."""
-    graph = model.subgraphs[0]
-    y = int(operators[add_index].outputs[0])
-    for index in consumers.get(y, []):
+def _is_custom(codes, op: schema.OperatorT, name: str) -> bool:
+    code = codes[op.opcodeIndex]
+    return _builtin(code) == schema.BuiltinOperator.CUSTOM and _custom_name(code) == name
+
+
+def _quantize_reading(operators, codes, tensors, readers: List[int]) -> Optional[int]:
+    """The index of an LceQuantize (float32 in, int32 out) among `readers` of an ADD's output, if any:
+    the fused op then writes its bits too, each thread its own pixels while they are in its cache."""
+    for index in readers:
         op = operators[index]
-        code = model.operatorCodes[op.opcodeIndex]
-        if _builtin(code) != schema.BuiltinOperator.CUSTOM or _custom_name(code) != "LceQuantize":
+        if not _is_custom(codes, op, "LceQuantize"):
             continue
         if op.inputs is None or len(op.inputs) != 1 or op.outputs is None or len(op.outputs) != 1:
             continue
-        if graph.tensors[int(op.outputs[0])].type == schema.TensorType.INT32:
+        if tensors[int(op.outputs[0])].type == schema.TensorType.INT32:
             return index
     return None
 

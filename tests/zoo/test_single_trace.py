@@ -52,7 +52,7 @@ def trained(optimizer_name: str, with_teacher: bool, create_first: bool):
         )
     data = batches()
     if create_first:
-        create_step_variables(trainer, student, optimizer, data.element_spec)
+        create_step_variables(trainer, student, data.element_spec)
     created = []
 
     def record(next_creator, **kwargs):

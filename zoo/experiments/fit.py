@@ -53,7 +53,7 @@ def fit_and_save(
     then write the student's summary, model.h5 (atomically) and fingerprints."""
     student = student_of(trainer)
     print(write_model_summary(student, folder))
-    create_step_variables(trainer, student, state.optimizer, train_batches.element_spec)
+    create_step_variables(trainer, student, train_batches.element_spec)
     trainer.fit(
         train_batches,
         epochs=epochs,

@@ -11,21 +11,20 @@ import tensorflow as tf
 from zoo.experiments.checkpoints import create_slots
 
 
-def create_step_variables(trainer: tf.keras.Model, student: tf.keras.Model, optimizer, element_spec) -> None:
-    """Create `optimizer`'s slots for `student`'s trainable variables and `trainer`'s
-    compiled loss and metric variables, as the first train step would.
+def create_step_variables(trainer: tf.keras.Model, student: tf.keras.Model, element_spec) -> None:
+    """Create the slots of `trainer`'s optimizer for `student`'s trainable variables and
+    `trainer`'s compiled loss and metric variables, as the first train step would.
 
     Args:
         trainer: the compiled model `fit` runs (the student, or a Distiller of it).
-        student: the model whose trainable variables `optimizer` updates.
-        optimizer: the trainer's optimizer.
+        student: the model whose trainable variables the trainer's optimizer updates.
         element_spec: the training batches' `(images, labels)` specs; one zero sample of
             that shape and type is run through the student in inference mode, which
             changes no weight or statistic.
     """
     images_spec, labels_spec = element_spec[0], element_spec[1]
     with trainer.distribute_strategy.scope():
-        create_slots(optimizer, student.trainable_variables)
+        create_slots(trainer.optimizer, student.trainable_variables)
         images = tf.zeros((1, *images_spec.shape[1:]), images_spec.dtype)
         labels = tf.zeros((1, *labels_spec.shape[1:]), labels_spec.dtype)
         predictions = student(images, training=False)

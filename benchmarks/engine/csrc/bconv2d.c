@@ -338,21 +338,22 @@ int lbe_bconv2d_run(const lbe_bconv2d *conv, const int32_t *input, void *output,
   return 0;
 }
 
-int lbe_bconv2d_run_add(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
-                        int activation, lbe_pool *pool) {
+static int run_add(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual, int activation,
+                   int32_t *bits, lbe_pool *pool) {
   if (!conv || !input || !output || !residual || conv->p.output != LBE_OUT_FLOAT || activation < 0 || activation > 3)
     return -1;
-  run(conv, input, output, 0, pool, residual, activation, NULL);
+  run(conv, input, output, 0, pool, residual, activation, bits);
   return 0;
+}
+
+int lbe_bconv2d_run_add(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
+                        int activation, lbe_pool *pool) {
+  return run_add(conv, input, output, residual, activation, NULL, pool);
 }
 
 int lbe_bconv2d_run_add_quantize(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
                                  int activation, int32_t *bits, lbe_pool *pool) {
-  if (!conv || !input || !output || !residual || !bits || conv->p.output != LBE_OUT_FLOAT || activation < 0 ||
-      activation > 3)
-    return -1;
-  run(conv, input, output, 0, pool, residual, activation, bits);
-  return 0;
+  return bits ? run_add(conv, input, output, residual, activation, bits, pool) : -1;
 }
 
 int lbe_bconv2d_accumulators(const lbe_bconv2d *conv, const int32_t *input, int32_t *accumulators, lbe_pool *pool) {
