@@ -6,11 +6,11 @@ rounds, so the per-op medians can be checked against the whole-model median. Ops
 alone, with cold caches between them and the interpreter's call overhead each, so their
 sum is an estimate of the whole, not a decomposition of it.
 
-On an engine path (`engine[<level>]`) the Lce ops (LceQuantize, LceDequantize,
-LceBconv2d, LceBMaxPool2d) are not cut out: their times come from the engine's own
+On an engine path (`engine[<level>]`) the ops the engine runs (LceQuantize, LceDequantize,
+LceBconv2d, LceBMaxPool2d, and float MAX_POOL_2D) are not cut out: their times come from the engine's own
 timers inside the whole-model runs (reset after the warm-up rounds, then the total over
 the timed rounds divided by their number: a mean, not a median), so they are a
-decomposition of the whole model's time. The float ops run inside tflite-runtime's
+decomposition of the whole model's time. The other float ops run inside tflite-runtime's
 XNNPACK delegate, where we have no timers; they are still timed as one-op models, on the
 engine's runtime (tflite-runtime with XNNPACK, the same threads), as on LCE's paths.
 The `timed_by` column says which of the two each row is.

@@ -10,6 +10,10 @@ C side computes the bconv's float output exactly as before and then `act(y + res
 float32, so the fused model's outputs equal the unfused model's bit for bit. The fused op
 sits at the ADD's position (its residual is ready there); the dead intermediate tensor is
 dropped and every other operator, tensor and buffer is kept.
+
+A float32 `MAX_POOL_2D` becomes the custom op `LabBnnMaxPool2d` in place (same tensors, its
+Pool2DOptions as FlexBuffers): tflite-runtime's XNNPACK max pooling is SSE-only, ours uses
+the level's vector width, and a max is exact, so the outputs are the same bits.
 """
 
 from typing import Dict, List, Optional, Tuple
@@ -21,6 +25,9 @@ from tensorflow.lite.python import schema_py_generated as schema
 from benchmarks.flatbuffer_model import load_model, pack_model
 
 FUSED_BCONV_ADD = "LabBnnBconv2dAdd"
+FLOAT_MAX_POOL = "LabBnnMaxPool2d"
+# The custom ops the engine runs (each has an engine timer), LCE's and ours.
+ENGINE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", FUSED_BCONV_ADD, FLOAT_MAX_POOL)
 # TFLite ActivationFunctionType values the engine's fused ADD applies (its codes are the same).
 _ADD_ACTIVATIONS = {
     schema.ActivationFunctionType.NONE,
@@ -157,6 +164,45 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
     return origin
 
 
+def replace_max_pools(model: schema.ModelT) -> int:
+    """Turn every float32 MAX_POOL_2D of subgraph 0 (fused activation the engine applies) into
+    LabBnnMaxPool2d in place; returns how many."""
+    graph = model.subgraphs[0]
+    tensors, codes = graph.tensors or [], model.operatorCodes or []
+    replaced = 0
+    for op in graph.operators or []:
+        if _builtin(codes[op.opcodeIndex]) != schema.BuiltinOperator.MAX_POOL_2D:
+            continue
+        options = op.builtinOptions
+        if (
+            not isinstance(options, schema.Pool2DOptionsT)
+            or options.fusedActivationFunction not in _ADD_ACTIVATIONS
+        ):
+            continue
+        if op.inputs is None or len(op.inputs) != 1 or op.outputs is None or len(op.outputs) != 1:
+            continue
+        ends = [tensors[int(t)] for t in (op.inputs[0], op.outputs[0])]
+        if any(t.type != schema.TensorType.FLOAT32 or _quantized(t) or len(_shape(t)) != 4 for t in ends):
+            continue
+        op.opcodeIndex = _opcode_index(model, FLOAT_MAX_POOL)
+        op.customOptions = list(
+            flexbuffers.Dumps(
+                {
+                    "filter_height": int(options.filterHeight),
+                    "filter_width": int(options.filterWidth),
+                    "stride_height": int(options.strideH),
+                    "stride_width": int(options.strideW),
+                    "padding": int(options.padding),
+                    "fused_activation_function": int(options.fusedActivationFunction),
+                }
+            )
+        )
+        op.customOptionsFormat = schema.CustomOptionsFormat.FLEXBUFFERS
+        op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.NONE, None
+        replaced += 1
+    return replaced
+
+
 def _is_custom(codes, op: schema.OperatorT, name: str) -> bool:
     code = codes[op.opcodeIndex]
     return _builtin(code) == schema.BuiltinOperator.CUSTOM and _custom_name(code) == name
@@ -206,12 +252,14 @@ def _drop_tensors(model: schema.ModelT, graph: schema.SubGraphT, dead: set) -> N
 
 
 def fuse(flatbuffer: bytes, absorbed: Optional[Dict[int, int]] = None) -> Tuple[bytes, List[int]]:
-    """`flatbuffer` with every LceBconv2d → ADD pair fused (unchanged bytes if none), and for
+    """`flatbuffer` with every LceBconv2d → ADD pair fused and every float MAX_POOL_2D on the
+    engine (unchanged bytes if neither occurs), and for
     each operator of the result the index of the operator of `flatbuffer` it came from
     (`absorbed` as in `fuse_bconv_add`)."""
     model = load_model(flatbuffer)
     count = len(model.subgraphs[0].operators or [])
     origin = fuse_bconv_add(model, absorbed)
-    if len(origin) == count:
+    pools = replace_max_pools(model)
+    if len(origin) == count and not pools:
         return flatbuffer, origin
     return pack_model(model), origin

@@ -139,6 +139,6 @@ def _lce_op_indices(flatbuffer: bytes) -> List[int]:
     for index in range(graph.OperatorsLength()):
         code = model.OperatorCodes(graph.Operators(index).OpcodeIndex())
         name = (code.CustomCode() or b"").decode()
-        if name in ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", fusion.FUSED_BCONV_ADD):
+        if name in fusion.ENGINE_OPS:
             found.append(index)
     return found

@@ -266,20 +266,61 @@ def bmaxpool2d(
     words = _array("words", words, np.int32, 4)
     batch, in_h, in_w, depth = words.shape
     (filter_h, filter_w), (stride_h, stride_w) = pool_size, strides
-    if padding == "same":
-        out_h, pad_top = same_padding(in_h, filter_h, stride_h, 1)
-        out_w, pad_left = same_padding(in_w, filter_w, stride_w, 1)
-    elif padding == "valid":
-        out_h, out_w = valid_size(in_h, filter_h, stride_h, 1), valid_size(in_w, filter_w, stride_w, 1)
-        pad_top = pad_left = 0
-    else:
-        raise UserError(f"padding must be 'same' or 'valid'; received {padding!r}")
+    out_h, out_w, pad_top, pad_left = _pool_geometry(
+        in_h, in_w, filter_h, filter_w, stride_h, stride_w, padding
+    )
     out = np.empty((batch, out_h, out_w, depth), np.int32)
     library.load().lbe_bmaxpool2d(
         _ptr(words), _ptr(out), batch, in_h, in_w, depth, out_h, out_w, filter_h, filter_w,
         stride_h, stride_w, pad_top, pad_left,
     )  # fmt: skip
     return out
+
+
+def maxpool2d(
+    x: np.ndarray,
+    pool_size: tuple[int, int],
+    strides: tuple[int, int],
+    padding: str = "valid",
+    activation: str = "none",
+    *,
+    level: str | None = None,
+    threads: int = 1,
+) -> np.ndarray:
+    """Float MAX_POOL_2D of ``[N,H,W,C]`` as TFLite computes it (padding ignored, fused activation)."""
+    x = _array("x", x, np.float32, 4)
+    if activation not in ACTIVATIONS:
+        raise UserError(f"activation must be one of {', '.join(ACTIVATIONS)}; received {activation!r}")
+    batch, in_h, in_w, channels = x.shape
+    (filter_h, filter_w), (stride_h, stride_w) = pool_size, strides
+    out_h, out_w, pad_top, pad_left = _pool_geometry(
+        in_h, in_w, filter_h, filter_w, stride_h, stride_w, padding
+    )
+    params = library.Pool2dParams(
+        batch, in_h, in_w, channels, out_h, out_w, filter_h, filter_w, stride_h, stride_w, pad_top, pad_left,
+        ACTIVATIONS[activation],
+    )  # fmt: skip
+    out = np.empty((batch, out_h, out_w, channels), np.float32)
+    with library.Pool(threads) as pool:
+        if library.load().lbe_maxpool2d_f32(
+            _ptr(x), _ptr(out), ctypes.byref(params), _level(level), pool.handle
+        ):
+            raise UserError(f"lbe_maxpool2d_f32 refused {params_text(params)}")
+    return out
+
+
+def params_text(params: ctypes.Structure) -> str:
+    return ", ".join(f"{name}={getattr(params, name)}" for name, _ in params._fields_)
+
+
+def _pool_geometry(in_h, in_w, filter_h, filter_w, stride_h, stride_w, padding) -> tuple[int, int, int, int]:
+    if padding == "same":
+        out_h, pad_top = same_padding(in_h, filter_h, stride_h, 1)
+        out_w, pad_left = same_padding(in_w, filter_w, stride_w, 1)
+        return out_h, out_w, pad_top, pad_left
+    if padding == "valid":
+        return valid_size(in_h, filter_h, stride_h, 1), valid_size(in_w, filter_w, stride_w, 1), 0, 0
+    raise UserError(f"padding must be 'same' or 'valid'; received {padding!r}")
 
 
 def peak_binary_macs_per_second(level: str | None = None, seconds: float = 0.2) -> float:

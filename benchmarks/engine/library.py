@@ -42,6 +42,17 @@ class Bconv2dParams(ctypes.Structure):
     ] + [("output_scale", ctypes.c_float), ("output_zero_point", ctypes.c_int32)]
 
 
+class Pool2dParams(ctypes.Structure):
+    """`lbe_pool2d_params` (lbe.h)."""
+
+    _fields_ = [
+        (name, ctypes.c_int32)
+        for name in (
+            "batch in_h in_w channels out_h out_w filter_h filter_w stride_h stride_w pad_top pad_left activation"
+        ).split()
+    ]
+
+
 _P = ctypes.c_void_p
 _I32 = ctypes.c_int32
 _SIGNATURES = {
@@ -62,6 +73,7 @@ _SIGNATURES = {
     "lbe_dequantize_f32": (None, [_P, _P, ctypes.c_int64, _I32]),
     "lbe_bmaxpool2d": (None, [_P, _P, *[_I32] * 12]),
     "lbe_peak_binary_macs_per_second": (ctypes.c_double, [ctypes.c_int, ctypes.c_double]),
+    "lbe_maxpool2d_f32": (ctypes.c_int, [_P, _P, ctypes.POINTER(Pool2dParams), ctypes.c_int, _P]),
 }
 
 

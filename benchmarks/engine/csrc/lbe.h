@@ -73,6 +73,15 @@ void lbe_add_act_f32(float *y, const float *r, int64_t n, int activation);
 int lbe_bconv2d_run_add_quantize(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
                                  int activation, int32_t *bits, lbe_pool *pool);
 
+/* Appended: float MAX_POOL_2D (TFLite's, padding ignored; fused activation as TFLite's codes, NONE unclamped):
+ * [batch, in_h, in_w, channels] -> [batch, out_h, out_w, channels]. 0, or -1 for a bad argument. */
+typedef struct {
+  int32_t batch, in_h, in_w, channels, out_h, out_w;
+  int32_t filter_h, filter_w, stride_h, stride_w, pad_top, pad_left;
+  int32_t activation;
+} lbe_pool2d_params;
+int lbe_maxpool2d_f32(const float *in, float *out, const lbe_pool2d_params *p, int level, lbe_pool *pool);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,7 @@
 /* Runs the engine's kernels as LCE's four custom ops inside tflite-runtime 2.14.0, and fusion.py's
  * LabBnnBconv2dAdd (LceBconv2d's inputs + residual, options + add_activation; act(bconv + residual), and
- * optionally a second output: LceQuantize of that).
+ * optionally a second output: LceQuantize of that) and LabBnnMaxPool2d (a float MAX_POOL_2D, its
+ * Pool2DOptions as FlexBuffers under the same keys as LceBMaxPool2d's plus fused_activation_function).
  *
  * Only this file knows TFLite: a hand-declared subset of TF 2.14's
  * tensorflow/lite/core/c/common.h (the structs are read by offset, so the layout must
@@ -69,8 +70,9 @@ enum { kBuiltinCustom = 32 };
 typedef void (*add_custom_fn)(void *resolver, const char *name, const TfLiteRegistration *reg, int version);
 
 /* ---- session: one per interpreter (pool, level, per-op timers) ---- */
-enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, N_OPS = 5 };
-static const char *const OP_NAMES[] = {"LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", "LabBnnBconv2dAdd"};
+enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, N_OPS = 6 };
+static const char *const OP_NAMES[] = {"LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", "LabBnnBconv2dAdd",
+                                       "LabBnnMaxPool2d"};
 enum { PROBE_FIELDS = 32 };
 
 /* tflite-runtime's exported tflite::CpuBackendContext::GetFromContext (static) and get_xnnpack_threadpool
@@ -197,6 +199,7 @@ INIT(init_dequantize, OP_DEQUANTIZE)
 INIT(init_bconv2d, OP_BCONV2D)
 INIT(init_bmaxpool2d, OP_BMAXPOOL2D)
 INIT(init_bconv2d_add, OP_BCONV2D_ADD)
+INIT(init_maxpool2d, OP_MAXPOOL2D)
 
 #define FAIL(...) do { ctx->ReportError(ctx, __VA_ARGS__); return kError; } while (0)
 static TfLiteTensor *tensor(TfLiteContext *ctx, const TfLiteIntArray *ids, int i) {
@@ -260,8 +263,10 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
     if (in->type != kInt32) FAIL("lab-bnn engine: LceDequantize input type %d (int32)", in->type);
     if (out->type != kFloat32 && out->type != kInt8 && out->type != kBool) FAIL("lab-bnn engine: LceDequantize output type %d", out->type);
     if (!out->dims || out->dims->size != n || words(out->dims->data[n - 1]) != d[n - 1]) FAIL("lab-bnn engine: LceDequantize output shape must be static and match its input");
-  } else if (op->kind == OP_BMAXPOOL2D) {
-    if (n != 4 || in->type != kInt32) FAIL("lab-bnn engine: LceBMaxPool2d needs a 4-D int32 input");
+  } else if (op->kind == OP_BMAXPOOL2D || op->kind == OP_MAXPOOL2D) {
+    const int type = op->kind == OP_BMAXPOOL2D ? kInt32 : kFloat32;
+    if (n != 4 || in->type != type || out->type != type) FAIL("lab-bnn engine: %s needs a 4-D %s input and output", OP_NAMES[op->kind], type == kInt32 ? "int32" : "float32");
+    if (op->kind == OP_MAXPOOL2D && (op->act < 0 || op->act > 3)) FAIL("lab-bnn engine: LabBnnMaxPool2d fused activation %d (0-3)", (int)op->act);
     int32_t ph, pw;
     out_and_pad(d[1], (int)op->filter_h, (int)op->stride_h, 1, op->padding, &op->out_h, &ph);
     out_and_pad(d[2], (int)op->filter_w, (int)op->stride_w, 1, op->padding, &op->out_w, &pw);
@@ -350,6 +355,11 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
     const int *d = in->dims->data;
     lbe_bmaxpool2d(in->data, out->data, d[0], d[1], d[2], d[3], op->out_h, op->out_w, (int32_t)op->filter_h,
                    (int32_t)op->filter_w, (int32_t)op->stride_h, (int32_t)op->stride_w, op->pad_top, op->pad_left);
+  } else if (op->kind == OP_MAXPOOL2D) {
+    const int *d = in->dims->data;
+    const lbe_pool2d_params p = {d[0], d[1], d[2], d[3], op->out_h, op->out_w, (int32_t)op->filter_h, (int32_t)op->filter_w,
+                                 (int32_t)op->stride_h, (int32_t)op->stride_w, op->pad_top, op->pad_left, (int32_t)op->act};
+    if (lbe_maxpool2d_f32(in->data, out->data, &p, op->s->level, op->s->pool) != 0) rc = kError;
   } else {
     TfLiteTensor *r = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->inputs, 5) : NULL;
     TfLiteTensor *bits = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->outputs, 1) : NULL;
@@ -363,12 +373,12 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
   return rc;
 }
 
-/* Registers the four Lce ops and LabBnnBconv2dAdd on a tflite::MutableOpResolver (`add_custom` is the address of
+/* Registers the four Lce ops, LabBnnBconv2dAdd and LabBnnMaxPool2d on a tflite::MutableOpResolver (`add_custom` is the address of
  * tflite::MutableOpResolver::AddCustom in tflite-runtime's wrapper) for `session`; ops the
  * interpreter then creates on this thread belong to it until lbe_tfl_constructed(). */
 int lbe_tfl_register(void *resolver, void *add_custom, lbe_tfl_session *session) {
   static void *(*const inits[N_OPS])(TfLiteContext *, const char *, size_t) = {
-      init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add};
+      init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add, init_maxpool2d};
   if (!resolver || !add_custom || !session) return kError;
   for (int k = 0; k < N_OPS; k++) {
     TfLiteRegistration r;

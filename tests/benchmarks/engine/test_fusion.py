@@ -1,5 +1,6 @@
-"""benchmarks.engine.fusion: LceBconv2d → ADD fused into LabBnnBconv2dAdd gives outputs
-equal to the unfused engine's bit for bit, at every supported level and 1/2 threads."""
+"""benchmarks.engine.fusion: LceBconv2d → ADD fused into LabBnnBconv2dAdd, and float MAX_POOL_2D
+run by the engine, give outputs equal to the unfused engine's (XNNPACK's max pooling) bit for bit,
+at every supported level and 1/2 threads."""
 
 import functools
 
@@ -67,6 +68,11 @@ def test_fused_model_equals_unfused_exactly_at_every_level_and_thread_count(name
     # an LceQuantize reading a fused ADD's output becomes the fused op's second output
     with_bits = [op for op in fused_ops if len(op.outputs) == 2]
     assert len(after) == len(before) - len(fused_ops) - len(with_bits) and fused_ops
+    max_pools = [op.index for op in before if op.op_type == "MAX_POOL_2D"]
+    assert [origin[op.index] for op in after if op.op_type == fusion.FLOAT_MAX_POOL] == max_pools
+    assert not [op for op in after if op.op_type == "MAX_POOL_2D"]
+    if name in ("QuickNet", "BiRealNet"):
+        assert max_pools
     assert not bconv_add_pairs(fused)
     assert not [q for q in after if q.op_type == "LceQuantize" for f in fused_ops if f.outputs[0] in q.inputs]
     assert len(origin) == len(after)
