@@ -48,7 +48,8 @@ class Pool2dParams(ctypes.Structure):
     _fields_ = [
         (name, ctypes.c_int32)
         for name in (
-            "batch in_h in_w channels out_h out_w filter_h filter_w stride_h stride_w pad_top pad_left activation"
+            "batch in_h in_w channels out_h out_w filter_h filter_w stride_h stride_w pad_top pad_left "
+            "activation"
         ).split()
     ]
 

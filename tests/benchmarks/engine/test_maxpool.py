@@ -3,12 +3,13 @@ bit, and TensorFlow's max pooling, at every level here and 1/2 threads."""
 
 from __future__ import annotations
 
+from lab_bnn.errors import UserError
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from benchmarks.engine import kernels, library
-from lab_bnn.errors import UserError
 
 LEVELS = library.supported_levels()
 # name: (batch, h, w, channels, pool, stride, padding)
