@@ -170,6 +170,38 @@ class Bconv2d:
         self._lib.lbe_bconv2d_run(self.handle, _ptr(words), _ptr(out), pool.handle if pool else None)
         return out
 
+    def run_add(
+        self,
+        words: np.ndarray,
+        residual: np.ndarray,
+        activation: str = "none",
+        quantize: bool = False,
+        pool: library.Pool | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """A float-output conv fused with the residual ADD: act(run(words) + residual), and with
+        ``quantize`` LceQuantize of that as int32 words (else None), as LabBnnBconv2dAdd runs."""
+        p = self.params
+        words = self._check_input(words)
+        shape = (p.batch, p.out_h, p.out_w, p.channels_out)
+        residual = _array("residual", residual, np.float32, 4)
+        if p.output != OUTPUTS["float"] or residual.shape != shape or activation not in ACTIVATIONS:
+            raise UserError(
+                f"run_add needs a float-output conv, a residual of shape {shape} and an activation in "
+                f"{', '.join(ACTIVATIONS)}; received output {p.output}, {residual.shape}, {activation!r}"
+            )
+        out = np.empty(shape, np.float32)
+        handle = pool.handle if pool else None
+        if not quantize:
+            self._lib.lbe_bconv2d_run_add(
+                self.handle, _ptr(words), _ptr(out), _ptr(residual), ACTIVATIONS[activation], handle
+            )
+            return out, None
+        bits = np.empty((*shape[:3], math.ceil(p.channels_out / 32)), np.int32)
+        self._lib.lbe_bconv2d_run_add_quantize(
+            self.handle, _ptr(words), _ptr(out), _ptr(residual), ACTIVATIONS[activation], _ptr(bits), handle
+        )
+        return out, bits
+
     def accumulators(self, words: np.ndarray, pool: library.Pool | None = None) -> np.ndarray:
         """The int32 accumulators Σ popcount(in ^ filter) (+ padding terms), [N,OH,OW,Cout]."""
         p = self.params

@@ -124,22 +124,79 @@ LBE_TARGET_AVX512 void lbe_transform_avx512(const struct lbe_bconv2d *c, const i
     }
 }
 
+/* The float output transform's constants (as lbe_transform_avx512 derives them). */
+typedef struct {
+  __m512i lo, hi;
+  __m512 add_lo, add_hi;
+  int clamp;
+} finish_consts;
+
+LBE_TARGET_AVX512 static inline finish_consts finish_setup(const struct lbe_bconv2d *c, int add_activation) {
+  finish_consts k;
+  k.lo = _mm512_set1_epi32(c->clamp_min), k.hi = _mm512_set1_epi32(c->clamp_max);
+  k.clamp = c->clamp_min > 0 || c->clamp_max < 2 * c->taps * (c->p.channels_in / c->p.groups);
+  float add_lo = -__builtin_inff(), add_hi = __builtin_inff();
+  if (add_activation == 1 || add_activation == 3) add_lo = 0.0f;
+  if (add_activation == 2) add_lo = -1.0f, add_hi = 1.0f;
+  if (add_activation == 3) add_hi = 6.0f;
+  k.add_lo = _mm512_set1_ps(add_lo), k.add_hi = _mm512_set1_ps(add_hi);
+  return k;
+}
+
+/* Block blk's 16 channels of pixels p0.. (pointers offset to the block's first channel, fields hoisted). */
+typedef struct {
+  float *out;
+  const float *residual;
+  uint16_t *bits;
+  const int32_t *const *fix;
+  int32_t oc0, cout, halves, clear_next; /* clear_next: also zero the half-word after (the last word's unused half) */
+  __mmask16 mask;
+  __m512 mul, bias;
+} finish_block;
+
+/* One pixel's 16 channels from its accumulators: lbe_transform_avx512's float operations (then LceQuantize's
+ * compare for the fused bits), straight from the register. */
+LBE_TARGET_AVX512 static inline __attribute__((always_inline)) void finish_pixel(const finish_block *f,
+                                                                                 const finish_consts *k,
+                                                                                 int add_activation, int64_t i,
+                                                                                 __m512i a) {
+  const size_t at = (size_t)i * f->cout;
+  if (f->fix && f->fix[i]) a = _mm512_add_epi32(a, _mm512_maskz_loadu_epi32(f->mask, f->fix[i] + f->oc0));
+  __m512i x = _mm512_slli_epi32(a, 1);
+  if (k->clamp) x = _mm512_min_epi32(_mm512_max_epi32(x, k->lo), k->hi);
+  __m512 y = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(x), f->mul), f->bias);
+  if (f->residual) {
+    y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(f->mask, f->residual + at));
+    if (add_activation) y = _mm512_min_ps(k->add_hi, _mm512_max_ps(k->add_lo, y));
+  }
+  _mm512_mask_storeu_ps(f->out + at, f->mask, y);
+  if (f->bits) {
+    uint16_t *b = f->bits + (size_t)i * f->halves;
+    b[0] = (uint16_t)_mm512_mask_cmp_ps_mask(f->mask, y, _mm512_setzero_ps(), _CMP_LT_OQ);
+    if (f->clear_next) b[1] = 0;
+  }
+}
+
 /* Accumulators of group g's channels for npix output pixels given by pointers to their first tap: pixel
  * i's words are segs runs of seg_len words starting at pixels[i] + s * seg_stride. Eight pixels share each filter
  * load; a last group of fewer repeats its last pixel and stores only its own. The eight pointers are set
- * once per group and kept across every channel block (set per block they cost ~20% at 64 channels). */
-LBE_TARGET_AVX512 void lbe_pixels_avx512(const struct lbe_bconv2d *c, const int32_t *const *pixels, int32_t segs,
-                                         int64_t seg_stride, int32_t seg_len, int32_t npix, int32_t group,
-                                         int32_t *acc) {
+ * once per group and kept across every channel block (set per block they cost ~20% at 64 channels).
+ * With an epilogue (float output, groups == 1) each block's accumulators go through the output transform in
+ * registers instead of to acc. */
+LBE_TARGET_AVX512 static inline __attribute__((always_inline)) void pixels_impl(
+    const struct lbe_bconv2d *c, const int32_t *const *pixels, int32_t segs, int64_t seg_stride, int32_t seg_len,
+    int32_t npix, int32_t group, int32_t *acc, const lbe_epilogue *e) {
   const int32_t cout = c->p.channels_out, kw = c->taps * c->words_group;
   const int32_t per_group = c->blocks / c->p.groups;
+  finish_consts k;
+  if (e) k = finish_setup(c, e->add_activation);
   for (int32_t p0 = 0; p0 < npix; p0 += 8) {
     const int32_t n = npix - p0 < 8 ? npix - p0 : 8;
     const int32_t *const *px = pixels + p0;
     const int32_t *b0 = px[0], *b1 = px[1 < n ? 1 : n - 1], *b2 = px[2 < n ? 2 : n - 1];
     const int32_t *b3 = px[3 < n ? 3 : n - 1], *b4 = px[4 < n ? 4 : n - 1], *b5 = px[5 < n ? 5 : n - 1];
     const int32_t *b6 = px[6 < n ? 6 : n - 1], *b7 = px[7 < n ? 7 : n - 1];
-    int32_t *o = acc + (size_t)p0 * cout;
+    int32_t *o = e ? NULL : acc + (size_t)p0 * cout;
     for (int32_t blk = group * per_group; blk < (group + 1) * per_group; ++blk) {
       const int32_t *fb = c->packed + (size_t)blk * kw * 16;
       __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
@@ -152,6 +209,34 @@ LBE_TARGET_AVX512 void lbe_pixels_avx512(const struct lbe_bconv2d *c, const int3
         }
       }
       const __mmask16 mask = (__mmask16)((1u << c->block_n[blk]) - 1u);
+      if (e) {
+        const int32_t oc0 = c->block_oc0[blk], halves = 2 * ((cout + 31) / 32), half = oc0 / 16;
+        const finish_block f = {e->out + (size_t)p0 * cout + oc0,
+                                e->residual ? e->residual + (size_t)p0 * cout + oc0 : NULL,
+                                e->bits ? e->bits + (size_t)p0 * halves + half : NULL,
+                                e->fix ? e->fix + p0 : NULL,
+                                oc0,
+                                cout,
+                                halves,
+                                half % 2 == 0 && half + 1 < halves && oc0 + 16 >= cout,
+                                mask,
+                                _mm512_maskz_loadu_ps(mask, c->mul + oc0),
+                                _mm512_maskz_loadu_ps(mask, c->bias + oc0)};
+        if (n == 8) {
+          finish_pixel(&f, &k, e->add_activation, 0, a0);
+          finish_pixel(&f, &k, e->add_activation, 1, a1);
+          finish_pixel(&f, &k, e->add_activation, 2, a2);
+          finish_pixel(&f, &k, e->add_activation, 3, a3);
+          finish_pixel(&f, &k, e->add_activation, 4, a4);
+          finish_pixel(&f, &k, e->add_activation, 5, a5);
+          finish_pixel(&f, &k, e->add_activation, 6, a6);
+          finish_pixel(&f, &k, e->add_activation, 7, a7);
+        } else {
+          const __m512i a[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+          for (int32_t i = 0; i < n; ++i) finish_pixel(&f, &k, e->add_activation, i, a[i]);
+        }
+        continue;
+      }
       int32_t *ob = o + c->block_oc0[blk];
       if (n == 8) {
         _mm512_mask_storeu_epi32(ob, mask, a0);
@@ -168,4 +253,16 @@ LBE_TARGET_AVX512 void lbe_pixels_avx512(const struct lbe_bconv2d *c, const int3
       }
     }
   }
+}
+
+LBE_TARGET_AVX512 void lbe_pixels_avx512(const struct lbe_bconv2d *c, const int32_t *const *pixels, int32_t segs,
+                                         int64_t seg_stride, int32_t seg_len, int32_t npix, int32_t group,
+                                         int32_t *acc) {
+  pixels_impl(c, pixels, segs, seg_stride, seg_len, npix, group, acc, NULL);
+}
+
+LBE_TARGET_AVX512 void lbe_pixels_finish_avx512(const struct lbe_bconv2d *c, const int32_t *const *pixels,
+                                                int32_t segs, int64_t seg_stride, int32_t seg_len, int32_t npix,
+                                                const lbe_epilogue *e) {
+  pixels_impl(c, pixels, segs, seg_stride, seg_len, npix, 0, NULL, e);
 }

@@ -2,9 +2,11 @@
  * buffer with a border of zero words, so every output pixel reads its taps in place (a kernel row is one
  * run of kernel_w * words_in adjacent words) and pixels go through the kernel eight at a time across row
  * ends: no per-pixel gathers and no one-pixel tails at the image edges. A zero word is exactly LCE's
- * one-padding (+1 -> bit 0); zero padding adds pad_fix for each outside tap afterwards. (Laying each
- * pixel's taps out as one run, a copy kernel_h times the input, measured slower at 56x56x64: 0.71 against
- * 0.76 T/s.) */
+ * one-padding (+1 -> bit 0); zero padding adds, to a border pixel's accumulators, the sum of pad_fix over its
+ * outside taps. Float outputs (with the fused ADD and LceQuantize) are finished from the accumulator registers
+ * (lbe_pixels_finish_avx512: QuickNet 224² 2-3% faster than through an accumulator buffer); int8 and
+ * bit-packed ones go through that buffer. (Laying each pixel's taps out as one run, a copy kernel_h times the
+ * input, measured slower at 56x56x64: 0.71 against 0.76 T/s.) */
 #include <stdlib.h>
 #include <string.h>
 #include "lbe_internal.h"
@@ -20,28 +22,36 @@ typedef struct {
   const float *residual;
   int add_activation;
   int32_t *bits;           /* the fused LceQuantize's output, or NULL */
-  int32_t **scratch;       /* [thread] SPAN * channels_out accumulators */
+  int32_t **scratch;       /* [thread] SPAN * channels_out: zero-padding corrections */
+  int32_t **accumulators;  /* [thread] SPAN * channels_out accumulators (int8 and bitpacked outputs) */
   const int32_t ***starts; /* [thread] SPAN pixel start pointers */
+  const int32_t ***fixes;  /* [thread] SPAN pointers into scratch or NULL */
 } direct_ctx;
 
-/* Zero padding: an outside tap adds (channels_in/groups)/2, not the popcount of the filter a zero word gives. */
-static void fix_zero_padding(const struct lbe_bconv2d *c, int64_t first, int32_t n, int32_t *acc) {
+/* Zero padding: an outside tap adds (channels_in/groups)/2, not the popcount of the filter a zero word gives.
+ * For each of pixels [first, first + n) with an outside tap, fixes[i] (a row of `rows`) gets the sum of
+ * pad_fix over those taps; fixes[i] is NULL for the others. */
+static void zero_padding_fixes(const struct lbe_bconv2d *c, int64_t first, int32_t n, int32_t *rows,
+                               const int32_t **fixes) {
   const lbe_bconv2d_params *p = &c->p;
   const int32_t cout = p->channels_out;
   for (int32_t i = 0; i < n; ++i) {
     const int64_t flat = first + i;
     const int32_t ox = (int32_t)(flat % p->out_w), oy = (int32_t)(flat / p->out_w % p->out_h);
     const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+    fixes[i] = NULL;
     if (iy0 >= 0 && iy0 + (p->kernel_h - 1) * p->dilation_h < p->in_h && ix0 >= 0 && ix0 + p->kernel_w - 1 < p->in_w)
       continue;
+    int32_t *a = rows + (size_t)i * cout;
+    for (int32_t oc = 0; oc < cout; ++oc) a[oc] = 0;
     for (int32_t ky = 0; ky < p->kernel_h; ++ky)
       for (int32_t kx = 0; kx < p->kernel_w; ++kx) {
         const int32_t iy = iy0 + ky * p->dilation_h, ix = ix0 + kx;
         if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) continue;
         const int32_t *fix = c->pad_fix + (size_t)(ky * p->kernel_w + kx) * cout;
-        int32_t *a = acc + (size_t)i * cout;
         for (int32_t oc = 0; oc < cout; ++oc) a[oc] += fix[oc];
       }
+    fixes[i] = a;
   }
 }
 
@@ -60,15 +70,26 @@ static void run_pixels(void *ctx_, int64_t begin, int64_t end, int thread) {
       starts[i] = ctx->padded + b * ctx->image_words + (oy * p->stride_h * ctx->padded_w + ox * p->stride_w) * words;
       if (++ox == p->out_w) ox = 0, ++row;
     }
-    int32_t *acc = ctx->accumulators_only ? (int32_t *)ctx->output + first * cout : ctx->scratch[thread];
-    lbe_pixels_avx512(c, starts, p->kernel_h, (int64_t)p->dilation_h * ctx->padded_w * words, p->kernel_w * words, n, 0,
-                      acc);
-    if (p->zero_padding) fix_zero_padding(c, first, n, acc);
+    const int32_t **fixes = ctx->fixes[thread];
+    if (p->zero_padding) zero_padding_fixes(c, first, n, ctx->scratch[thread], fixes);
+    const int32_t segs = p->kernel_h, seg_len = p->kernel_w * words;
+    const int64_t seg_stride = (int64_t)p->dilation_h * ctx->padded_w * words;
+    if (!ctx->accumulators_only && p->output == LBE_OUT_FLOAT) { /* transform in registers */
+      const int32_t halves = 2 * ((cout + 31) / 32);
+      const lbe_epilogue e = {(float *)ctx->output + first * cout, ctx->residual ? ctx->residual + first * cout : NULL,
+                              ctx->add_activation, ctx->bits ? (uint16_t *)ctx->bits + first * halves : NULL,
+                              p->zero_padding ? fixes : NULL};
+      lbe_pixels_finish_avx512(c, starts, segs, seg_stride, seg_len, n, &e);
+      continue;
+    }
+    int32_t *acc = ctx->accumulators_only ? (int32_t *)ctx->output + first * cout : ctx->accumulators[thread];
+    lbe_pixels_avx512(c, starts, segs, seg_stride, seg_len, n, 0, acc);
+    for (int32_t i = 0; p->zero_padding && i < n; ++i)
+      if (fixes[i])
+        for (int32_t oc = 0; oc < cout; ++oc) acc[(size_t)i * cout + oc] += fixes[i][oc];
     if (ctx->accumulators_only) continue;
     void *dst = (char *)ctx->output + first * (int64_t)lbe_output_pixel_bytes(p);
-    lbe_transform_avx512(c, acc, n, dst, ctx->residual ? ctx->residual + first * cout : NULL, ctx->add_activation);
-    /* while the n pixels' floats are in this core's cache */
-    if (ctx->bits) lbe_quantize_avx512(dst, ctx->bits + first * ((cout + 31) / 32), n, cout);
+    lbe_transform_avx512(c, acc, n, dst, NULL, 0); /* int8 or bitpacked: no residual, no fused quantize */
   }
 }
 
@@ -96,18 +117,23 @@ int lbe_bconv2d_run_direct(const struct lbe_bconv2d *c, const int32_t *input, vo
     ph = p->in_h, pw = p->in_w;
   }
   const int threads = lbe_pool_threads(pool);
-  int32_t *scratch[threads];
-  const int32_t **starts[threads];
+  int32_t *scratch[threads], *accumulators[threads];
+  const int32_t **starts[threads], **fixes[threads];
+  const size_t rows = sizeof(int32_t) * SPAN * p->channels_out;
   for (int t = 0; t < threads; ++t) {
-    scratch[t] = accumulators_only ? NULL : malloc(sizeof(int32_t) * SPAN * p->channels_out);
+    scratch[t] = p->zero_padding ? malloc(rows) : NULL;
+    accumulators[t] = !accumulators_only && p->output != LBE_OUT_FLOAT ? malloc(rows) : NULL;
     starts[t] = malloc(sizeof(int32_t *) * SPAN);
-    if ((!accumulators_only && !scratch[t]) || !starts[t]) abort(); /* out of memory */
+    fixes[t] = malloc(sizeof(int32_t *) * SPAN);
+    if ((p->zero_padding && !scratch[t]) || (!accumulators_only && p->output != LBE_OUT_FLOAT && !accumulators[t]) ||
+        !starts[t] || !fixes[t])
+      abort(); /* out of memory */
   }
   const int64_t pixels = (int64_t)p->batch * p->out_h * p->out_w;
   direct_ctx ctx = {c, source, pw, ph * pw * words, pixels, output, accumulators_only, residual, add_activation,
-                    bits, scratch, starts};
+                    bits, scratch, accumulators, starts, fixes};
   lbe_pool_run(pool, run_pixels, &ctx, (pixels + UNIT - 1) / UNIT);
-  for (int t = 0; t < threads; ++t) free(scratch[t]), free(starts[t]);
+  for (int t = 0; t < threads; ++t) free(scratch[t]), free(accumulators[t]), free(starts[t]), free(fixes[t]);
   free(padded);
   return 1;
 }
