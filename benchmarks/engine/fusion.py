@@ -13,7 +13,10 @@ dropped and every other operator, tensor and buffer is kept.
 
 A float32 `MAX_POOL_2D` becomes the custom op `LabBnnMaxPool2d` in place (same tensors, its
 Pool2DOptions as FlexBuffers): tflite-runtime's XNNPACK max pooling is SSE-only, ours uses
-the level's vector width, and a max is exact, so the outputs are the same bits.
+the level's vector width, and a max is exact, so the outputs are the same bits. A
+`MIRROR_PAD` with constant paddings becomes `LabBnnMirrorPad` in place: a copy of bytes,
+one memcpy per run of unpadded trailing dimensions, where tflite-runtime's kernel computes
+each element's index (BoolNet pads every binary conv's input this way).
 """
 
 from typing import Dict, List, Optional, Tuple
@@ -26,8 +29,10 @@ from benchmarks.flatbuffer_model import load_model, pack_model
 
 FUSED_BCONV_ADD = "LabBnnBconv2dAdd"
 FLOAT_MAX_POOL = "LabBnnMaxPool2d"
+MIRROR_PAD = "LabBnnMirrorPad"
 # The custom ops the engine runs (each has an engine timer), LCE's and ours.
-ENGINE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", FUSED_BCONV_ADD, FLOAT_MAX_POOL)
+ENGINE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
+ENGINE_OPS += (FUSED_BCONV_ADD, FLOAT_MAX_POOL, MIRROR_PAD)
 # TFLite ActivationFunctionType values the engine's fused ADD applies (its codes are the same).
 _ADD_ACTIVATIONS = {
     schema.ActivationFunctionType.NONE,
@@ -203,6 +208,31 @@ def replace_max_pools(model: schema.ModelT) -> int:
     return replaced
 
 
+def replace_mirror_pads(model: schema.ModelT) -> int:
+    """Turn every MIRROR_PAD of subgraph 0 whose paddings are a constant buffer into
+    LabBnnMirrorPad in place; returns how many."""
+    graph = model.subgraphs[0]
+    tensors, codes, buffers = graph.tensors or [], model.operatorCodes or [], model.buffers or []
+    replaced = 0
+    for op in graph.operators or []:
+        if _builtin(codes[op.opcodeIndex]) != schema.BuiltinOperator.MIRROR_PAD:
+            continue
+        if op.inputs is None or len(op.inputs) != 2 or op.outputs is None or len(op.outputs) != 1:
+            continue
+        paddings = tensors[int(op.inputs[1])]
+        data = buffers[paddings.buffer].data if 0 < paddings.buffer < len(buffers) else None
+        if data is None or len(data) == 0 or not 1 <= len(_shape(tensors[int(op.inputs[0])])) <= 8:
+            continue
+        options = op.builtinOptions
+        mode = options.mode if isinstance(options, schema.MirrorPadOptionsT) else schema.MirrorPadMode.REFLECT
+        op.opcodeIndex = _opcode_index(model, MIRROR_PAD)
+        op.customOptions = list(flexbuffers.Dumps({"mode": int(mode)}))
+        op.customOptionsFormat = schema.CustomOptionsFormat.FLEXBUFFERS
+        op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.NONE, None
+        replaced += 1
+    return replaced
+
+
 def _is_custom(codes, op: schema.OperatorT, name: str) -> bool:
     code = codes[op.opcodeIndex]
     return _builtin(code) == schema.BuiltinOperator.CUSTOM and _custom_name(code) == name
@@ -252,14 +282,14 @@ def _drop_tensors(model: schema.ModelT, graph: schema.SubGraphT, dead: set) -> N
 
 
 def fuse(flatbuffer: bytes, absorbed: Optional[Dict[int, int]] = None) -> Tuple[bytes, List[int]]:
-    """`flatbuffer` with every LceBconv2d → ADD pair fused and every float MAX_POOL_2D on the
-    engine (unchanged bytes if neither occurs), and for
+    """`flatbuffer` with every LceBconv2d → ADD pair fused and every float MAX_POOL_2D and
+    constant-padded MIRROR_PAD on the engine (unchanged bytes if none occurs), and for
     each operator of the result the index of the operator of `flatbuffer` it came from
     (`absorbed` as in `fuse_bconv_add`)."""
     model = load_model(flatbuffer)
     count = len(model.subgraphs[0].operators or [])
     origin = fuse_bconv_add(model, absorbed)
-    pools = replace_max_pools(model)
-    if len(origin) == count and not pools:
+    replaced = replace_max_pools(model) + replace_mirror_pads(model)
+    if len(origin) == count and not replaced:
         return flatbuffer, origin
     return pack_model(model), origin

@@ -278,7 +278,7 @@ def quantize(x: np.ndarray, *, level: str | None = None) -> np.ndarray:
     return out
 
 
-def dequantize(words: np.ndarray, channels: int) -> np.ndarray:
+def dequantize(words: np.ndarray, channels: int, *, level: str | None = None) -> np.ndarray:
     """LceDequantize: int32 ``[..., ceil(C/32)]`` → float32 ``[..., C]`` (bit 0 → +1, bit 1 → −1)."""
     words = _array("words", words, np.int32)
     if words.ndim < 1 or words.shape[-1] != math.ceil(channels / 32):
@@ -287,7 +287,34 @@ def dequantize(words: np.ndarray, channels: int) -> np.ndarray:
             f"received {words.shape}"
         )
     out = np.empty((*words.shape[:-1], channels), np.float32)
-    library.load().lbe_dequantize_f32(_ptr(words), _ptr(out), words.size // words.shape[-1], channels)
+    library.load().lbe_dequantize_f32_at(
+        _ptr(words), _ptr(out), words.size // words.shape[-1], channels, _level(level)
+    )
+    return out
+
+
+MIRROR_PAD_MODES = {"reflect": 0, "symmetric": 1}  # TFLite's MirrorPadMode
+
+
+def mirror_pad(x: np.ndarray, paddings, mode: str = "reflect") -> np.ndarray:
+    """MIRROR_PAD of any-dtype ``x`` (rank 1-8): ``paddings`` [rank, 2] before/after per dimension."""
+    x = np.ascontiguousarray(x)
+    pads = np.asarray(paddings, np.int64)
+    if mode not in MIRROR_PAD_MODES:
+        raise UserError(f"mode must be one of {', '.join(MIRROR_PAD_MODES)}; received {mode!r}")
+    if not 1 <= x.ndim <= 8 or pads.shape != (x.ndim, 2) or x.size == 0:
+        raise UserError(
+            f"paddings must have shape ({x.ndim}, 2) for a non-empty rank 1-8 input; received {pads.shape}"
+        )
+    out = np.empty([int(n + a + b) for n, (a, b) in zip(x.shape, pads)], x.dtype)
+    dims = np.asarray(x.shape, np.int32)
+    if library.load().lbe_mirror_pad(
+        _ptr(x), _ptr(out), x.ndim, _ptr(dims), _ptr(pads), MIRROR_PAD_MODES[mode], x.itemsize
+    ):
+        limit = "the dimension" if mode == "symmetric" else "the dimension - 1"
+        raise UserError(
+            f"{mode} paddings must lie in [0, {limit}] for shape {x.shape}; received {pads.tolist()}"
+        )
     return out
 
 

@@ -81,6 +81,12 @@ typedef struct {
   int32_t activation;
 } lbe_pool2d_params;
 int lbe_maxpool2d_f32(const float *in, float *out, const lbe_pool2d_params *p, int level, lbe_pool *pool);
+/* Appended: MIRROR_PAD of a rank-`rank` tensor of `element_bytes`-byte elements; pads[2d], pads[2d+1] before and
+ * after dim d; symmetric 0 = REFLECT, 1 = SYMMETRIC (TFLite's MirrorPadMode). 0, or -1 for a bad argument. */
+int lbe_mirror_pad(const void *in, void *out, int rank, const int32_t *dims, const int64_t *pads, int symmetric,
+                   int32_t element_bytes);
+/* Appended: LceDequantize at a level (lbe_dequantize_f32 is the portable one). */
+void lbe_dequantize_f32_at(const int32_t *in, float *out, int64_t pixels, int32_t channels, int level);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,8 @@
 /* Runs the engine's kernels as LCE's four custom ops inside tflite-runtime 2.14.0, and fusion.py's
  * LabBnnBconv2dAdd (LceBconv2d's inputs + residual, options + add_activation; act(bconv + residual), and
  * optionally a second output: LceQuantize of that) and LabBnnMaxPool2d (a float MAX_POOL_2D, its
- * Pool2DOptions as FlexBuffers under the same keys as LceBMaxPool2d's plus fused_activation_function).
+ * Pool2DOptions as FlexBuffers under the same keys as LceBMaxPool2d's plus fused_activation_function) and
+ * LabBnnMirrorPad (a MIRROR_PAD with constant paddings; option `mode`: 0 REFLECT, 1 SYMMETRIC).
  *
  * Only this file knows TFLite: a hand-declared subset of TF 2.14's
  * tensorflow/lite/core/c/common.h (the structs are read by offset, so the layout must
@@ -65,14 +66,14 @@ typedef struct {
   uint64_t inplace_operator;
 } TfLiteRegistration;
 enum { kOk = 0, kError = 1 };
-enum { kNoType = 0, kFloat32 = 1, kInt32 = 2, kBool = 6, kInt8 = 9 };
+enum { kNoType = 0, kFloat32 = 1, kInt32 = 2, kInt64 = 4, kBool = 6, kInt8 = 9 };
 enum { kBuiltinCustom = 32 };
 typedef void (*add_custom_fn)(void *resolver, const char *name, const TfLiteRegistration *reg, int version);
 
 /* ---- session: one per interpreter (pool, level, per-op timers) ---- */
-enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, N_OPS = 6 };
+enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, OP_MIRROR_PAD = 6, N_OPS = 7 };
 static const char *const OP_NAMES[] = {"LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", "LabBnnBconv2dAdd",
-                                       "LabBnnMaxPool2d"};
+                                       "LabBnnMaxPool2d", "LabBnnMirrorPad"};
 enum { PROBE_FIELDS = 32 };
 
 /* tflite-runtime's exported tflite::CpuBackendContext::GetFromContext (static) and get_xnnpack_threadpool
@@ -140,7 +141,8 @@ const char *lbe_tfl_op_name(int kind) { return kind >= 0 && kind < N_OPS ? OP_NA
 typedef struct {
   lbe_tfl_session *s;
   int kind, index;
-  int64_t channels_in, dil_h, dil_w, act, pad_values, padding, stride_h, stride_w, filter_h, filter_w, add_act;
+  int64_t channels_in, dil_h, dil_w, act, pad_values, padding, stride_h, stride_w, filter_h, filter_w, add_act, mode;
+  int64_t pads[16]; /* LabBnnMirrorPad: before/after per dim, read at Prepare */
   int options_len;
   lbe_bconv2d *conv;
   int32_t out_h, out_w, pad_top, pad_left;
@@ -182,6 +184,7 @@ static void *op_init(TfLiteContext *ctx, const char *buf, size_t len, int kind) 
   lbe_flex_int(b, len, "stride_width", &op->stride_w);
   lbe_flex_int(b, len, "filter_height", &op->filter_h);
   lbe_flex_int(b, len, "filter_width", &op->filter_w); lbe_flex_int(b, len, "add_activation", &op->add_act);
+  lbe_flex_int(b, len, "mode", &op->mode);
   return op;
 }
 static void op_free(TfLiteContext *ctx, void *p) {
@@ -200,6 +203,7 @@ INIT(init_bconv2d, OP_BCONV2D)
 INIT(init_bmaxpool2d, OP_BMAXPOOL2D)
 INIT(init_bconv2d_add, OP_BCONV2D_ADD)
 INIT(init_maxpool2d, OP_MAXPOOL2D)
+INIT(init_mirror_pad, OP_MIRROR_PAD)
 
 #define FAIL(...) do { ctx->ReportError(ctx, __VA_ARGS__); return kError; } while (0)
 static TfLiteTensor *tensor(TfLiteContext *ctx, const TfLiteIntArray *ids, int i) {
@@ -263,6 +267,19 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
     if (in->type != kInt32) FAIL("lab-bnn engine: LceDequantize input type %d (int32)", in->type);
     if (out->type != kFloat32 && out->type != kInt8 && out->type != kBool) FAIL("lab-bnn engine: LceDequantize output type %d", out->type);
     if (!out->dims || out->dims->size != n || words(out->dims->data[n - 1]) != d[n - 1]) FAIL("lab-bnn engine: LceDequantize output shape must be static and match its input");
+  } else if (op->kind == OP_MIRROR_PAD) {
+    const TfLiteTensor *pads = tensor(ctx, node->inputs, 1);
+    if (n > 8 || !pads || !pads->data || (pads->type != kInt32 && pads->type != kInt64) || !pads->dims || pads->dims->size != 2 || pads->dims->data[0] != n || pads->dims->data[1] != 2)
+      FAIL("lab-bnn engine: LabBnnMirrorPad needs constant int32/int64 paddings of shape [%d, 2]", n);
+    if (out->type != in->type || op->mode < 0 || op->mode > 1) FAIL("lab-bnn engine: LabBnnMirrorPad output type %d (input %d), mode %d (0 REFLECT, 1 SYMMETRIC)", out->type, in->type, (int)op->mode);
+    for (int i = 0; i < 2 * n; i++) {
+      op->pads[i] = pads->type == kInt32 ? ((const int32_t *)pads->data)[i] : ((const int64_t *)pads->data)[i];
+      const int64_t limit = d[i / 2] - (op->mode == 1 ? 0 : 1);
+      if (op->pads[i] < 0 || op->pads[i] > limit) FAIL("lab-bnn engine: LabBnnMirrorPad padding %d of dim %d (size %d) is outside [0, %d]", (int)op->pads[i], i / 2, d[i / 2], (int)limit);
+    }
+    int od[8];
+    for (int i = 0; i < n; i++) od[i] = d[i] + (int)(op->pads[2 * i] + op->pads[2 * i + 1]);
+    rc = set_dims(ctx, out, od, n);
   } else if (op->kind == OP_BMAXPOOL2D || op->kind == OP_MAXPOOL2D) {
     const int type = op->kind == OP_BMAXPOOL2D ? kInt32 : kFloat32;
     if (n != 4 || in->type != type || out->type != type) FAIL("lab-bnn engine: %s needs a 4-D %s input and output", OP_NAMES[op->kind], type == kInt32 ? "int32" : "float32");
@@ -339,7 +356,7 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
     int64_t px = leading(out);
     int c = out->dims->data[out->dims->size - 1], w = words(c);
     if (out->type == kFloat32) {
-      lbe_dequantize_f32(in->data, out->data, px, c);
+      lbe_dequantize_f32_at(in->data, out->data, px, c, op->s->level);
     } else {
       const int32_t *x = in->data;
       int off = out->type == kInt8 ? (int)(1.0f / out->params.scale + (out->params.scale > 0 ? 0.5f : -0.5f)) : 0;
@@ -355,6 +372,10 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
     const int *d = in->dims->data;
     lbe_bmaxpool2d(in->data, out->data, d[0], d[1], d[2], d[3], op->out_h, op->out_w, (int32_t)op->filter_h,
                    (int32_t)op->filter_w, (int32_t)op->stride_h, (int32_t)op->stride_w, op->pad_top, op->pad_left);
+  } else if (op->kind == OP_MIRROR_PAD) {
+    int64_t elements = 1;
+    for (int i = 0; i < in->dims->size; i++) elements *= in->dims->data[i];
+    if (elements < 1 || lbe_mirror_pad(in->data, out->data, in->dims->size, in->dims->data, op->pads, (int)op->mode, (int32_t)(in->bytes / (size_t)elements)) != 0) rc = kError;
   } else if (op->kind == OP_MAXPOOL2D) {
     const int *d = in->dims->data;
     const lbe_pool2d_params p = {d[0], d[1], d[2], d[3], op->out_h, op->out_w, (int32_t)op->filter_h, (int32_t)op->filter_w,
@@ -373,12 +394,12 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
   return rc;
 }
 
-/* Registers the four Lce ops, LabBnnBconv2dAdd and LabBnnMaxPool2d on a tflite::MutableOpResolver (`add_custom` is the address of
+/* Registers the four Lce ops, LabBnnBconv2dAdd, LabBnnMaxPool2d and LabBnnMirrorPad on a tflite::MutableOpResolver (`add_custom` is the address of
  * tflite::MutableOpResolver::AddCustom in tflite-runtime's wrapper) for `session`; ops the
  * interpreter then creates on this thread belong to it until lbe_tfl_constructed(). */
 int lbe_tfl_register(void *resolver, void *add_custom, lbe_tfl_session *session) {
   static void *(*const inits[N_OPS])(TfLiteContext *, const char *, size_t) = {
-      init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add, init_maxpool2d};
+      init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add, init_maxpool2d, init_mirror_pad};
   if (!resolver || !add_custom || !session) return kError;
   for (int k = 0; k < N_OPS; k++) {
     TfLiteRegistration r;

@@ -65,8 +65,17 @@ def test_quantize_equals_reference(level: str, channels: int, pixels: tuple) -> 
     x.flat[2] = 0.0
     words = kernels.quantize(x, level=level)
     np.testing.assert_array_equal(words, ref.bitpack(x))
-    np.testing.assert_array_equal(kernels.dequantize(words, channels), ref.dequantize(words, channels))
-    np.testing.assert_array_equal(kernels.dequantize(words, channels), np.where(x < 0, -1.0, 1.0))
+    np.testing.assert_array_equal(
+        kernels.dequantize(words, channels, level=level), ref.dequantize(words, channels)
+    )
+    np.testing.assert_array_equal(
+        kernels.dequantize(words, channels, level=level), np.where(x < 0, -1.0, 1.0)
+    )
+    # bits past the last channel (any value in LCE's words) are ignored
+    noisy = np.random.default_rng(7).integers(-(2**31), 2**31, words.shape, dtype=np.int64).astype(np.int32)
+    np.testing.assert_array_equal(
+        kernels.dequantize(noisy, channels, level=level), ref.dequantize(noisy, channels)
+    )
 
 
 @pytest.mark.parametrize(
