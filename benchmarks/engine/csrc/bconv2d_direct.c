@@ -13,6 +13,12 @@
 
 enum { UNIT = 8, SPAN = 64 }; /* pixels per pool unit; pixels per kernel call (accumulator scratch) */
 
+/* Zero padding's corrections by pixel class (below). */
+typedef struct {
+  int32_t *row_class, *col_class, *table; /* [out_h], [out_w], [row classes][col classes][channels_out] */
+  int32_t col_classes;
+} border_fixes;
+
 typedef struct {
   const struct lbe_bconv2d *c;
   const int32_t *padded;
@@ -25,14 +31,64 @@ typedef struct {
   int32_t **scratch;       /* [thread] SPAN * channels_out: zero-padding corrections */
   int32_t **accumulators;  /* [thread] SPAN * channels_out accumulators (int8 and bitpacked outputs) */
   const int32_t ***starts; /* [thread] SPAN pixel start pointers */
-  const int32_t ***fixes;  /* [thread] SPAN pointers into scratch or NULL */
+  const int32_t ***fixes;  /* [thread] SPAN pointers into border's table or scratch, or NULL */
+  const border_fixes *border; /* zero padding's corrections by pixel class, or NULL */
 } direct_ctx;
 
 /* Zero padding: an outside tap adds (channels_in/groups)/2, not the popcount of the filter a zero word gives.
- * For each of pixels [first, first + n) with an outside tap, fixes[i] (a row of `rows`) gets the sum of
- * pad_fix over those taps; fixes[i] is NULL for the others. */
-static void zero_padding_fixes(const struct lbe_bconv2d *c, int64_t first, int32_t n, int32_t *rows,
-                               const int32_t **fixes) {
+ * The taps outside the input depend on the output row and column only through which kernel rows and columns
+ * fall outside: rows (and columns) with the same outside set share a class (class 0: none), and a pixel's
+ * correction is the table row of its (row class, column class), the sum of pad_fix over those taps. */
+/* Class of each output index along one axis (kernel <= 64 taps); masks[c]: the outside taps of class c. */
+static int32_t classify(int32_t outs, int32_t kernel, int32_t stride, int32_t dilation, int32_t pad, int32_t in,
+                        int32_t *cls, uint64_t *masks) {
+  int32_t count = 1;
+  masks[0] = 0;
+  for (int32_t o = 0; o < outs; ++o) {
+    uint64_t m = 0;
+    for (int32_t t = 0; t < kernel; ++t) {
+      const int64_t i = (int64_t)o * stride - pad + (int64_t)t * dilation;
+      if (i < 0 || i >= in) m |= (uint64_t)1 << t;
+    }
+    int32_t c = 0;
+    while (c < count && masks[c] != m) ++c;
+    if (c == count) masks[count++] = m;
+    cls[o] = c;
+  }
+  return count;
+}
+
+/* 0 (nothing allocated) for kernels over 64 taps a side: their pixels are corrected one by one. */
+static int border_fixes_create(const struct lbe_bconv2d *c, border_fixes *f) {
+  const lbe_bconv2d_params *p = &c->p;
+  const int32_t cout = p->channels_out;
+  if (p->kernel_h > 64 || p->kernel_w > 64) return 0;
+  f->row_class = malloc(sizeof(int32_t) * p->out_h);
+  f->col_class = malloc(sizeof(int32_t) * p->out_w);
+  uint64_t *row_masks = malloc(sizeof(uint64_t) * (p->out_h + 1)), *col_masks = malloc(sizeof(uint64_t) * (p->out_w + 1));
+  if (!f->row_class || !f->col_class || !row_masks || !col_masks) abort(); /* out of memory */
+  const int32_t rows = classify(p->out_h, p->kernel_h, p->stride_h, p->dilation_h, p->pad_top, p->in_h, f->row_class,
+                                row_masks);
+  f->col_classes = classify(p->out_w, p->kernel_w, p->stride_w, 1, p->pad_left, p->in_w, f->col_class, col_masks);
+  f->table = calloc((size_t)rows * f->col_classes * cout, sizeof(int32_t));
+  if (!f->table) abort(); /* out of memory */
+  for (int32_t rc = 0; rc < rows; ++rc)
+    for (int32_t cc = 0; cc < f->col_classes; ++cc) {
+      int32_t *a = f->table + ((size_t)rc * f->col_classes + cc) * cout;
+      for (int32_t ky = 0; ky < p->kernel_h; ++ky)
+        for (int32_t kx = 0; kx < p->kernel_w; ++kx) {
+          if (!((row_masks[rc] >> ky) & 1) && !((col_masks[cc] >> kx) & 1)) continue;
+          const int32_t *fix = c->pad_fix + (size_t)(ky * p->kernel_w + kx) * cout;
+          for (int32_t oc = 0; oc < cout; ++oc) a[oc] += fix[oc];
+        }
+    }
+  free(row_masks);
+  free(col_masks);
+  return 1;
+}
+
+/* Kernels over 64 taps a side: pixel i's correction summed into rows[i] (fixes[i] NULL if none). */
+static void pixel_fixes(const struct lbe_bconv2d *c, int64_t first, int32_t n, int32_t *rows, const int32_t **fixes) {
   const lbe_bconv2d_params *p = &c->p;
   const int32_t cout = p->channels_out;
   for (int32_t i = 0; i < n; ++i) {
@@ -64,14 +120,22 @@ static void run_pixels(void *ctx_, int64_t begin, int64_t end, int thread) {
   const int32_t **starts = ctx->starts[thread];
   for (int64_t first = begin * UNIT; first < last; first += SPAN) {
     const int32_t n = (int32_t)(last - first < SPAN ? last - first : SPAN);
-    int64_t row = first / p->out_w, ox = first % p->out_w; /* stepped, not divided, per pixel */
-    for (int32_t i = 0; i < n; ++i) {
-      const int64_t oy = row % p->out_h, b = row / p->out_h;
-      starts[i] = ctx->padded + b * ctx->image_words + (oy * p->stride_h * ctx->padded_w + ox * p->stride_w) * words;
-      if (++ox == p->out_w) ox = 0, ++row;
-    }
+    /* stepped, not divided, per pixel */
+    int64_t b = first / ((int64_t)p->out_h * p->out_w), oy = first / p->out_w % p->out_h, ox = first % p->out_w;
     const int32_t **fixes = ctx->fixes[thread];
-    if (p->zero_padding) zero_padding_fixes(c, first, n, ctx->scratch[thread], fixes);
+    const border_fixes *bf = ctx->border;
+    for (int32_t i = 0; i < n; ++i) {
+      starts[i] = ctx->padded + b * ctx->image_words + (oy * p->stride_h * ctx->padded_w + ox * p->stride_w) * words;
+      if (bf) {
+        const int32_t rc = bf->row_class[oy], cc = bf->col_class[ox];
+        fixes[i] = rc | cc ? bf->table + ((size_t)rc * bf->col_classes + cc) * cout : NULL;
+      }
+      if (++ox == p->out_w) {
+        ox = 0;
+        if (++oy == p->out_h) oy = 0, ++b;
+      }
+    }
+    if (p->zero_padding && !bf) pixel_fixes(c, first, n, ctx->scratch[thread], fixes);
     const int32_t segs = p->kernel_h, seg_len = p->kernel_w * words;
     const int64_t seg_stride = (int64_t)p->dilation_h * ctx->padded_w * words;
     if (!ctx->accumulators_only && p->output == LBE_OUT_FLOAT) { /* transform in registers */
@@ -116,24 +180,27 @@ int lbe_bconv2d_run_direct(const struct lbe_bconv2d *c, const int32_t *input, vo
   } else {
     ph = p->in_h, pw = p->in_w;
   }
+  border_fixes border = {NULL, NULL, NULL, 0};
+  const int have_border = p->zero_padding && border_fixes_create(c, &border);
   const int threads = lbe_pool_threads(pool);
   int32_t *scratch[threads], *accumulators[threads];
   const int32_t **starts[threads], **fixes[threads];
   const size_t rows = sizeof(int32_t) * SPAN * p->channels_out;
   for (int t = 0; t < threads; ++t) {
-    scratch[t] = p->zero_padding ? malloc(rows) : NULL;
+    scratch[t] = p->zero_padding && !have_border ? malloc(rows) : NULL;
     accumulators[t] = !accumulators_only && p->output != LBE_OUT_FLOAT ? malloc(rows) : NULL;
     starts[t] = malloc(sizeof(int32_t *) * SPAN);
     fixes[t] = malloc(sizeof(int32_t *) * SPAN);
-    if ((p->zero_padding && !scratch[t]) || (!accumulators_only && p->output != LBE_OUT_FLOAT && !accumulators[t]) ||
+    if ((p->zero_padding && !have_border && !scratch[t]) || (!accumulators_only && p->output != LBE_OUT_FLOAT && !accumulators[t]) ||
         !starts[t] || !fixes[t])
       abort(); /* out of memory */
   }
   const int64_t pixels = (int64_t)p->batch * p->out_h * p->out_w;
   direct_ctx ctx = {c, source, pw, ph * pw * words, pixels, output, accumulators_only, residual, add_activation,
-                    bits, scratch, accumulators, starts, fixes};
+                    bits, scratch, accumulators, starts, fixes, have_border ? &border : NULL};
   lbe_pool_run(pool, run_pixels, &ctx, (pixels + UNIT - 1) / UNIT);
   for (int t = 0; t < threads; ++t) free(scratch[t]), free(accumulators[t]), free(starts[t]), free(fixes[t]);
+  free(border.row_class), free(border.col_class), free(border.table);
   free(padded);
   return 1;
 }

@@ -45,6 +45,8 @@ CASES = {
     "k3_many_pixels_same_zero": (2, 11, 13, 64, 24, 3, 1, 1, "same", 0, 1),
     "k3_dilation_h2_same_zero": (1, 7, 9, 64, 24, 3, 1, (2, 1), "same", 0, 1),
     "k3_stride_w2_dilation_h2_same_one": (2, 8, 7, 96, 20, 3, (1, 2), (2, 1), "same", 1, 1),
+    # Zero padding's corrections come from per-class tables up to 64 taps a side, per pixel beyond.
+    "k65_same_zero": (1, 3, 4, 32, 16, 65, 1, 1, "same", 0, 1),
 }
 
 
