@@ -7,13 +7,13 @@ alone, with cold caches between them and the interpreter's call overhead each, s
 sum is an estimate of the whole, not a decomposition of it.
 
 On an engine path (`engine[<level>]`) the ops the engine runs (LceQuantize, LceDequantize,
-LceBconv2d, LceBMaxPool2d, float MAX_POOL_2D and MIRROR_PAD) are not cut out: their times
-come from the engine's own timers inside the whole-model runs (reset after the warm-up
-rounds, then the total over the timed rounds divided by their number: a mean, not a
-median), so they are a decomposition of the whole model's time. The other float ops run
-inside tflite-runtime's XNNPACK delegate, where we have no timers; they are still timed as
-one-op models, on the engine's runtime (tflite-runtime with XNNPACK, the same threads), as
-on LCE's paths.
+LceBconv2d, LceBMaxPool2d, and the float pools and MIRROR_PADs `fusion` hands it) are not
+cut out: their times come from the engine's own timers inside the whole-model runs (reset
+after the warm-up rounds, then the total over the timed rounds divided by their number: a
+mean, not a median), so they are a decomposition of the whole model's time. The other
+float ops run inside tflite-runtime's XNNPACK delegate, where we have no timers; they are
+still timed as one-op models, on the engine's runtime (tflite-runtime with XNNPACK, the
+same threads), as on LCE's paths.
 The `timed_by` column says which of the two each row is.
 
     df = profile_ops(convert(model), kernel="indirect_bgemm")

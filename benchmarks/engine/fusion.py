@@ -16,7 +16,10 @@ Pool2DOptions as FlexBuffers): tflite-runtime's XNNPACK max pooling is SSE-only,
 the level's vector width, and a max is exact, so the outputs are the same bits. A
 `MIRROR_PAD` with constant paddings becomes `LabBnnMirrorPad` in place: a copy of bytes,
 one memcpy per run of unpadded trailing dimensions, where tflite-runtime's kernel computes
-each element's index (BoolNet pads every binary conv's input this way).
+each element's index (BoolNet pads every binary conv's input this way). A float32
+`AVERAGE_POOL_2D` whose windows hold 2 to 9 pixels, never need padding and are not the whole
+input (Bi-RealNet's and LabBNN's shortcuts) becomes `LabBnnAveragePool2d`, which adds in XNNPACK's order and
+multiplies by its scale, so again the outputs are the same bits.
 """
 
 from typing import Dict, List, Optional, Tuple
@@ -30,9 +33,10 @@ from benchmarks.flatbuffer_model import load_model, pack_model
 FUSED_BCONV_ADD = "LabBnnBconv2dAdd"
 FLOAT_MAX_POOL = "LabBnnMaxPool2d"
 MIRROR_PAD = "LabBnnMirrorPad"
+FLOAT_AVERAGE_POOL = "LabBnnAveragePool2d"
 # The custom ops the engine runs (each has an engine timer), LCE's and ours.
 ENGINE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
-ENGINE_OPS += (FUSED_BCONV_ADD, FLOAT_MAX_POOL, MIRROR_PAD)
+ENGINE_OPS += (FUSED_BCONV_ADD, FLOAT_MAX_POOL, MIRROR_PAD, FLOAT_AVERAGE_POOL)
 # TFLite ActivationFunctionType values the engine's fused ADD applies (its codes are the same).
 _ADD_ACTIVATIONS = {
     schema.ActivationFunctionType.NONE,
@@ -169,14 +173,28 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
     return origin
 
 
-def replace_max_pools(model: schema.ModelT) -> int:
-    """Turn every float32 MAX_POOL_2D of subgraph 0 (fused activation the engine applies) into
-    LabBnnMaxPool2d in place; returns how many."""
+def _padding_free(size: int, window: int, stride: int, padding: int) -> bool:
+    """TFLite's SAME/VALID geometry along one axis adds no padding."""
+    if padding == schema.Padding.VALID:
+        return True
+    out = -(-size // stride)
+    return (out - 1) * stride + window - size <= 0
+
+
+def replace_pools(model: schema.ModelT) -> int:
+    """Turn every float32 MAX_POOL_2D (fused activation the engine applies) into LabBnnMaxPool2d
+    and every such AVERAGE_POOL_2D of at most 9 pixels a window without padding into
+    LabBnnAveragePool2d, in place in subgraph 0; returns how many."""
     graph = model.subgraphs[0]
     tensors, codes = graph.tensors or [], model.operatorCodes or []
     replaced = 0
+    targets = {
+        schema.BuiltinOperator.MAX_POOL_2D: FLOAT_MAX_POOL,
+        schema.BuiltinOperator.AVERAGE_POOL_2D: FLOAT_AVERAGE_POOL,
+    }
     for op in graph.operators or []:
-        if _builtin(codes[op.opcodeIndex]) != schema.BuiltinOperator.MAX_POOL_2D:
+        target = targets.get(_builtin(codes[op.opcodeIndex]))
+        if target is None:
             continue
         options = op.builtinOptions
         if (
@@ -189,7 +207,22 @@ def replace_max_pools(model: schema.ModelT) -> int:
         ends = [tensors[int(t)] for t in (op.inputs[0], op.outputs[0])]
         if any(t.type != schema.TensorType.FLOAT32 or _quantized(t) or len(_shape(t)) != 4 for t in ends):
             continue
-        op.opcodeIndex = _opcode_index(model, FLOAT_MAX_POOL)
+        if target == FLOAT_AVERAGE_POOL:
+            _, h, w, _ = _shape(ends[0])
+            window = (options.filterHeight, options.filterWidth)
+            # XNNPACK pools a window that is the whole input as a global average (rows first) and
+            # copies 1x1 windows: those keep its own kernel
+            if (
+                window == (h, w)
+                or window == (1, 1)
+                or window[0] * window[1] > 9
+                or not (
+                    _padding_free(h, window[0], options.strideH, options.padding)
+                    and _padding_free(w, window[1], options.strideW, options.padding)
+                )
+            ):
+                continue
+        op.opcodeIndex = _opcode_index(model, target)
         op.customOptions = list(
             flexbuffers.Dumps(
                 {
@@ -282,14 +315,14 @@ def _drop_tensors(model: schema.ModelT, graph: schema.SubGraphT, dead: set) -> N
 
 
 def fuse(flatbuffer: bytes, absorbed: Optional[Dict[int, int]] = None) -> Tuple[bytes, List[int]]:
-    """`flatbuffer` with every LceBconv2d → ADD pair fused and every float MAX_POOL_2D and
-    constant-padded MIRROR_PAD on the engine (unchanged bytes if none occurs), and for
+    """`flatbuffer` with every LceBconv2d → ADD pair fused and float pools and constant-padded
+    MIRROR_PADs on the engine (unchanged bytes if none occurs), and for
     each operator of the result the index of the operator of `flatbuffer` it came from
     (`absorbed` as in `fuse_bconv_add`)."""
     model = load_model(flatbuffer)
     count = len(model.subgraphs[0].operators or [])
     origin = fuse_bconv_add(model, absorbed)
-    replaced = replace_max_pools(model) + replace_mirror_pads(model)
+    replaced = replace_pools(model) + replace_mirror_pads(model)
     if len(origin) == count and not replaced:
         return flatbuffer, origin
     return pack_model(model), origin

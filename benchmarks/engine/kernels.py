@@ -336,7 +336,8 @@ def bmaxpool2d(
     return out
 
 
-def maxpool2d(
+def _pool2d(
+    function: str,
     x: np.ndarray,
     pool_size: tuple[int, int],
     strides: tuple[int, int],
@@ -346,7 +347,7 @@ def maxpool2d(
     level: str | None = None,
     threads: int = 1,
 ) -> np.ndarray:
-    """Float MAX_POOL_2D of ``[N,H,W,C]`` as TFLite computes it (padding ignored, fused activation)."""
+    """A float pooling op of the library on ``[N,H,W,C]``."""
     x = _array("x", x, np.float32, 4)
     if activation not in ACTIVATIONS:
         raise UserError(f"activation must be one of {', '.join(ACTIVATIONS)}; received {activation!r}")
@@ -361,11 +362,23 @@ def maxpool2d(
     )  # fmt: skip
     out = np.empty((batch, out_h, out_w, channels), np.float32)
     with library.Pool(threads) as pool:
-        if library.load().lbe_maxpool2d_f32(
+        if getattr(library.load(), function)(
             _ptr(x), _ptr(out), ctypes.byref(params), _level(level), pool.handle
         ):
-            raise UserError(f"lbe_maxpool2d_f32 refused {params_text(params)}")
+            raise UserError(f"{function} refused {params_text(params)}")
     return out
+
+
+def maxpool2d(x: np.ndarray, pool_size, strides, padding="valid", activation="none", **kw) -> np.ndarray:
+    """Float MAX_POOL_2D of ``[N,H,W,C]`` as TFLite computes it (padding ignored, fused activation);
+    ``level`` and ``threads`` as keywords."""
+    return _pool2d("lbe_maxpool2d_f32", x, pool_size, strides, padding, activation, **kw)
+
+
+def avgpool2d(x: np.ndarray, pool_size, strides, padding="valid", activation="none", **kw) -> np.ndarray:
+    """Float AVERAGE_POOL_2D of ``[N,H,W,C]`` with XNNPACK's arithmetic; only windows of at most 9
+    pixels that need no padding (else UserError)."""
+    return _pool2d("lbe_avgpool2d_f32", x, pool_size, strides, padding, activation, **kw)
 
 
 def params_text(params: ctypes.Structure) -> str:

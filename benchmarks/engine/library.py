@@ -77,6 +77,7 @@ _SIGNATURES = {
     "lbe_bmaxpool2d": (None, [_P, _P, *[_I32] * 12]),
     "lbe_peak_binary_macs_per_second": (ctypes.c_double, [ctypes.c_int, ctypes.c_double]),
     "lbe_maxpool2d_f32": (ctypes.c_int, [_P, _P, ctypes.POINTER(Pool2dParams), ctypes.c_int, _P]),
+    "lbe_avgpool2d_f32": (ctypes.c_int, [_P, _P, ctypes.POINTER(Pool2dParams), ctypes.c_int, _P]),
     "lbe_mirror_pad": (ctypes.c_int, [_P, _P, ctypes.c_int, _P, _P, ctypes.c_int, ctypes.c_int32]),
     "lbe_dequantize_f32_at": (None, [_P, _P, ctypes.c_int64, _I32, ctypes.c_int]),
 }

@@ -81,6 +81,9 @@ typedef struct {
   int32_t activation;
 } lbe_pool2d_params;
 int lbe_maxpool2d_f32(const float *in, float *out, const lbe_pool2d_params *p, int level, lbe_pool *pool);
+/* Appended: float AVERAGE_POOL_2D with XNNPACK's arithmetic (its bits) for windows of at most 9 pixels inside the
+ * input (pad_top = pad_left = 0); -1 for anything else. */
+int lbe_avgpool2d_f32(const float *in, float *out, const lbe_pool2d_params *p, int level, lbe_pool *pool);
 /* Appended: MIRROR_PAD of a rank-`rank` tensor of `element_bytes`-byte elements; pads[2d], pads[2d+1] before and
  * after dim d; symmetric 0 = REFLECT, 1 = SYMMETRIC (TFLite's MirrorPadMode). 0, or -1 for a bad argument. */
 int lbe_mirror_pad(const void *in, void *out, int rank, const int32_t *dims, const int64_t *pads, int symmetric,

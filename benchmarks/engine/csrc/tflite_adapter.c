@@ -2,7 +2,9 @@
  * LabBnnBconv2dAdd (LceBconv2d's inputs + residual, options + add_activation; act(bconv + residual), and
  * optionally a second output: LceQuantize of that) and LabBnnMaxPool2d (a float MAX_POOL_2D, its
  * Pool2DOptions as FlexBuffers under the same keys as LceBMaxPool2d's plus fused_activation_function) and
- * LabBnnMirrorPad (a MIRROR_PAD with constant paddings; option `mode`: 0 REFLECT, 1 SYMMETRIC).
+ * LabBnnMirrorPad (a MIRROR_PAD with constant paddings; option `mode`: 0 REFLECT, 1 SYMMETRIC) and
+ * LabBnnAveragePool2d (a float AVERAGE_POOL_2D of at most 9 pixels a window, no padding; options as
+ * LabBnnMaxPool2d's).
  *
  * Only this file knows TFLite: a hand-declared subset of TF 2.14's
  * tensorflow/lite/core/c/common.h (the structs are read by offset, so the layout must
@@ -71,9 +73,9 @@ enum { kBuiltinCustom = 32 };
 typedef void (*add_custom_fn)(void *resolver, const char *name, const TfLiteRegistration *reg, int version);
 
 /* ---- session: one per interpreter (pool, level, per-op timers) ---- */
-enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, OP_MIRROR_PAD = 6, N_OPS = 7 };
+enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, OP_MIRROR_PAD = 6, OP_AVGPOOL2D = 7, N_OPS = 8 };
 static const char *const OP_NAMES[] = {"LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", "LabBnnBconv2dAdd",
-                                       "LabBnnMaxPool2d", "LabBnnMirrorPad"};
+                                       "LabBnnMaxPool2d", "LabBnnMirrorPad", "LabBnnAveragePool2d"};
 enum { PROBE_FIELDS = 32 };
 
 /* tflite-runtime's exported tflite::CpuBackendContext::GetFromContext (static) and get_xnnpack_threadpool
@@ -204,6 +206,7 @@ INIT(init_bmaxpool2d, OP_BMAXPOOL2D)
 INIT(init_bconv2d_add, OP_BCONV2D_ADD)
 INIT(init_maxpool2d, OP_MAXPOOL2D)
 INIT(init_mirror_pad, OP_MIRROR_PAD)
+INIT(init_avgpool2d, OP_AVGPOOL2D)
 
 #define FAIL(...) do { ctx->ReportError(ctx, __VA_ARGS__); return kError; } while (0)
 static TfLiteTensor *tensor(TfLiteContext *ctx, const TfLiteIntArray *ids, int i) {
@@ -280,14 +283,15 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
     int od[8];
     for (int i = 0; i < n; i++) od[i] = d[i] + (int)(op->pads[2 * i] + op->pads[2 * i + 1]);
     rc = set_dims(ctx, out, od, n);
-  } else if (op->kind == OP_BMAXPOOL2D || op->kind == OP_MAXPOOL2D) {
+  } else if (op->kind == OP_BMAXPOOL2D || op->kind == OP_MAXPOOL2D || op->kind == OP_AVGPOOL2D) {
     const int type = op->kind == OP_BMAXPOOL2D ? kInt32 : kFloat32;
     if (n != 4 || in->type != type || out->type != type) FAIL("lab-bnn engine: %s needs a 4-D %s input and output", OP_NAMES[op->kind], type == kInt32 ? "int32" : "float32");
-    if (op->kind == OP_MAXPOOL2D && (op->act < 0 || op->act > 3)) FAIL("lab-bnn engine: LabBnnMaxPool2d fused activation %d (0-3)", (int)op->act);
+    if (op->kind != OP_BMAXPOOL2D && (op->act < 0 || op->act > 3)) FAIL("lab-bnn engine: %s fused activation %d (0-3)", OP_NAMES[op->kind], (int)op->act);
     int32_t ph, pw;
     out_and_pad(d[1], (int)op->filter_h, (int)op->stride_h, 1, op->padding, &op->out_h, &ph);
     out_and_pad(d[2], (int)op->filter_w, (int)op->stride_w, 1, op->padding, &op->out_w, &pw);
     op->pad_top = ph; op->pad_left = pw;
+    if (op->kind == OP_AVGPOOL2D && (ph || pw || op->filter_h * op->filter_w > 9)) FAIL("lab-bnn engine: LabBnnAveragePool2d needs windows of at most 9 pixels and no padding");
     int od[4] = {d[0], op->out_h, op->out_w, d[3]};
     rc = set_dims(ctx, out, od, 4);
   } else {
@@ -376,11 +380,11 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
     int64_t elements = 1;
     for (int i = 0; i < in->dims->size; i++) elements *= in->dims->data[i];
     if (elements < 1 || lbe_mirror_pad(in->data, out->data, in->dims->size, in->dims->data, op->pads, (int)op->mode, (int32_t)(in->bytes / (size_t)elements)) != 0) rc = kError;
-  } else if (op->kind == OP_MAXPOOL2D) {
+  } else if (op->kind == OP_MAXPOOL2D || op->kind == OP_AVGPOOL2D) {
     const int *d = in->dims->data;
     const lbe_pool2d_params p = {d[0], d[1], d[2], d[3], op->out_h, op->out_w, (int32_t)op->filter_h, (int32_t)op->filter_w,
                                  (int32_t)op->stride_h, (int32_t)op->stride_w, op->pad_top, op->pad_left, (int32_t)op->act};
-    if (lbe_maxpool2d_f32(in->data, out->data, &p, op->s->level, op->s->pool) != 0) rc = kError;
+    if ((op->kind == OP_MAXPOOL2D ? lbe_maxpool2d_f32 : lbe_avgpool2d_f32)(in->data, out->data, &p, op->s->level, op->s->pool) != 0) rc = kError;
   } else {
     TfLiteTensor *r = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->inputs, 5) : NULL;
     TfLiteTensor *bits = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->outputs, 1) : NULL;
@@ -394,12 +398,12 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
   return rc;
 }
 
-/* Registers the four Lce ops, LabBnnBconv2dAdd, LabBnnMaxPool2d and LabBnnMirrorPad on a tflite::MutableOpResolver (`add_custom` is the address of
+/* Registers the four Lce ops and our LabBnn* ops on a tflite::MutableOpResolver (`add_custom` is the address of
  * tflite::MutableOpResolver::AddCustom in tflite-runtime's wrapper) for `session`; ops the
  * interpreter then creates on this thread belong to it until lbe_tfl_constructed(). */
 int lbe_tfl_register(void *resolver, void *add_custom, lbe_tfl_session *session) {
   static void *(*const inits[N_OPS])(TfLiteContext *, const char *, size_t) = {
-      init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add, init_maxpool2d, init_mirror_pad};
+      init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add, init_maxpool2d, init_mirror_pad, init_avgpool2d};
   if (!resolver || !add_custom || !session) return kError;
   for (int k = 0; k < N_OPS; k++) {
     TfLiteRegistration r;
