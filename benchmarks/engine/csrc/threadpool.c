@@ -1,6 +1,7 @@
-/* Persistent worker pool: threads-1 workers plus the caller claim chunks of [0, n) from a shared
- * counter, so a worker that the OS has not scheduled yet (a 2-core host where other pools spin)
- * takes no share and the caller does its work instead of waiting. Workers spin briefly for the next
+/* Persistent worker pool: threads-1 workers plus the caller claim chunks of [0, n). Thread t starts on
+ * the t-th contiguous part (so consecutive ops over the same pixels leave each thread reading what it
+ * wrote itself, in its own cache), then claims chunks left in the others' parts, so a worker that the OS
+ * has not scheduled yet (a 2-core host where other pools spin) holds nothing up: the caller does its work. Workers spin briefly for the next
  * job, then sleep on a condition variable. A shared pool instead hands each job to an interpreter's
  * pthreadpool (XNNPACK's): one set of threads for float and binary ops, so no pool's spinning workers
  * hold a core the other's need. */
@@ -14,6 +15,7 @@
  * whose static split makes its caller wait: in engine_vs_lce at 2 threads 1 ms of spinning measured
  * QuickNet 3.37 -> 3.45 ms, Bi-RealNet 4.56 -> 5.26, LabBNN 4.56 -> 5.05, BoolNet 7.57 -> 10.92. */
 #define LBE_SPIN_ROUNDS 2000
+#define LBE_MAX_THREADS 64 /* more threads than this run as this many */
 
 struct lbe_pool {
   int threads;
@@ -30,7 +32,8 @@ struct lbe_pool {
   int quit;
   lbe_task_fn fn;
   void *ctx;
-  int64_t n, grain, next; /* next: the first unclaimed index */
+  int64_t n, grain;
+  int64_t next[LBE_MAX_THREADS], end[LBE_MAX_THREADS]; /* part t: [its first unclaimed index, end) */
 };
 
 typedef struct {
@@ -39,10 +42,25 @@ typedef struct {
 } worker_arg;
 
 static void claim_and_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n, int64_t grain, int thread) {
-  for (;;) {
-    const int64_t begin = __atomic_fetch_add(&pool->next, grain, __ATOMIC_RELAXED);
-    if (begin >= n) return;
-    fn(ctx, begin, begin + grain < n ? begin + grain : n, thread);
+  (void)n;
+  const int parts = pool->threads;
+  for (int k = 0; k < parts; ++k) { /* own part first, then the others' leftovers */
+    const int part = (thread + k) % parts;
+    for (;;) {
+      const int64_t begin = __atomic_fetch_add(&pool->next[part], grain, __ATOMIC_RELAXED);
+      if (begin >= pool->end[part]) break;
+      fn(ctx, begin, begin + grain < pool->end[part] ? begin + grain : pool->end[part], thread);
+    }
+  }
+}
+
+/* Contiguous parts of [0, n), one per thread, in whole chunks. */
+static void set_parts(lbe_pool *pool, int64_t n, int64_t grain) {
+  const int64_t chunks = (n + grain - 1) / grain;
+  for (int t = 0; t < pool->threads; ++t) {
+    const int64_t first = chunks * t / pool->threads * grain, last = chunks * (t + 1) / pool->threads * grain;
+    __atomic_store_n(&pool->next[t], first, __ATOMIC_RELAXED);
+    pool->end[t] = last < n ? last : n;
   }
 }
 
@@ -80,6 +98,7 @@ static void *worker_main(void *arg_) {
 
 lbe_pool *lbe_pool_create(int threads) {
   if (threads < 1) return NULL;
+  if (threads > LBE_MAX_THREADS) threads = LBE_MAX_THREADS;
   lbe_pool *pool = calloc(1, sizeof *pool);
   if (!pool) return NULL;
   pool->threads = threads;
@@ -112,7 +131,7 @@ lbe_pool *lbe_pool_create_shared(void *pthreadpool, lbe_parallelize_1d paralleli
   if (!pthreadpool || !parallelize || threads < 2) return NULL;
   lbe_pool *pool = calloc(1, sizeof *pool);
   if (!pool) return NULL;
-  pool->threads = threads;
+  pool->threads = threads < LBE_MAX_THREADS ? threads : LBE_MAX_THREADS;
   pool->pthreadpool = pthreadpool;
   pool->parallelize = parallelize;
   return pool;
@@ -155,7 +174,7 @@ void lbe_pool_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n) {
   grain = grain < 1 ? 1 : grain;
   if (pool->pthreadpool) {
     pool->fn = fn, pool->ctx = ctx, pool->n = n, pool->grain = grain;
-    __atomic_store_n(&pool->next, 0, __ATOMIC_RELAXED);
+    set_parts(pool, n, grain);
     pool->parallelize(pool->pthreadpool, shared_item, pool, (size_t)pool->threads, 0);
     return;
   }
@@ -164,7 +183,7 @@ void lbe_pool_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n) {
   pool->ctx = ctx;
   pool->n = n;
   pool->grain = grain;
-  __atomic_store_n(&pool->next, 0, __ATOMIC_RELAXED);
+  set_parts(pool, n, grain);
   pool->open = 1;
   __atomic_store_n(&pool->generation, pool->generation + 1, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&pool->wake);
