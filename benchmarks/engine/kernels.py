@@ -267,14 +267,20 @@ def accumulators(
         return conv.accumulators(input_words, pool)
 
 
-def quantize(x: np.ndarray, *, level: str | None = None) -> np.ndarray:
-    """LceQuantize: float32 ``[..., C]`` → int32 ``[..., ceil(C/32)]`` (x < 0 → bit 1)."""
+def quantize(x: np.ndarray, *, level: str | None = None, threads: int = 1) -> np.ndarray:
+    """LceQuantize: float32 ``[..., C]`` → int32 ``[..., ceil(C/32)]`` (x < 0 → bit 1); with
+    ``threads`` > 1 and at least 64 Ki values, split across a pool as the engine runs it."""
     x = _array("x", x, np.float32)
     if x.ndim < 1:
         raise UserError(f"x needs a channel axis; received shape {x.shape}")
     channels = x.shape[-1]
     out = np.empty((*x.shape[:-1], math.ceil(channels / 32)), np.int32)
-    library.load().lbe_quantize_f32(_ptr(x), _ptr(out), x.size // max(channels, 1), channels, _level(level))
+    pixels = x.size // max(channels, 1)
+    if threads == 1:
+        library.load().lbe_quantize_f32(_ptr(x), _ptr(out), pixels, channels, _level(level))
+        return out
+    with library.Pool(threads) as pool:
+        library.load().lbe_quantize_f32_pool(_ptr(x), _ptr(out), pixels, channels, _level(level), pool.handle)
     return out
 
 

@@ -73,6 +73,7 @@ _SIGNATURES = {
     "lbe_bconv2d_accumulators": (ctypes.c_int, [_P, _P, _P, _P]),
     "lbe_bconv2d_destroy": (None, [_P]),
     "lbe_quantize_f32": (None, [_P, _P, ctypes.c_int64, _I32, ctypes.c_int]),
+    "lbe_quantize_f32_pool": (None, [_P, _P, ctypes.c_int64, _I32, ctypes.c_int, _P]),
     "lbe_dequantize_f32": (None, [_P, _P, ctypes.c_int64, _I32]),
     "lbe_bmaxpool2d": (None, [_P, _P, *[_I32] * 12]),
     "lbe_peak_binary_macs_per_second": (ctypes.c_double, [ctypes.c_int, ctypes.c_double]),

@@ -25,6 +25,34 @@ void lbe_quantize_f32(const float *in, int32_t *out, int64_t pixels, int32_t cha
     quantize_portable(in, out, pixels, channels);
 }
 
+typedef struct {
+  const float *in;
+  int32_t *out;
+  int64_t pixels;
+  int32_t channels, level;
+} quantize_job;
+
+enum { QUANTIZE_UNIT = 64 }; /* pixels per unit of the pool's work */
+
+static void quantize_units(void *job_, int64_t begin, int64_t end, int thread) {
+  (void)thread;
+  const quantize_job *j = job_;
+  const int64_t first = begin * QUANTIZE_UNIT, last = end * QUANTIZE_UNIT < j->pixels ? end * QUANTIZE_UNIT : j->pixels;
+  const int32_t words = (j->channels + 31) / 32;
+  lbe_quantize_f32(j->in + first * j->channels, j->out + first * words, last - first, j->channels, j->level);
+}
+
+/* lbe_quantize_f32 with the pixels split across the pool: each thread packs its contiguous part, the part
+ * its core wrote when the op before split its output the same way. */
+void lbe_quantize_f32_pool(const float *in, int32_t *out, int64_t pixels, int32_t channels, int level, lbe_pool *pool) {
+  if (lbe_pool_threads(pool) < 2 || pixels * channels < (64 << 10)) { /* too little to wake a thread for */
+    lbe_quantize_f32(in, out, pixels, channels, level);
+    return;
+  }
+  quantize_job job = {in, out, pixels, channels, level};
+  lbe_pool_run(pool, quantize_units, &job, (pixels + QUANTIZE_UNIT - 1) / QUANTIZE_UNIT);
+}
+
 /* 16 channels per blend of +1/-1 by their 16 bits. */
 LBE_TARGET_AVX512 static void dequantize_avx512(const int32_t *in, float *out, int64_t pixels, int32_t channels) {
   const int32_t words = (channels + 31) / 32;

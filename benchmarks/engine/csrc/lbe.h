@@ -88,6 +88,9 @@ int lbe_avgpool2d_f32(const float *in, float *out, const lbe_pool2d_params *p, i
  * after dim d; symmetric 0 = REFLECT, 1 = SYMMETRIC (TFLite's MirrorPadMode). 0, or -1 for a bad argument. */
 int lbe_mirror_pad(const void *in, void *out, int rank, const int32_t *dims, const int64_t *pads, int symmetric,
                    int32_t element_bytes);
+/* Appended: lbe_quantize_f32 split across the pool's threads (contiguous pixel ranges) when there are at least
+ * 64 Ki values, else on the caller. */
+void lbe_quantize_f32_pool(const float *in, int32_t *out, int64_t pixels, int32_t channels, int level, lbe_pool *pool);
 /* Appended: LceDequantize at a level (lbe_dequantize_f32 is the portable one). */
 void lbe_dequantize_f32_at(const int32_t *in, float *out, int64_t pixels, int32_t channels, int level);
 

@@ -345,7 +345,7 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
     int64_t px = leading(in);
     int c = in->dims->data[in->dims->size - 1], w = words(c);
     if (in->type == kFloat32) {
-      lbe_quantize_f32(in->data, out->data, px, c, op->s->level);
+      lbe_quantize_f32_pool(in->data, out->data, px, c, op->s->level, op->s->pool);
     } else {  /* int8 (x < zero point) and bool (false) pack to bit 1, as LCE does */
       int32_t *o = out->data;
       memset(o, 0, sizeof(int32_t) * (size_t)(px * w));

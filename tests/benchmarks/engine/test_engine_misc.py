@@ -78,6 +78,17 @@ def test_quantize_equals_reference(level: str, channels: int, pixels: tuple) -> 
     )
 
 
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("shape", [(1, 56, 56, 64), (3, 17, 19, 100), (1, 8, 8, 33)])  # the last: under 64 Ki
+def test_quantize_split_across_threads_equals_reference(level: str, shape: tuple) -> None:
+    x = np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
+    expected = ref.bitpack(x)
+    for threads in (1, 2, 3):
+        np.testing.assert_array_equal(
+            kernels.quantize(x, level=level, threads=threads), expected, err_msg=threads
+        )
+
+
 @pytest.mark.parametrize(
     "pool_size, strides, padding, hw",
     [((2, 2), (2, 2), "valid", (8, 8)), ((2, 2), (2, 2), "valid", (7, 9)), ((3, 3), (1, 1), "same", (5, 6)),
