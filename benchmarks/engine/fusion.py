@@ -3,8 +3,10 @@
 One pattern: a float-output `LceBconv2d` whose output feeds only an `ADD` (either operand,
 same shape as the other operand, no broadcasting, fused activation NONE/RELU/RELU_N1_TO_1/
 RELU6) becomes one custom op `LabBnnBconv2dAdd`: the bconv's five inputs plus the residual,
-the bconv's custom options plus `add_activation`, and the ADD's output tensor. An
-`LceQuantize` reading that output is absorbed too: its output becomes the fused op's second
+the bconv's custom options plus `add_activation`, and the ADD's output tensor. A `PRELU`
+that is the only reader of the ADD's output, with one constant slope per channel (LabBNN's
+blocks), is absorbed: its slopes become the seventh input and its output the fused op's.
+An `LceQuantize` reading that output is absorbed too: its output becomes the fused op's second
 output, which the engine packs with LceQuantize's own kernel. The engine's
 C side computes the bconv's float output exactly as before and then `act(y + residual)` in
 float32, so the fused model's outputs equal the unfused model's bit for bit. The fused op
@@ -130,21 +132,28 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
         ):
             continue
         fused_at[users[0]] = (index, residual, int(activation))
+    prelu_of: Dict[int, int] = {}  # fused ADD's index -> the PRELU absorbed after it
+    for add in fused_at:
+        prelu = _prelu_reading(model, operators, codes, tensors, consumers, int(operators[add].outputs[0]))
+        if prelu is not None and int(operators[add].outputs[0]) not in graph_outputs:
+            prelu_of[add] = prelu
     quantize_of: Dict[int, int] = {}  # fused ADD's index -> the LceQuantize absorbed with it
     for add in fused_at:
-        quantize = _quantize_reading(
-            operators, codes, tensors, consumers.get(int(operators[add].outputs[0]), [])
-        )
+        last = operators[prelu_of[add]] if add in prelu_of else operators[add]
+        quantize = _quantize_reading(operators, codes, tensors, consumers.get(int(last.outputs[0]), []))
         if quantize is not None:
             quantize_of[add] = quantize
     if absorbed is not None:
         absorbed.update({add: bconv for add, (bconv, _, _) in fused_at.items()})
+        absorbed.update({prelu_of[add]: fused_at[add][0] for add in prelu_of})
         absorbed.update({q: fused_at[add][0] for add, q in quantize_of.items()})
     if not fused_at:
         return list(range(len(operators)))
 
     fused_code = _opcode_index(model, FUSED_BCONV_ADD)
-    dead_ops = {bconv for bconv, _, _ in fused_at.values()} | set(quantize_of.values())
+    dead_ops = (
+        {bconv for bconv, _, _ in fused_at.values()} | set(quantize_of.values()) | set(prelu_of.values())
+    )
     dead_tensors = set()
     new_ops, origin = [], []
     for index, op in enumerate(operators):
@@ -156,9 +165,14 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
             dead_tensors.add(int(bconv.outputs[0]))
             fused = schema.OperatorT()
             fused.opcodeIndex = fused_code
-            fused.inputs = np.array([*(int(t) for t in bconv.inputs), residual], np.int32)
+            slopes, out = [], int(op.outputs[0])
+            if index in prelu_of:  # the PRELU's slopes come seventh and its output replaces the ADD's
+                prelu = operators[prelu_of[index]]
+                slopes, out = [int(prelu.inputs[1])], int(prelu.outputs[0])
+                dead_tensors.add(int(op.outputs[0]))
+            fused.inputs = np.array([*(int(t) for t in bconv.inputs), residual, *slopes], np.int32)
             quantized = [int(operators[quantize_of[index]].outputs[0])] if index in quantize_of else []
-            fused.outputs = np.array([int(op.outputs[0]), *quantized], np.int32)
+            fused.outputs = np.array([out, *quantized], np.int32)
             options = flexbuffers.Loads(bytes(bytearray(bconv.customOptions)))
             options["add_activation"] = activation
             fused.customOptions = list(flexbuffers.Dumps(options))
@@ -269,6 +283,30 @@ def replace_mirror_pads(model: schema.ModelT) -> int:
 def _is_custom(codes, op: schema.OperatorT, name: str) -> bool:
     code = codes[op.opcodeIndex]
     return _builtin(code) == schema.BuiltinOperator.CUSTOM and _custom_name(code) == name
+
+
+def _prelu_reading(model, operators, codes, tensors, consumers, y: int) -> Optional[int]:
+    """The index of a PRELU that is the only reader of tensor `y` (float32), with one constant slope per
+    channel (the engine applies TFLite's y >= 0 ? y : y * slope after the ADD), if any."""
+    readers = consumers.get(y, [])
+    if len(readers) != 1:
+        return None
+    op = operators[readers[0]]
+    if _builtin(codes[op.opcodeIndex]) != schema.BuiltinOperator.PRELU:
+        return None
+    if op.inputs is None or len(op.inputs) != 2 or int(op.inputs[0]) != y or op.outputs is None:
+        return None
+    slopes, out = tensors[int(op.inputs[1])], tensors[int(op.outputs[0])]
+    buffers = model.buffers or []
+    data = buffers[slopes.buffer].data if 0 < slopes.buffer < len(buffers) else None
+    channels = _shape(tensors[y])[-1]
+    if data is None or len(data) != 4 * channels or slopes.type != schema.TensorType.FLOAT32:
+        return None
+    if _shape(out) != _shape(tensors[y]) or out.type != schema.TensorType.FLOAT32 or _quantized(out):
+        return None
+    if any(d != 1 for d in _shape(slopes)[:-1]) or int(np.prod(_shape(slopes))) != channels:
+        return None
+    return readers[0]
 
 
 def _quantize_reading(operators, codes, tensors, readers: List[int]) -> Optional[int]:

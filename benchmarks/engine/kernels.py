@@ -177,9 +177,11 @@ class Bconv2d:
         activation: str = "none",
         quantize: bool = False,
         pool: library.Pool | None = None,
+        alpha: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """A float-output conv fused with the residual ADD: act(run(words) + residual), and with
-        ``quantize`` LceQuantize of that as int32 words (else None), as LabBnnBconv2dAdd runs."""
+        """A float-output conv fused with the residual ADD: act(run(words) + residual), then with
+        ``alpha`` ([channels_out]) TFLite's PRELU, and with ``quantize`` LceQuantize of the result as
+        int32 words (else None), as LabBnnBconv2dAdd runs."""
         p = self.params
         words = self._check_input(words)
         shape = (p.batch, p.out_h, p.out_w, p.channels_out)
@@ -189,17 +191,16 @@ class Bconv2d:
                 f"run_add needs a float-output conv, a residual of shape {shape} and an activation in "
                 f"{', '.join(ACTIVATIONS)}; received output {p.output}, {residual.shape}, {activation!r}"
             )
+        if alpha is not None:
+            alpha = _array("alpha", alpha, np.float32, 1)
+            if alpha.shape != (p.channels_out,):
+                raise UserError(f"alpha must have shape ({p.channels_out},); received {alpha.shape}")
         out = np.empty(shape, np.float32)
-        handle = pool.handle if pool else None
-        if not quantize:
-            self._lib.lbe_bconv2d_run_add(
-                self.handle, _ptr(words), _ptr(out), _ptr(residual), ACTIVATIONS[activation], handle
-            )
-            return out, None
-        bits = np.empty((*shape[:3], math.ceil(p.channels_out / 32)), np.int32)
-        self._lib.lbe_bconv2d_run_add_quantize(
-            self.handle, _ptr(words), _ptr(out), _ptr(residual), ACTIVATIONS[activation], _ptr(bits), handle
-        )
+        bits = np.empty((*shape[:3], math.ceil(p.channels_out / 32)), np.int32) if quantize else None
+        self._lib.lbe_bconv2d_run_fused(
+            self.handle, _ptr(words), _ptr(out), _ptr(residual), ACTIVATIONS[activation], _ptr(alpha),
+            _ptr(bits), pool.handle if pool else None,
+        )  # fmt: skip
         return out, bits
 
     def accumulators(self, words: np.ndarray, pool: library.Pool | None = None) -> np.ndarray:

@@ -70,6 +70,7 @@ _SIGNATURES = {
     "lbe_bconv2d_run": (ctypes.c_int, [_P, _P, _P, _P]),
     "lbe_bconv2d_run_add": (ctypes.c_int, [_P, _P, _P, _P, ctypes.c_int, _P]),
     "lbe_bconv2d_run_add_quantize": (ctypes.c_int, [_P, _P, _P, _P, ctypes.c_int, _P, _P]),
+    "lbe_bconv2d_run_fused": (ctypes.c_int, [_P, _P, _P, _P, ctypes.c_int, _P, _P, _P]),
     "lbe_bconv2d_accumulators": (ctypes.c_int, [_P, _P, _P, _P]),
     "lbe_bconv2d_destroy": (None, [_P]),
     "lbe_quantize_f32": (None, [_P, _P, ctypes.c_int64, _I32, ctypes.c_int]),

@@ -257,6 +257,7 @@ typedef struct {
   workspace *ws;    /* one per pool thread, allocated by the thread on first use */
   const float *residual; /* fused ADD (float output only) or NULL */
   int add_activation;
+  const float *alpha; /* fused PRELU after the ADD: [channels_out] slopes, or NULL */
   int32_t *bits; /* LceQuantize of the float output, fused (NULL: none) */
 } run_ctx;
 
@@ -304,6 +305,7 @@ static void run_units(void *ctx_, int64_t begin, int64_t end, int thread) {
           transform_row(c, acc, dst);
         if (residual) lbe_add_act_f32(dst, residual, (int64_t)npix * cout, ctx->add_activation);
       }
+      if (residual && ctx->alpha) lbe_prelu_f32(dst, ctx->alpha, npix, cout);
       if (ctx->bits)
         lbe_quantize_f32(dst, ctx->bits + ((size_t)row * p->out_w + x0) * ((cout + 31) / 32), npix, cout, c->level);
     }
@@ -311,8 +313,8 @@ static void run_units(void *ctx_, int64_t begin, int64_t end, int thread) {
 }
 
 static void run(const lbe_bconv2d *c, const int32_t *input, void *output, int accumulators_only, lbe_pool *pool,
-                const float *residual, int add_activation, int32_t *bits) {
-  if (lbe_bconv2d_run_direct(c, input, output, accumulators_only, pool, residual, add_activation, bits)) return;
+                const float *residual, int add_activation, const float *alpha, int32_t *bits) {
+  if (lbe_bconv2d_run_direct(c, input, output, accumulators_only, pool, residual, add_activation, alpha, bits)) return;
   const int64_t rows = (int64_t)c->p.batch * c->p.out_h;
   const int threads = lbe_pool_threads(pool);
   int32_t segments = 1;
@@ -322,7 +324,7 @@ static void run(const lbe_bconv2d *c, const int32_t *input, void *output, int ac
   }
   workspace *ws = calloc((size_t)threads, sizeof *ws);
   if (!ws) abort(); /* out of memory */
-  run_ctx ctx = {c, input, output, accumulators_only, segments, ws, residual, add_activation, bits};
+  run_ctx ctx = {c, input, output, accumulators_only, segments, ws, residual, add_activation, alpha, bits};
   lbe_pool_run(pool, run_units, &ctx, rows * segments);
   for (int t = 0; t < threads; ++t) {
     free(ws[t].scratch);
@@ -334,30 +336,30 @@ static void run(const lbe_bconv2d *c, const int32_t *input, void *output, int ac
 
 int lbe_bconv2d_run(const lbe_bconv2d *conv, const int32_t *input, void *output, lbe_pool *pool) {
   if (!conv || !input || !output) return -1;
-  run(conv, input, output, 0, pool, NULL, 0, NULL);
+  run(conv, input, output, 0, pool, NULL, 0, NULL, NULL);
   return 0;
 }
 
-static int run_add(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual, int activation,
-                   int32_t *bits, lbe_pool *pool) {
+int lbe_bconv2d_run_fused(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
+                          int activation, const float *alpha, int32_t *bits, lbe_pool *pool) {
   if (!conv || !input || !output || !residual || conv->p.output != LBE_OUT_FLOAT || activation < 0 || activation > 3)
     return -1;
-  run(conv, input, output, 0, pool, residual, activation, bits);
+  run(conv, input, output, 0, pool, residual, activation, alpha, bits);
   return 0;
 }
 
 int lbe_bconv2d_run_add(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
                         int activation, lbe_pool *pool) {
-  return run_add(conv, input, output, residual, activation, NULL, pool);
+  return lbe_bconv2d_run_fused(conv, input, output, residual, activation, NULL, NULL, pool);
 }
 
 int lbe_bconv2d_run_add_quantize(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
                                  int activation, int32_t *bits, lbe_pool *pool) {
-  return bits ? run_add(conv, input, output, residual, activation, bits, pool) : -1;
+  return bits ? lbe_bconv2d_run_fused(conv, input, output, residual, activation, NULL, bits, pool) : -1;
 }
 
 int lbe_bconv2d_accumulators(const lbe_bconv2d *conv, const int32_t *input, int32_t *accumulators, lbe_pool *pool) {
   if (!conv || !input || !accumulators) return -1;
-  run(conv, input, accumulators, 1, pool, NULL, 0, NULL);
+  run(conv, input, accumulators, 1, pool, NULL, 0, NULL, NULL);
   return 0;
 }

@@ -147,11 +147,12 @@ LBE_TARGET_AVX512 static inline finish_consts finish_setup(const struct lbe_bcon
 typedef struct {
   float *out;
   const float *residual;
+  const float *alpha; /* non-NULL: apply PRELU with alpha_v */
   uint16_t *bits;
   const int32_t *const *fix;
   int32_t oc0, cout, halves, clear_next; /* clear_next: also zero the half-word after (the last word's unused half) */
   __mmask16 mask;
-  __m512 mul, bias;
+  __m512 mul, bias, alpha_v;
 } finish_block;
 
 /* One pixel's 16 channels from its accumulators: lbe_transform_avx512's float operations (then LceQuantize's
@@ -168,6 +169,10 @@ LBE_TARGET_AVX512 static inline __attribute__((always_inline)) void finish_pixel
   if (f->residual) {
     y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(f->mask, f->residual + at));
     if (add_activation) y = _mm512_min_ps(k->add_hi, _mm512_max_ps(k->add_lo, y));
+    if (f->alpha) { /* PRELU: y >= 0 ? y : y * alpha (a NaN fails the ordered test) */
+      const __mmask16 keep = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GE_OQ);
+      y = _mm512_mask_blend_ps(keep, _mm512_mul_ps(y, f->alpha_v), y);
+    }
   }
   _mm512_mask_storeu_ps(f->out + at, f->mask, y);
   if (f->bits) {
@@ -213,6 +218,7 @@ LBE_TARGET_AVX512 static inline __attribute__((always_inline)) void pixels_impl(
         const int32_t oc0 = c->block_oc0[blk], halves = 2 * ((cout + 31) / 32), half = oc0 / 16;
         const finish_block f = {e->out + (size_t)p0 * cout + oc0,
                                 e->residual ? e->residual + (size_t)p0 * cout + oc0 : NULL,
+                                e->residual ? e->alpha : NULL,
                                 e->bits ? e->bits + (size_t)p0 * halves + half : NULL,
                                 e->fix ? e->fix + p0 : NULL,
                                 oc0,
@@ -221,7 +227,8 @@ LBE_TARGET_AVX512 static inline __attribute__((always_inline)) void pixels_impl(
                                 half % 2 == 0 && half + 1 < halves && oc0 + 16 >= cout,
                                 mask,
                                 _mm512_maskz_loadu_ps(mask, c->mul + oc0),
-                                _mm512_maskz_loadu_ps(mask, c->bias + oc0)};
+                                _mm512_maskz_loadu_ps(mask, c->bias + oc0),
+                                e->alpha ? _mm512_maskz_loadu_ps(mask, e->alpha + oc0) : _mm512_setzero_ps()};
         if (n == 8) {
           finish_pixel(&f, &k, e->add_activation, 0, a0);
           finish_pixel(&f, &k, e->add_activation, 1, a1);

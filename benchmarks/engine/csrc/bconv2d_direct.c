@@ -27,6 +27,7 @@ typedef struct {
   int accumulators_only;
   const float *residual;
   int add_activation;
+  const float *alpha;
   int32_t *bits;           /* the fused LceQuantize's output, or NULL */
   int32_t **scratch;       /* [thread] SPAN * channels_out: zero-padding corrections */
   int32_t **accumulators;  /* [thread] SPAN * channels_out accumulators (int8 and bitpacked outputs) */
@@ -141,7 +142,7 @@ static void run_pixels(void *ctx_, int64_t begin, int64_t end, int thread) {
     if (!ctx->accumulators_only && p->output == LBE_OUT_FLOAT) { /* transform in registers */
       const int32_t halves = 2 * ((cout + 31) / 32);
       const lbe_epilogue e = {(float *)ctx->output + first * cout, ctx->residual ? ctx->residual + first * cout : NULL,
-                              ctx->add_activation, ctx->bits ? (uint16_t *)ctx->bits + first * halves : NULL,
+                              ctx->add_activation, ctx->alpha, ctx->bits ? (uint16_t *)ctx->bits + first * halves : NULL,
                               p->zero_padding ? fixes : NULL};
       lbe_pixels_finish_avx512(c, starts, segs, seg_stride, seg_len, n, &e);
       continue;
@@ -158,7 +159,8 @@ static void run_pixels(void *ctx_, int64_t begin, int64_t end, int thread) {
 }
 
 int lbe_bconv2d_run_direct(const struct lbe_bconv2d *c, const int32_t *input, void *output, int accumulators_only,
-                           lbe_pool *pool, const float *residual, int add_activation, int32_t *bits) {
+                           lbe_pool *pool, const float *residual, int add_activation, const float *alpha,
+                           int32_t *bits) {
   const lbe_bconv2d_params *p = &c->p;
   if (!c->direct) return 0;
   const int32_t words = c->words_in;
@@ -196,7 +198,7 @@ int lbe_bconv2d_run_direct(const struct lbe_bconv2d *c, const int32_t *input, vo
       abort(); /* out of memory */
   }
   const int64_t pixels = (int64_t)p->batch * p->out_h * p->out_w;
-  direct_ctx ctx = {c, source, pw, ph * pw * words, pixels, output, accumulators_only, residual, add_activation,
+  direct_ctx ctx = {c, source, pw, ph * pw * words, pixels, output, accumulators_only, residual, add_activation, alpha,
                     bits, scratch, accumulators, starts, fixes, have_border ? &border : NULL};
   lbe_pool_run(pool, run_pixels, &ctx, (pixels + UNIT - 1) / UNIT);
   for (int t = 0; t < threads; ++t) free(scratch[t]), free(accumulators[t]), free(starts[t]), free(fixes[t]);

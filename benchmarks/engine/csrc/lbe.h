@@ -88,6 +88,12 @@ int lbe_avgpool2d_f32(const float *in, float *out, const lbe_pool2d_params *p, i
  * after dim d; symmetric 0 = REFLECT, 1 = SYMMETRIC (TFLite's MirrorPadMode). 0, or -1 for a bad argument. */
 int lbe_mirror_pad(const void *in, void *out, int rank, const int32_t *dims, const int64_t *pads, int symmetric,
                    int32_t element_bytes);
+/* Appended: lbe_bconv2d_run_add with, when given, TFLite's PRELU after the ADD (y >= 0 ? y : y * alpha[channel],
+ * alpha: [channels_out]) and LceQuantize of the result into `bits` (NULL: none). */
+int lbe_bconv2d_run_fused(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
+                          int activation, const float *alpha, int32_t *bits, lbe_pool *pool);
+/* Appended: TFLite's PRELU in place over [pixels, channels]: y >= 0 ? y : y * alpha[channel] (NaN: y * alpha). */
+void lbe_prelu_f32(float *y, const float *alpha, int64_t pixels, int32_t channels);
 /* Appended: lbe_quantize_f32 split across the pool's threads (contiguous pixel ranges) when there are at least
  * 64 Ki values, else on the caller. */
 void lbe_quantize_f32_pool(const float *in, int32_t *out, int64_t pixels, int32_t channels, int level, lbe_pool *pool);

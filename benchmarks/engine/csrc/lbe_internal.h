@@ -56,6 +56,7 @@ typedef struct {
   float *out;
   const float *residual; /* same layout as out, or NULL */
   int add_activation;
+  const float *alpha;        /* PRELU after the ADD ([channels_out] slopes), or NULL */
   uint16_t *bits;            /* LceQuantize of out, pixel i's words at bits + i * 2 * words; or NULL */
   const int32_t *const *fix; /* zero padding: pixel i's accumulator correction [channels_out], or NULL */
 } lbe_epilogue;
@@ -64,7 +65,8 @@ void lbe_pixels_finish_avx512(const struct lbe_bconv2d *c, const int32_t *const 
 /* The AVX-512 driver for groups == 1 and no horizontal dilation over a padded copy of the input
  * (bconv2d_direct.c); returns 0 (nothing done) for other convs. */
 int lbe_bconv2d_run_direct(const struct lbe_bconv2d *c, const int32_t *input, void *output, int accumulators_only,
-                           lbe_pool *pool, const float *residual, int add_activation, int32_t *bits);
+                           lbe_pool *pool, const float *residual, int add_activation, const float *alpha,
+                           int32_t *bits);
 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group, int32_t *acc);
 void lbe_quantize_avx512(const float *in, int32_t *out, int64_t pixels, int32_t channels);
 

@@ -1,6 +1,6 @@
 /* Runs the engine's kernels as LCE's four custom ops inside tflite-runtime 2.14.0, and fusion.py's
- * LabBnnBconv2dAdd (LceBconv2d's inputs + residual, options + add_activation; act(bconv + residual), and
- * optionally a second output: LceQuantize of that) and LabBnnMaxPool2d (a float MAX_POOL_2D, its
+ * LabBnnBconv2dAdd (LceBconv2d's inputs + residual [+ PRELU slopes], options + add_activation;
+ * act(bconv + residual) [then PRELU], and optionally a second output: LceQuantize of that) and LabBnnMaxPool2d (a float MAX_POOL_2D, its
  * Pool2DOptions as FlexBuffers under the same keys as LceBMaxPool2d's plus fused_activation_function) and
  * LabBnnMirrorPad (a MIRROR_PAD with constant paddings; option `mode`: 0 REFLECT, 1 SYMMETRIC) and
  * LabBnnAveragePool2d (a float AVERAGE_POOL_2D of at most 9 pixels a window, no padding; options as
@@ -325,6 +325,12 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
     rc = set_dims(ctx, out, od, 4);
     TfLiteTensor *r = tensor(ctx, node->inputs, 5);
     if (op->kind == OP_BCONV2D_ADD && (p.output != LBE_OUT_FLOAT || !r || r->type != kFloat32 || !r->dims || r->dims->size != 4 || memcmp(r->dims->data, od, sizeof od) || op->add_act < 0 || op->add_act > 3)) FAIL("lab-bnn engine: LabBnnBconv2dAdd needs a float output, a float residual of its shape and add_activation 0-3");
+    TfLiteTensor *alpha = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->inputs, 6) : NULL;
+    if (alpha) { /* fusion.py's seventh input: the absorbed PRELU's slopes, one per channel */
+      int64_t count = 1;
+      for (int i = 0; alpha->dims && i < alpha->dims->size; i++) count *= alpha->dims->data[i];
+      if (alpha->type != kFloat32 || !alpha->data || count != p.channels_out) FAIL("lab-bnn engine: LabBnnBconv2dAdd's PRELU needs %d constant float slopes", p.channels_out);
+    }
     TfLiteTensor *bits = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->outputs, 1) : NULL;
     if (bits) { /* fusion.py's second output: LceQuantize of the first */
       if (bits->type != kInt32) FAIL("lab-bnn engine: LabBnnBconv2dAdd's quantized output type %d (int32)", bits->type);
@@ -388,9 +394,10 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
   } else {
     TfLiteTensor *r = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->inputs, 5) : NULL;
     TfLiteTensor *bits = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->outputs, 1) : NULL;
-    if ((bits ? lbe_bconv2d_run_add_quantize(op->conv, in->data, out->data, r->data, (int)op->add_act, bits->data, op->s->pool)
-         : r  ? lbe_bconv2d_run_add(op->conv, in->data, out->data, r->data, (int)op->add_act, op->s->pool)
-              : lbe_bconv2d_run(op->conv, in->data, out->data, op->s->pool)) != 0) rc = kError;
+    TfLiteTensor *alpha = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->inputs, 6) : NULL;
+    if ((r ? lbe_bconv2d_run_fused(op->conv, in->data, out->data, r->data, (int)op->add_act, alpha ? alpha->data : NULL,
+                                   bits ? bits->data : NULL, op->s->pool)
+           : lbe_bconv2d_run(op->conv, in->data, out->data, op->s->pool)) != 0) rc = kError;
   }
   op->s->ns[op->index] += now_ns() - t0;
   if (op->s->probe && op->index == 0) probe_record(op->s, ctx, node, op);

@@ -1,5 +1,6 @@
-"""LabBnnBconv2dAdd's kernel: act(transform(acc) + residual) in float32 and LceQuantize of it, equal
-to a NumPy transcription of the two ops bit for bit, at every level here and 1/2 threads."""
+"""LabBnnBconv2dAdd's kernel: act(transform(acc) + residual) in float32, the PRELU that may follow,
+and LceQuantize of the result, equal to a NumPy transcription of those ops bit for bit, at every
+level here and 1/2 threads."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ CASES = {
 }
 
 
-def reference(x, f, multiplier, bias, residual, case, activation):
+def reference(x, f, multiplier, bias, residual, case, activation, alpha=None):
     batch, h, w, cin, cout, k, padding, pad_values, groups = case
     acc = ref.bconv2d_accumulators(x, f, channels_in=cin, padding=padding, pad_values=pad_values)
     y = ref.output_transform(acc, multiplier, bias, backtransform_add=k * k * (cin // groups))
@@ -30,6 +31,8 @@ def reference(x, f, multiplier, bias, residual, case, activation):
     y = (y + residual).astype(np.float32)  # one float32 rounding, as TFLite's ADD
     y = np.where(y < lo, lo, y)
     y = np.where(hi < y, hi, y)
+    if alpha is not None:  # TFLite's PRELU: -0.0 kept, a NaN multiplied
+        y = np.where(y >= 0, y, (y * alpha).astype(np.float32))
     return y, ref.bitpack(y)
 
 
@@ -56,3 +59,9 @@ def test_fused_add_and_quantize_equal_the_two_ops_exactly(name: str, level: str,
             np.testing.assert_array_equal(bits, expected_bits, err_msg=activation)
             if BOUNDS[activation][0] < 0:  # both signs occur (relu and relu6 leave none negative)
                 assert (bits != 0).any() and (bits != -1).any()
+        # LabBNN's blocks: the ADD's PRELU too, slopes of both signs (a negative slope flips the sign)
+        alpha = rng.uniform(-0.5, 0.5, cout).astype(np.float32)
+        expected, expected_bits = reference(x, f, multiplier, bias, residual, case, "none", alpha)
+        out, bits = conv.run_add(x, residual, quantize=True, pool=pool, alpha=alpha)
+        assert out.tobytes() == expected.tobytes()
+        np.testing.assert_array_equal(bits, expected_bits)

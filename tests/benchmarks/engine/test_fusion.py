@@ -18,7 +18,7 @@ from converter import convert, read_operators
 from zoo.models import get_model
 
 LEVELS = library.supported_levels()
-MODELS = ["QuickNet", "BiRealNet", "ReActNet"]
+MODELS = ["QuickNet", "BiRealNet", "ReActNet", "LabBNN"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -67,7 +67,11 @@ def test_fused_model_equals_unfused_exactly_at_every_level_and_thread_count(name
     fused_ops = [op for op in after if op.op_type == fusion.FUSED_BCONV_ADD]
     # an LceQuantize reading a fused ADD's output becomes the fused op's second output
     with_bits = [op for op in fused_ops if len(op.outputs) == 2]
-    assert len(after) == len(before) - len(fused_ops) - len(with_bits) and fused_ops
+    # a PRELU that alone reads the ADD's output comes in as a seventh input (its slopes)
+    with_prelu = [op for op in fused_ops if len(op.inputs) == 7]
+    assert len(after) == len(before) - len(fused_ops) - len(with_bits) - len(with_prelu) and fused_ops
+    if name == "LabBNN":  # every block's ADD is followed by its PRELU
+        assert len(with_prelu) == len(fused_ops) and not [op for op in after if op.op_type == "PRELU"]
     max_pools = [op.index for op in before if op.op_type == "MAX_POOL_2D"]
     assert [origin[op.index] for op in after if op.op_type == fusion.FLOAT_MAX_POOL] == max_pools
     assert not [op for op in after if op.op_type == "MAX_POOL_2D"]
@@ -81,7 +85,8 @@ def test_fused_model_equals_unfused_exactly_at_every_level_and_thread_count(name
         assert len(with_bits) == 12
     # the dead intermediate tensors are gone; every other tensor is kept
     model, rewritten = load_model(flatbuffer), load_model(fused)
-    assert len(rewritten.subgraphs[0].tensors) == len(model.subgraphs[0].tensors) - len(fused_ops)
+    dropped = len(fused_ops) + len(with_prelu)  # the bconv's output, and the ADD's where a PRELU follows
+    assert len(rewritten.subgraphs[0].tensors) == len(model.subgraphs[0].tensors) - dropped
     assert_fused_equals_unfused(flatbuffer)
 
 
