@@ -300,31 +300,6 @@ def dequantize(words: np.ndarray, channels: int, *, level: str | None = None) ->
     return out
 
 
-MIRROR_PAD_MODES = {"reflect": 0, "symmetric": 1}  # TFLite's MirrorPadMode
-
-
-def mirror_pad(x: np.ndarray, paddings, mode: str = "reflect") -> np.ndarray:
-    """MIRROR_PAD of any-dtype ``x`` (rank 1-8): ``paddings`` [rank, 2] before/after per dimension."""
-    x = np.ascontiguousarray(x)
-    pads = np.asarray(paddings, np.int64)
-    if mode not in MIRROR_PAD_MODES:
-        raise UserError(f"mode must be one of {', '.join(MIRROR_PAD_MODES)}; received {mode!r}")
-    if not 1 <= x.ndim <= 8 or pads.shape != (x.ndim, 2) or x.size == 0:
-        raise UserError(
-            f"paddings must have shape ({x.ndim}, 2) for a non-empty rank 1-8 input; received {pads.shape}"
-        )
-    out = np.empty([int(n + a + b) for n, (a, b) in zip(x.shape, pads)], x.dtype)
-    dims = np.asarray(x.shape, np.int32)
-    if library.load().lbe_mirror_pad(
-        _ptr(x), _ptr(out), x.ndim, _ptr(dims), _ptr(pads), MIRROR_PAD_MODES[mode], x.itemsize
-    ):
-        limit = "the dimension" if mode == "symmetric" else "the dimension - 1"
-        raise UserError(
-            f"{mode} paddings must lie in [0, {limit}] for shape {x.shape}; received {pads.tolist()}"
-        )
-    return out
-
-
 def bmaxpool2d(
     words: np.ndarray, pool_size: tuple[int, int], strides: tuple[int, int], padding: str = "valid"
 ) -> np.ndarray:
@@ -341,55 +316,6 @@ def bmaxpool2d(
         stride_h, stride_w, pad_top, pad_left,
     )  # fmt: skip
     return out
-
-
-def _pool2d(
-    function: str,
-    x: np.ndarray,
-    pool_size: tuple[int, int],
-    strides: tuple[int, int],
-    padding: str = "valid",
-    activation: str = "none",
-    *,
-    level: str | None = None,
-    threads: int = 1,
-) -> np.ndarray:
-    """A float pooling op of the library on ``[N,H,W,C]``."""
-    x = _array("x", x, np.float32, 4)
-    if activation not in ACTIVATIONS:
-        raise UserError(f"activation must be one of {', '.join(ACTIVATIONS)}; received {activation!r}")
-    batch, in_h, in_w, channels = x.shape
-    (filter_h, filter_w), (stride_h, stride_w) = pool_size, strides
-    out_h, out_w, pad_top, pad_left = _pool_geometry(
-        in_h, in_w, filter_h, filter_w, stride_h, stride_w, padding
-    )
-    params = library.Pool2dParams(
-        batch, in_h, in_w, channels, out_h, out_w, filter_h, filter_w, stride_h, stride_w, pad_top, pad_left,
-        ACTIVATIONS[activation],
-    )  # fmt: skip
-    out = np.empty((batch, out_h, out_w, channels), np.float32)
-    with library.Pool(threads) as pool:
-        if getattr(library.load(), function)(
-            _ptr(x), _ptr(out), ctypes.byref(params), _level(level), pool.handle
-        ):
-            raise UserError(f"{function} refused {params_text(params)}")
-    return out
-
-
-def maxpool2d(x: np.ndarray, pool_size, strides, padding="valid", activation="none", **kw) -> np.ndarray:
-    """Float MAX_POOL_2D of ``[N,H,W,C]`` as TFLite computes it (padding ignored, fused activation);
-    ``level`` and ``threads`` as keywords."""
-    return _pool2d("lbe_maxpool2d_f32", x, pool_size, strides, padding, activation, **kw)
-
-
-def avgpool2d(x: np.ndarray, pool_size, strides, padding="valid", activation="none", **kw) -> np.ndarray:
-    """Float AVERAGE_POOL_2D of ``[N,H,W,C]`` with XNNPACK's arithmetic; only windows of at most 9
-    pixels that need no padding (else UserError)."""
-    return _pool2d("lbe_avgpool2d_f32", x, pool_size, strides, padding, activation, **kw)
-
-
-def params_text(params: ctypes.Structure) -> str:
-    return ", ".join(f"{name}={getattr(params, name)}" for name, _ in params._fields_)
 
 
 def _pool_geometry(in_h, in_w, filter_h, filter_w, stride_h, stride_w, padding) -> tuple[int, int, int, int]:

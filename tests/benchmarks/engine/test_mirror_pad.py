@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks.engine import fusion, kernels, library
+from benchmarks.engine import float_kernels, fusion, library
 from benchmarks.engine.interpreter import EngineInterpreter
 from converter import convert, read_operators
 
@@ -33,7 +33,7 @@ def test_mirror_pad_equals_numpy_for_every_dtype(shape, paddings, mode) -> None:
         paddings = [[min(a, n - 1), min(b, n - 1)] for n, (a, b) in zip(shape, paddings)]
     for dtype in DTYPES:
         x = (rng.standard_normal(shape) * 50).astype(dtype)
-        got = kernels.mirror_pad(x, paddings, mode)
+        got = float_kernels.mirror_pad(x, paddings, mode)
         assert got.dtype == x.dtype
         np.testing.assert_array_equal(got, np.pad(x, paddings, mode=mode), err_msg=str(dtype))
 
@@ -41,12 +41,12 @@ def test_mirror_pad_equals_numpy_for_every_dtype(shape, paddings, mode) -> None:
 def test_paddings_beyond_the_mode_limit_are_refused_clearly() -> None:
     x = np.zeros((1, 3, 3, 2), np.float32)
     with pytest.raises(UserError, match=r"reflect paddings must lie in \[0, the dimension - 1\]"):
-        kernels.mirror_pad(x, [[0, 0], [3, 0], [0, 0], [0, 0]], "reflect")
-    assert kernels.mirror_pad(x, [[0, 0], [3, 0], [0, 0], [0, 0]], "symmetric").shape == (1, 6, 3, 2)
+        float_kernels.mirror_pad(x, [[0, 0], [3, 0], [0, 0], [0, 0]], "reflect")
+    assert float_kernels.mirror_pad(x, [[0, 0], [3, 0], [0, 0], [0, 0]], "symmetric").shape == (1, 6, 3, 2)
     with pytest.raises(UserError, match="mode must be one of reflect, symmetric; received 'edge'"):
-        kernels.mirror_pad(x, [[0, 0]] * 4, "edge")
+        float_kernels.mirror_pad(x, [[0, 0]] * 4, "edge")
     with pytest.raises(UserError, match=r"paddings must have shape \(4, 2\)"):
-        kernels.mirror_pad(x, [[1, 1]] * 3)
+        float_kernels.mirror_pad(x, [[1, 1]] * 3)
 
 
 @pytest.mark.parametrize("mode", ["REFLECT", "SYMMETRIC"])

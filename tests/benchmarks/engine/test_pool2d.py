@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks.engine import fusion, kernels, library
+from benchmarks.engine import float_kernels, fusion, library
 from benchmarks.engine.interpreter import EngineInterpreter
 from converter import convert, read_operators
 
@@ -70,14 +70,14 @@ def test_max_pool_equals_reference_exactly(name: str, level: str, threads: int) 
     *_, pool, stride, padding = CASES[name]
     x = _input(name)
     for activation in BOUNDS:
-        got = kernels.maxpool2d(
+        got = float_kernels.maxpool2d(
             x, _pair(pool), _pair(stride), padding, activation, level=level, threads=threads
         )
         expected = reference_max_pool(x, pool, stride, padding, activation)
         assert got.tobytes() == expected.tobytes(), activation
     tf_pool = tf.nn.max_pool2d(x, _pair(pool), _pair(stride), padding.upper()).numpy()
     np.testing.assert_array_equal(
-        kernels.maxpool2d(x, _pair(pool), _pair(stride), padding, level=level), tf_pool
+        float_kernels.maxpool2d(x, _pair(pool), _pair(stride), padding, level=level), tf_pool
     )
 
 
@@ -88,16 +88,16 @@ def test_nan_and_signed_zero_follow_the_reference(level: str) -> None:
     x[0, 0, 1, :] = [1.0, 0.0, -0.0, np.nan, -1.0, 5.0, np.nan, -0.0, np.nan, -4.0] * 2
     x[0, 1] = -5.0
     for activation in BOUNDS:
-        got = kernels.maxpool2d(x, (2, 2), (1, 1), "valid", activation, level=level)
+        got = float_kernels.maxpool2d(x, (2, 2), (1, 1), "valid", activation, level=level)
         assert got.tobytes() == reference_max_pool(x, 2, 1, "valid", activation).tobytes(), activation
 
 
 def test_bad_arguments_are_refused_clearly() -> None:
     x = np.zeros((1, 4, 4, 8), np.float32)
     with pytest.raises(UserError, match="activation must be one of"):
-        kernels.maxpool2d(x, (2, 2), (2, 2), activation="tanh")
+        float_kernels.maxpool2d(x, (2, 2), (2, 2), activation="tanh")
     with pytest.raises(UserError, match="padding must be 'same' or 'valid'; received 'full'"):
-        kernels.maxpool2d(x, (2, 2), (2, 2), "full")
+        float_kernels.maxpool2d(x, (2, 2), (2, 2), "full")
 
 
 def xnnpack_average_pool(x: np.ndarray, pool, stride, activation: str) -> np.ndarray:
@@ -135,7 +135,7 @@ def test_average_pool_equals_xnnpack_transcription_exactly(name: str, level: str
     x = np.random.default_rng(len(name)).standard_normal((batch, h, w, channels)).astype(np.float32) * 4
     x.flat[::7] = -0.0
     for activation in BOUNDS:
-        got = kernels.avgpool2d(
+        got = float_kernels.avgpool2d(
             x, _pair(pool), _pair(stride), padding, activation, level=level, threads=threads
         )
         assert got.tobytes() == xnnpack_average_pool(x, pool, stride, activation).tobytes(), activation
@@ -183,7 +183,7 @@ def test_average_pools_unlike_xnnpacks_one_pass_kernel_keep_tflite_runtimes(
     x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
     if kernel_refuses:
         with pytest.raises(UserError, match="lbe_avgpool2d_f32 refused"):
-            kernels.avgpool2d(x, _pair(pool), _pair(stride), padding)
+            float_kernels.avgpool2d(x, _pair(pool), _pair(stride), padding)
     assert (
         EngineInterpreter(flatbuffer).predict(x).tobytes()
         == EngineInterpreter(flatbuffer, fuse=False).predict(x).tobytes()
