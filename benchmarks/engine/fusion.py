@@ -187,6 +187,14 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
     return origin
 
 
+def _become_custom(model: schema.ModelT, op: schema.OperatorT, name: str, options: dict) -> None:
+    """Make builtin `op` the custom op `name` in place (same tensors), its options as FlexBuffers."""
+    op.opcodeIndex = _opcode_index(model, name)
+    op.customOptions = list(flexbuffers.Dumps(options))
+    op.customOptionsFormat = schema.CustomOptionsFormat.FLEXBUFFERS
+    op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.NONE, None
+
+
 def _padding_free(size: int, window: int, stride: int, padding: int) -> bool:
     """TFLite's SAME/VALID geometry along one axis adds no padding."""
     if padding == schema.Padding.VALID:
@@ -236,21 +244,19 @@ def replace_pools(model: schema.ModelT) -> int:
                 )
             ):
                 continue
-        op.opcodeIndex = _opcode_index(model, target)
-        op.customOptions = list(
-            flexbuffers.Dumps(
-                {
-                    "filter_height": int(options.filterHeight),
-                    "filter_width": int(options.filterWidth),
-                    "stride_height": int(options.strideH),
-                    "stride_width": int(options.strideW),
-                    "padding": int(options.padding),
-                    "fused_activation_function": int(options.fusedActivationFunction),
-                }
-            )
+        _become_custom(
+            model,
+            op,
+            target,
+            {
+                "filter_height": int(options.filterHeight),
+                "filter_width": int(options.filterWidth),
+                "stride_height": int(options.strideH),
+                "stride_width": int(options.strideW),
+                "padding": int(options.padding),
+                "fused_activation_function": int(options.fusedActivationFunction),
+            },
         )
-        op.customOptionsFormat = schema.CustomOptionsFormat.FLEXBUFFERS
-        op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.NONE, None
         replaced += 1
     return replaced
 
@@ -272,10 +278,7 @@ def replace_mirror_pads(model: schema.ModelT) -> int:
             continue
         options = op.builtinOptions
         mode = options.mode if isinstance(options, schema.MirrorPadOptionsT) else schema.MirrorPadMode.REFLECT
-        op.opcodeIndex = _opcode_index(model, MIRROR_PAD)
-        op.customOptions = list(flexbuffers.Dumps({"mode": int(mode)}))
-        op.customOptionsFormat = schema.CustomOptionsFormat.FLEXBUFFERS
-        op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.NONE, None
+        _become_custom(model, op, MIRROR_PAD, {"mode": int(mode)})
         replaced += 1
     return replaced
 

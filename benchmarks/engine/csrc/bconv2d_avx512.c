@@ -61,6 +61,24 @@ LBE_TARGET_AVX512 void lbe_quantize_avx512(const float *in, int32_t *out, int64_
   }
 }
 
+/* The float output transform's constants: the clamp on 2 * acc (skipped when it cannot bind: 2 * acc lies
+ * in [0, 2 * k] and there is no activation) and the fused ADD's activation bounds. */
+typedef struct {
+  __m512i lo, hi;
+  __m512 add_lo, add_hi;
+  int clamp;
+} finish_consts;
+
+LBE_TARGET_AVX512 static inline finish_consts finish_setup(const struct lbe_bconv2d *c, int add_activation) {
+  finish_consts k;
+  k.lo = _mm512_set1_epi32(c->clamp_min), k.hi = _mm512_set1_epi32(c->clamp_max);
+  k.clamp = c->clamp_min > 0 || c->clamp_max < 2 * c->taps * (c->p.channels_in / c->p.groups);
+  float add_lo, add_hi;
+  lbe_activation_bounds(add_activation, &add_lo, &add_hi);
+  k.add_lo = _mm512_set1_ps(add_lo), k.add_hi = _mm512_set1_ps(add_hi);
+  return k;
+}
+
 /* The output transform of npix pixels, 16 channels per step (same float operations as the portable one);
  * a residual (float output only) is added and the ADD's activation applied in the same pass, the same IEEE
  * operations as lbe_add_act_f32 after it. */
@@ -85,29 +103,22 @@ LBE_TARGET_AVX512 void lbe_transform_avx512(const struct lbe_bconv2d *c, const i
       }
     return;
   }
-  const __m512i lo = _mm512_set1_epi32(c->clamp_min), hi = _mm512_set1_epi32(c->clamp_max);
+  const finish_consts k = finish_setup(c, add_activation);
   const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
   const __m512 qmin = _mm512_set1_ps(-128.0f), qmax = _mm512_set1_ps(127.0f);
-  /* 2 * acc lies in [0, 2 * k]: without an activation the clamp cannot bind and is skipped */
-  const int clamp = c->clamp_min > 0 || c->clamp_max < 2 * c->taps * (c->p.channels_in / c->p.groups);
-  float add_lo = -__builtin_inff(), add_hi = __builtin_inff();
-  if (add_activation == 1 || add_activation == 3) add_lo = 0.0f;
-  if (add_activation == 2) add_lo = -1.0f, add_hi = 1.0f;
-  if (add_activation == 3) add_hi = 6.0f;
-  const __m512 rlo = _mm512_set1_ps(add_lo), rhi = _mm512_set1_ps(add_hi);
   for (int32_t ox = 0; ox < out_w; ++ox)
     for (int32_t oc = 0; oc < cout; oc += 16) {
       const int32_t n = cout - oc;
       const __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
       const size_t at = (size_t)ox * cout + oc;
       __m512i x = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m, acc + at), 1);
-      if (clamp) x = _mm512_min_epi32(_mm512_max_epi32(x, lo), hi);
+      if (k.clamp) x = _mm512_min_epi32(_mm512_max_epi32(x, k.lo), k.hi);
       __m512 y = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(x), _mm512_maskz_loadu_ps(m, c->mul + oc)),
                                _mm512_maskz_loadu_ps(m, c->bias + oc));
       if (residual) {
         y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, residual + at));
         /* max(lo, y) is y < lo ? lo : y and min(hi, .) is . > hi ? hi : . (NaN and -0.0 kept), as the scalar ADD */
-        if (add_activation) y = _mm512_min_ps(rhi, _mm512_max_ps(rlo, y));
+        if (add_activation) y = _mm512_min_ps(k.add_hi, _mm512_max_ps(k.add_lo, y));
       }
       if (c->p.output == LBE_OUT_FLOAT) {
         _mm512_mask_storeu_ps((float *)out_row + at, m, y);
@@ -122,25 +133,6 @@ LBE_TARGET_AVX512 void lbe_transform_avx512(const struct lbe_bconv2d *c, const i
         _mm_mask_storeu_epi8((int8_t *)out_row + at, m, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(r)));
       }
     }
-}
-
-/* The float output transform's constants (as lbe_transform_avx512 derives them). */
-typedef struct {
-  __m512i lo, hi;
-  __m512 add_lo, add_hi;
-  int clamp;
-} finish_consts;
-
-LBE_TARGET_AVX512 static inline finish_consts finish_setup(const struct lbe_bconv2d *c, int add_activation) {
-  finish_consts k;
-  k.lo = _mm512_set1_epi32(c->clamp_min), k.hi = _mm512_set1_epi32(c->clamp_max);
-  k.clamp = c->clamp_min > 0 || c->clamp_max < 2 * c->taps * (c->p.channels_in / c->p.groups);
-  float add_lo = -__builtin_inff(), add_hi = __builtin_inff();
-  if (add_activation == 1 || add_activation == 3) add_lo = 0.0f;
-  if (add_activation == 2) add_lo = -1.0f, add_hi = 1.0f;
-  if (add_activation == 3) add_hi = 6.0f;
-  k.add_lo = _mm512_set1_ps(add_lo), k.add_hi = _mm512_set1_ps(add_hi);
-  return k;
 }
 
 /* Block blk's 16 channels of pixels p0.. (pointers offset to the block's first channel, fields hoisted). */

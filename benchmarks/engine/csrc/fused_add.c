@@ -1,16 +1,14 @@
 /* The residual ADD fused after a float-output LceBconv2d: y = act(y + r) in float32, the same
  * IEEE operations as TFLite's / XNNPACK's ADD with a fused activation (exact, order-free); and the PRELU
  * that may follow it. */
-#include "lbe.h"
+#include "lbe_internal.h"
 
 /* y and r never alias (an op's output and input); cloned for AVX-512/AVX2 and vectorized (-O2 alone
  * leaves this loop scalar): same IEEE adds and clamps at any width. */
 __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
 void lbe_add_act_f32(float *restrict y, const float *restrict r, int64_t n, int activation) {
-  float lo = -__builtin_inff(), hi = __builtin_inff();
-  if (activation == 1) lo = 0.0f;
-  if (activation == 2) lo = -1.0f, hi = 1.0f;
-  if (activation == 3) lo = 0.0f, hi = 6.0f;
+  float lo, hi;
+  lbe_activation_bounds(activation, &lo, &hi);
   if (activation == 0) {
     for (int64_t i = 0; i < n; ++i) y[i] = y[i] + r[i];
     return;

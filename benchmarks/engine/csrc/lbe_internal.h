@@ -84,6 +84,14 @@ void lbe_gathered_pixels(const struct lbe_bconv2d *c, const int32_t *input, int3
                          int32_t npix, int32_t *cols, uint8_t *outside, lbe_row_fn row_fn, int32_t *acc);
 /* 1 and *out set if the FlexBuffers map b[0..n) maps `key` to an integer; 0 otherwise (absent or malformed). */
 int lbe_flex_int(const uint8_t *b, size_t n, const char *key, int64_t *out);
+/* TFLite's float activation range of a fused activation code (0 none: [-inf, inf], 1 relu, 2 relu_n1_to_1,
+ * 3 relu6), as the engine's fused ADD, PRELU epilogue and pools clamp to it. */
+static inline void lbe_activation_bounds(int activation, float *lo, float *hi) {
+  *lo = -__builtin_inff(), *hi = __builtin_inff();
+  if (activation == 1 || activation == 3) *lo = 0.0f;
+  if (activation == 2) *lo = -1.0f, *hi = 1.0f;
+  if (activation == 3) *hi = 6.0f;
+}
 static inline size_t lbe_output_pixel_bytes(const lbe_bconv2d_params *p) {
   return p->output == LBE_OUT_BITPACKED ? (size_t)((p->channels_out + 31) / 32) * 4
          : p->output == LBE_OUT_INT8    ? (size_t)p->channels_out
