@@ -1,11 +1,11 @@
 """The engine inside tflite-runtime 2.14.0: registering our Lce kernels, and checking the
 hand-declared TFLite struct layout before trusting it.
 
-`csrc/tflite_adapter.c` reads TF 2.14's `TfLiteContext`/`TfLiteNode`/`TfLiteTensor` by
-offset. A layout mismatch would not fail loudly, it would read garbage, so `check_layout`
-runs a built-in probe model (LceQuantize → LceDequantize on known tensors) once per
-process and refuses the engine with one error naming what was expected and what the C
-side saw.
+`csrc/tflite_adapter.c` reads TF 2.14's `TfLiteContext`/`TfLiteNode`/`TfLiteTensor`
+(declared in `csrc/tflite_abi.h`) by offset. A layout mismatch would not fail loudly, it
+would read garbage, so `check_layout` runs a built-in probe model (LceQuantize →
+LceDequantize on known tensors) once per process and refuses the engine with one error
+naming what was expected and what the C side saw.
 """
 
 import ctypes
@@ -252,7 +252,7 @@ def check_layout(lib: ctypes.CDLL, level: int, expected: Optional[ProbeView] = N
     if wrong:
         raise EngineAbiMismatch(
             f"tflite-runtime {TFLITE_RUNTIME_VERSION}'s TFLite structs do not match the engine's declaration "
-            f"(benchmarks/engine/csrc/tflite_adapter.c): expected "
+            f"(benchmarks/engine/csrc/tflite_abi.h): expected "
             + ", ".join(f"{name}={want[name]}" for name in wrong)
             + "; seen "
             + ", ".join(f"{name}={seen[name]}" for name in wrong)

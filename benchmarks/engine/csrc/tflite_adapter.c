@@ -1,76 +1,19 @@
-/* Runs the engine's kernels as LCE's four custom ops inside tflite-runtime 2.14.0, and fusion.py's
- * LabBnnBconv2dAdd (LceBconv2d's inputs + residual [+ PRELU slopes], options + add_activation;
- * act(bconv + residual) [then PRELU], and optionally a second output: LceQuantize of that) and LabBnnMaxPool2d (a float MAX_POOL_2D, its
- * Pool2DOptions as FlexBuffers under the same keys as LceBMaxPool2d's plus fused_activation_function) and
- * LabBnnMirrorPad (a MIRROR_PAD with constant paddings; option `mode`: 0 REFLECT, 1 SYMMETRIC) and
- * LabBnnAveragePool2d (a float AVERAGE_POOL_2D of at most 9 pixels a window, no padding; options as
- * LabBnnMaxPool2d's).
+/* Runs the engine's kernels inside tflite-runtime 2.14.0 as LCE's four custom ops and fusion.py's:
+ * - LabBnnBconv2dAdd: LceBconv2d's inputs + residual [+ PRELU slopes], options + add_activation;
+ *   act(bconv + residual) [then PRELU], and optionally a second output, LceQuantize of that;
+ * - LabBnnMaxPool2d, LabBnnAveragePool2d: a float MAX_POOL_2D / AVERAGE_POOL_2D (the latter of at most 9
+ *   pixels a window, no padding), Pool2DOptions as FlexBuffers under LceBMaxPool2d's keys plus
+ *   fused_activation_function;
+ * - LabBnnMirrorPad: a MIRROR_PAD with constant paddings; option `mode`: 0 REFLECT, 1 SYMMETRIC.
  *
- * Only this file knows TFLite: a hand-declared subset of TF 2.14's
- * tensorflow/lite/core/c/common.h (the structs are read by offset, so the layout must
- * match the pinned wheel exactly; benchmarks/engine/tflite_abi.py checks it with a probe
- * model at start-up and refuses on any mismatch). */
+ * Only this file (through tflite_abi.h, checked at start-up) knows TFLite. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "lbe_internal.h"
-
-/* ---- TF 2.14 common.h subset (non-TF_LITE_STATIC_MEMORY layout) ---- */
-typedef struct { int size; int data[]; } TfLiteIntArray;
-typedef struct { float scale; int32_t zero_point; } TfLiteQuantizationParams;
-typedef struct { int type; void *params; } TfLiteQuantization;
-typedef struct {
-  int type;                          /* TfLiteType */
-  void *data;                        /* TfLitePtrUnion */
-  TfLiteIntArray *dims;
-  TfLiteQuantizationParams params;
-  int allocation_type;
-  size_t bytes;
-  const void *allocation;
-  const char *name;
-  void *delegate;
-  int buffer_handle;
-  bool data_is_stale, is_variable;
-  TfLiteQuantization quantization;
-  void *sparsity;
-  const TfLiteIntArray *dims_signature;
-} TfLiteTensor;
-typedef struct {
-  TfLiteIntArray *inputs, *outputs, *intermediates, *temporaries;
-  void *user_data, *builtin_data;
-  const void *custom_initial_data;
-  int custom_initial_data_size;
-  void *delegate;
-  bool might_have_side_effect;
-} TfLiteNode;
-typedef struct TfLiteContext TfLiteContext;
-struct TfLiteContext {
-  size_t tensors_size;
-  int (*GetExecutionPlan)(TfLiteContext *, TfLiteIntArray **);
-  TfLiteTensor *tensors;
-  void *impl_;
-  int (*ResizeTensor)(TfLiteContext *, TfLiteTensor *, TfLiteIntArray *);
-  void (*ReportError)(TfLiteContext *, const char *, ...);
-  /* later members unused */
-};
-typedef struct {
-  void *(*init)(TfLiteContext *, const char *, size_t);
-  void (*free)(TfLiteContext *, void *);
-  int (*prepare)(TfLiteContext *, TfLiteNode *);
-  int (*invoke)(TfLiteContext *, TfLiteNode *);
-  const char *(*profiling_string)(const TfLiteContext *, const TfLiteNode *);
-  int32_t builtin_code;
-  const char *custom_name;
-  int version;
-  void *registration_external, *async_kernel;
-  uint64_t inplace_operator;
-} TfLiteRegistration;
-enum { kOk = 0, kError = 1 };
-enum { kNoType = 0, kFloat32 = 1, kInt32 = 2, kInt64 = 4, kBool = 6, kInt8 = 9 };
-enum { kBuiltinCustom = 32 };
-typedef void (*add_custom_fn)(void *resolver, const char *name, const TfLiteRegistration *reg, int version);
+#include "tflite_abi.h"
 
 /* ---- session: one per interpreter (pool, level, per-op timers) ---- */
 enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, OP_MIRROR_PAD = 6, OP_AVGPOOL2D = 7, N_OPS = 8 };
