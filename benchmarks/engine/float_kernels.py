@@ -18,7 +18,7 @@ from lab_bnn.errors import UserError
 
 import numpy as np
 
-from benchmarks.engine import library
+from benchmarks.engine import kernels, library
 from benchmarks.engine.kernels import ACTIVATIONS, _array, _level, _pool_geometry, _ptr
 
 MIRROR_PAD_MODES = {"reflect": 0, "symmetric": 1}  # TFLite's MirrorPadMode
@@ -34,7 +34,7 @@ def mirror_pad(x: np.ndarray, paddings, mode: str = "reflect") -> np.ndarray:
         raise UserError(
             f"paddings must have shape ({x.ndim}, 2) for a non-empty rank 1-8 input; received {pads.shape}"
         )
-    out = np.empty([int(n + a + b) for n, (a, b) in zip(x.shape, pads)], x.dtype)
+    out = kernels._empty([int(n + a + b) for n, (a, b) in zip(x.shape, pads)], x.dtype)
     dims = np.asarray(x.shape, np.int32)
     if library.load().lbe_mirror_pad(
         _ptr(x), _ptr(out), x.ndim, _ptr(dims), _ptr(pads), MIRROR_PAD_MODES[mode], x.itemsize
@@ -70,7 +70,7 @@ def _pool2d(
         batch, in_h, in_w, channels, out_h, out_w, filter_h, filter_w, stride_h, stride_w, pad_top, pad_left,
         ACTIVATIONS[activation],
     )  # fmt: skip
-    out = np.empty((batch, out_h, out_w, channels), np.float32)
+    out = kernels._empty((batch, out_h, out_w, channels), np.float32)
     with library.Pool(threads) as pool:
         if getattr(library.load(), function)(
             _ptr(x), _ptr(out), ctypes.byref(params), _level(level), pool.handle

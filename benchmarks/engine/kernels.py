@@ -36,6 +36,11 @@ def _array(name: str, value: object, dtype: type, ndim: int | None = None) -> np
     return np.ascontiguousarray(array)
 
 
+def _empty(shape: Sequence[int], dtype: type) -> np.ndarray:
+    """An output buffer for a kernel to fill (one seam, so tests can hand kernels poisoned memory)."""
+    return np.empty(shape, dtype)
+
+
 def _ptr(array: np.ndarray | None) -> int | None:
     return None if array is None else array.ctypes.data
 
@@ -163,10 +168,10 @@ class Bconv2d:
         p = self.params
         words = self._check_input(words)
         if p.output == OUTPUTS["bitpacked"]:
-            out = np.empty((p.batch, p.out_h, p.out_w, math.ceil(p.channels_out / 32)), np.int32)
+            out = _empty((p.batch, p.out_h, p.out_w, math.ceil(p.channels_out / 32)), np.int32)
         else:
             dtype = np.float32 if p.output == OUTPUTS["float"] else np.int8
-            out = np.empty((p.batch, p.out_h, p.out_w, p.channels_out), dtype)
+            out = _empty((p.batch, p.out_h, p.out_w, p.channels_out), dtype)
         self._lib.lbe_bconv2d_run(self.handle, _ptr(words), _ptr(out), pool.handle if pool else None)
         return out
 
@@ -195,8 +200,8 @@ class Bconv2d:
             alpha = _array("alpha", alpha, np.float32, 1)
             if alpha.shape != (p.channels_out,):
                 raise UserError(f"alpha must have shape ({p.channels_out},); received {alpha.shape}")
-        out = np.empty(shape, np.float32)
-        bits = np.empty((*shape[:3], math.ceil(p.channels_out / 32)), np.int32) if quantize else None
+        out = _empty(shape, np.float32)
+        bits = _empty((*shape[:3], math.ceil(p.channels_out / 32)), np.int32) if quantize else None
         self._lib.lbe_bconv2d_run_fused(
             self.handle, _ptr(words), _ptr(out), _ptr(residual), ACTIVATIONS[activation], _ptr(alpha),
             _ptr(bits), pool.handle if pool else None,
@@ -207,7 +212,7 @@ class Bconv2d:
         """The int32 accumulators Σ popcount(in ^ filter) (+ padding terms), [N,OH,OW,Cout]."""
         p = self.params
         words = self._check_input(words)
-        out = np.empty((p.batch, p.out_h, p.out_w, p.channels_out), np.int32)
+        out = _empty((p.batch, p.out_h, p.out_w, p.channels_out), np.int32)
         self._lib.lbe_bconv2d_accumulators(self.handle, _ptr(words), _ptr(out), pool.handle if pool else None)
         return out
 
@@ -275,7 +280,7 @@ def quantize(x: np.ndarray, *, level: str | None = None, threads: int = 1) -> np
     if x.ndim < 1:
         raise UserError(f"x needs a channel axis; received shape {x.shape}")
     channels = x.shape[-1]
-    out = np.empty((*x.shape[:-1], math.ceil(channels / 32)), np.int32)
+    out = _empty((*x.shape[:-1], math.ceil(channels / 32)), np.int32)
     pixels = x.size // max(channels, 1)
     if threads == 1:
         library.load().lbe_quantize_f32(_ptr(x), _ptr(out), pixels, channels, _level(level))
@@ -293,7 +298,7 @@ def dequantize(words: np.ndarray, channels: int, *, level: str | None = None) ->
             f"words must end in {math.ceil(channels / 32)} words for {channels} channels; "
             f"received {words.shape}"
         )
-    out = np.empty((*words.shape[:-1], channels), np.float32)
+    out = _empty((*words.shape[:-1], channels), np.float32)
     library.load().lbe_dequantize_f32_at(
         _ptr(words), _ptr(out), words.size // words.shape[-1], channels, _level(level)
     )
@@ -310,7 +315,7 @@ def bmaxpool2d(
     out_h, out_w, pad_top, pad_left = _pool_geometry(
         in_h, in_w, filter_h, filter_w, stride_h, stride_w, padding
     )
-    out = np.empty((batch, out_h, out_w, depth), np.int32)
+    out = _empty((batch, out_h, out_w, depth), np.int32)
     library.load().lbe_bmaxpool2d(
         _ptr(words), _ptr(out), batch, in_h, in_w, depth, out_h, out_w, filter_h, filter_w,
         stride_h, stride_w, pad_top, pad_left,

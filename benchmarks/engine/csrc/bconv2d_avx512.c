@@ -182,9 +182,8 @@ LBE_TARGET_AVX512 static inline __attribute__((always_inline)) void finish_pixel
  * registers instead of to acc. */
 LBE_TARGET_AVX512 static inline __attribute__((always_inline)) void pixels_impl(
     const struct lbe_bconv2d *c, const int32_t *const *pixels, int32_t segs, int64_t seg_stride, int32_t seg_len,
-    int32_t npix, int32_t group, int32_t *acc, const lbe_epilogue *e) {
+    int32_t npix, int32_t blk_begin, int32_t blk_end, int32_t *acc, const lbe_epilogue *e) {
   const int32_t cout = c->p.channels_out, kw = c->taps * c->words_group;
-  const int32_t per_group = c->blocks / c->p.groups;
   finish_consts k;
   if (e) k = finish_setup(c, e->add_activation);
   for (int32_t p0 = 0; p0 < npix; p0 += 8) {
@@ -194,7 +193,7 @@ LBE_TARGET_AVX512 static inline __attribute__((always_inline)) void pixels_impl(
     const int32_t *b3 = px[3 < n ? 3 : n - 1], *b4 = px[4 < n ? 4 : n - 1], *b5 = px[5 < n ? 5 : n - 1];
     const int32_t *b6 = px[6 < n ? 6 : n - 1], *b7 = px[7 < n ? 7 : n - 1];
     int32_t *o = e ? NULL : acc + (size_t)p0 * cout;
-    for (int32_t blk = group * per_group; blk < (group + 1) * per_group; ++blk) {
+    for (int32_t blk = blk_begin; blk < blk_end; ++blk) {
       const int32_t *fb = c->packed + (size_t)blk * kw * 16;
       __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
       for (int32_t s = 0; s < segs; ++s) {
@@ -257,11 +256,18 @@ LBE_TARGET_AVX512 static inline __attribute__((always_inline)) void pixels_impl(
 LBE_TARGET_AVX512 void lbe_pixels_avx512(const struct lbe_bconv2d *c, const int32_t *const *pixels, int32_t segs,
                                          int64_t seg_stride, int32_t seg_len, int32_t npix, int32_t group,
                                          int32_t *acc) {
-  pixels_impl(c, pixels, segs, seg_stride, seg_len, npix, group, acc, NULL);
+  const int32_t per_group = c->blocks / c->p.groups;
+  pixels_impl(c, pixels, segs, seg_stride, seg_len, npix, group * per_group, (group + 1) * per_group, acc, NULL);
+}
+
+LBE_TARGET_AVX512 void lbe_pixels_blocks_avx512(const struct lbe_bconv2d *c, const int32_t *const *pixels,
+                                                int32_t segs, int64_t seg_stride, int32_t seg_len, int32_t npix,
+                                                int32_t blk_begin, int32_t blk_end, int32_t *acc) {
+  pixels_impl(c, pixels, segs, seg_stride, seg_len, npix, blk_begin, blk_end, acc, NULL);
 }
 
 LBE_TARGET_AVX512 void lbe_pixels_finish_avx512(const struct lbe_bconv2d *c, const int32_t *const *pixels,
                                                 int32_t segs, int64_t seg_stride, int32_t seg_len, int32_t npix,
-                                                const lbe_epilogue *e) {
-  pixels_impl(c, pixels, segs, seg_stride, seg_len, npix, 0, NULL, e);
+                                                int32_t blk_begin, int32_t blk_end, const lbe_epilogue *e) {
+  pixels_impl(c, pixels, segs, seg_stride, seg_len, npix, blk_begin, blk_end, NULL, e);
 }

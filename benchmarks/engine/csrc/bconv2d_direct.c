@@ -23,6 +23,8 @@ typedef struct {
   const struct lbe_bconv2d *c;
   const int32_t *padded;
   int64_t padded_w, image_words, pixels;
+  int64_t units;  /* pool units of one channel part: UNIT pixels each */
+  int32_t parts;  /* channel parts: unit u of part q is pool index q * units + u */
   void *output;
   int accumulators_only;
   const float *residual;
@@ -112,14 +114,17 @@ static void pixel_fixes(const struct lbe_bconv2d *c, int64_t first, int32_t n, i
   }
 }
 
-static void run_pixels(void *ctx_, int64_t begin, int64_t end, int thread) {
-  const direct_ctx *ctx = ctx_;
+/* Pool indices [begin, end) of one channel part q: pixels of units [u0, u1) over its channel blocks. */
+static void run_part(const direct_ctx *ctx, int32_t q, int64_t u0, int64_t u1, int thread) {
   const struct lbe_bconv2d *c = ctx->c;
   const lbe_bconv2d_params *p = &c->p;
   const int32_t cout = p->channels_out, words = c->words_in;
-  const int64_t last = end * UNIT < ctx->pixels ? end * UNIT : ctx->pixels;
+  const int32_t blk_begin = (int32_t)((int64_t)c->blocks * q / ctx->parts);
+  const int32_t blk_end = (int32_t)((int64_t)c->blocks * (q + 1) / ctx->parts);
+  const int32_t oc_begin = c->block_oc0[blk_begin], oc_end = c->block_oc0[blk_end - 1] + c->block_n[blk_end - 1];
+  const int64_t last = u1 * UNIT < ctx->pixels ? u1 * UNIT : ctx->pixels;
   const int32_t **starts = ctx->starts[thread];
-  for (int64_t first = begin * UNIT; first < last; first += SPAN) {
+  for (int64_t first = u0 * UNIT; first < last; first += SPAN) {
     const int32_t n = (int32_t)(last - first < SPAN ? last - first : SPAN);
     /* stepped, not divided, per pixel */
     int64_t b = first / ((int64_t)p->out_h * p->out_w), oy = first / p->out_w % p->out_h, ox = first % p->out_w;
@@ -144,17 +149,44 @@ static void run_pixels(void *ctx_, int64_t begin, int64_t end, int thread) {
       const lbe_epilogue e = {(float *)ctx->output + first * cout, ctx->residual ? ctx->residual + first * cout : NULL,
                               ctx->add_activation, ctx->alpha, ctx->bits ? (uint16_t *)ctx->bits + first * halves : NULL,
                               p->zero_padding ? fixes : NULL};
-      lbe_pixels_finish_avx512(c, starts, segs, seg_stride, seg_len, n, &e);
+      lbe_pixels_finish_avx512(c, starts, segs, seg_stride, seg_len, n, blk_begin, blk_end, &e);
       continue;
     }
     int32_t *acc = ctx->accumulators_only ? (int32_t *)ctx->output + first * cout : ctx->accumulators[thread];
-    lbe_pixels_avx512(c, starts, segs, seg_stride, seg_len, n, 0, acc);
+    lbe_pixels_blocks_avx512(c, starts, segs, seg_stride, seg_len, n, blk_begin, blk_end, acc);
     for (int32_t i = 0; p->zero_padding && i < n; ++i)
       if (fixes[i])
-        for (int32_t oc = 0; oc < cout; ++oc) acc[(size_t)i * cout + oc] += fixes[i][oc];
+        for (int32_t oc = oc_begin; oc < oc_end; ++oc) acc[(size_t)i * cout + oc] += fixes[i][oc];
     if (ctx->accumulators_only) continue;
     void *dst = (char *)ctx->output + first * (int64_t)lbe_output_pixel_bytes(p);
     lbe_transform_avx512(c, acc, n, dst, NULL, 0); /* int8 or bitpacked: no residual, no fused quantize */
+  }
+}
+
+/* Small maps split the output channels across threads as well as the pixels: with few 8-pixel groups a
+ * thread, splitting pixels alone leaves threads unequal (7x7: 7 groups, 4 on one thread) and every thread
+ * streams all of the filters through its own cache. 7x7 512->512 at 2 threads: 97 -> 87 us; 14x14 256->256
+ * gains nothing, so only maps under 8 groups a thread split. Int8 and bit-packed outputs need all of a
+ * pixel's channels in one place, so they split pixels only. */
+static int32_t channel_parts(const struct lbe_bconv2d *c, int64_t units, int threads, int accumulators_only) {
+  if (threads < 2 || (!accumulators_only && c->p.output != LBE_OUT_FLOAT)) return 1;
+  if (units >= 8 * (int64_t)threads || c->blocks < 2 * threads) return 1;
+  return threads;
+}
+
+static void run_pixels(void *ctx_, int64_t begin, int64_t end, int thread) {
+  const direct_ctx *ctx = ctx_;
+  while (begin < end) { /* a claimed chunk may cross into the next part */
+    const int32_t q = (int32_t)(begin / ctx->units);
+    const int64_t part_end = (q + 1) * ctx->units, stop = end < part_end ? end : part_end;
+    const int64_t u0 = begin - q * ctx->units, u1 = stop - q * ctx->units;
+    /* odd parts walk the pixels from the end: two threads writing one pixel's fused bits (one cache line
+     * at 512 channels) meet once in the middle instead of at every pixel */
+    if (q % 2)
+      run_part(ctx, q, ctx->units - u1, ctx->units - u0, thread);
+    else
+      run_part(ctx, q, u0, u1, thread);
+    begin = stop;
   }
 }
 
@@ -197,10 +229,11 @@ int lbe_bconv2d_run_direct(const struct lbe_bconv2d *c, const int32_t *input, vo
         !starts[t] || !fixes[t])
       abort(); /* out of memory */
   }
-  const int64_t pixels = (int64_t)p->batch * p->out_h * p->out_w;
-  direct_ctx ctx = {c, source, pw, ph * pw * words, pixels, output, accumulators_only, residual, add_activation, alpha,
-                    bits, scratch, accumulators, starts, fixes, have_border ? &border : NULL};
-  lbe_pool_run(pool, run_pixels, &ctx, (pixels + UNIT - 1) / UNIT);
+  const int64_t pixels = (int64_t)p->batch * p->out_h * p->out_w, units = (pixels + UNIT - 1) / UNIT;
+  const int32_t parts = channel_parts(c, units, threads, accumulators_only);
+  direct_ctx ctx = {c, source, pw, ph * pw * words, pixels, units, parts, output, accumulators_only, residual,
+                    add_activation, alpha, bits, scratch, accumulators, starts, fixes, have_border ? &border : NULL};
+  lbe_pool_run(pool, run_pixels, &ctx, units * parts);
   for (int t = 0; t < threads; ++t) free(scratch[t]), free(accumulators[t]), free(starts[t]), free(fixes[t]);
   free(border.row_class), free(border.col_class), free(border.table);
   free(padded);

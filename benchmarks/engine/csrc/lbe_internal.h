@@ -50,8 +50,12 @@ void lbe_row_avx512(const struct lbe_bconv2d *c, const int32_t *cols, int32_t np
 /* AVX-512: npix pixels each given by a pointer to its first tap, group g's channels (bconv2d_avx512.c). */
 void lbe_pixels_avx512(const struct lbe_bconv2d *c, const int32_t *const *pixels, int32_t segs, int64_t seg_stride,
                        int32_t seg_len, int32_t npix, int32_t group, int32_t *acc);
-/* lbe_pixels_avx512 for groups == 1 and float output with the output transform (and the fused ADD and
- * LceQuantize) applied to each block's accumulators in registers: pixel i's floats at out + i * channels_out. */
+/* The same for groups == 1 over channel blocks [blk_begin, blk_end) only (acc keeps channels_out per pixel). */
+void lbe_pixels_blocks_avx512(const struct lbe_bconv2d *c, const int32_t *const *pixels, int32_t segs,
+                              int64_t seg_stride, int32_t seg_len, int32_t npix, int32_t blk_begin, int32_t blk_end,
+                              int32_t *acc);
+/* lbe_pixels_blocks_avx512 for float output with the output transform (and the fused ADD and LceQuantize)
+ * applied to each block's accumulators in registers: pixel i's floats at out + i * channels_out. */
 typedef struct {
   float *out;
   const float *residual; /* same layout as out, or NULL */
@@ -61,7 +65,8 @@ typedef struct {
   const int32_t *const *fix; /* zero padding: pixel i's accumulator correction [channels_out], or NULL */
 } lbe_epilogue;
 void lbe_pixels_finish_avx512(const struct lbe_bconv2d *c, const int32_t *const *pixels, int32_t segs,
-                              int64_t seg_stride, int32_t seg_len, int32_t npix, const lbe_epilogue *e);
+                              int64_t seg_stride, int32_t seg_len, int32_t npix, int32_t blk_begin, int32_t blk_end,
+                              const lbe_epilogue *e);
 /* The AVX-512 driver for groups == 1 and no horizontal dilation over a padded copy of the input
  * (bconv2d_direct.c); returns 0 (nothing done) for other convs. */
 int lbe_bconv2d_run_direct(const struct lbe_bconv2d *c, const int32_t *input, void *output, int accumulators_only,

@@ -20,6 +20,9 @@ CASES = {
     "channels_out_17_one_padding": (1, 4, 4, 32, 17, 3, "same", 1, 1),
     "channels_out_48_valid": (1, 6, 6, 64, 48, 3, "valid", 1, 1),
     "grouped": (1, 5, 5, 128, 40, 3, "same", 1, 2),
+    # Few pixels, many channel blocks: with 2 threads AVX-512 splits the output channels too.
+    "channel_split_zero_padding": (1, 5, 5, 64, 72, 3, "same", 0, 1),
+    "channel_split_one_padding": (2, 3, 3, 128, 128, 3, "same", 1, 1),
 }
 
 

@@ -40,6 +40,8 @@ CASES = {
     # Few wide rows: with 2 threads each row is split into pixel ranges.
     "k3_wide_few_rows_same_zero": (1, 2, 37, 64, 40, 3, 1, 1, "same", 0, 1),
     "k3_wide_few_rows_groups2": (1, 3, 20, 128, 24, 3, 1, 1, "same", 1, 2),
+    # Few pixels, many channel blocks: with 2 threads AVX-512 splits the output channels too (unequal parts).
+    "k3_small_map_channel_split_same_zero": (1, 5, 5, 64, 72, 3, 1, 1, "same", 0, 1),
     # AVX-512 reads ungrouped convs in place from a padded copy, eight pixels at a time across row and
     # image ends, vertical dilation included: pixel runs that cross rows and images, (h, w) strides apart.
     "k3_many_pixels_same_zero": (2, 11, 13, 64, 24, 3, 1, 1, "same", 0, 1),
