@@ -19,7 +19,15 @@ from lab_bnn.errors import UserError
 import numpy as np
 
 from benchmarks.engine import kernels, library
-from benchmarks.engine.kernels import ACTIVATIONS, _array, _level, _pool_geometry, _ptr
+from benchmarks.engine.kernels import (
+    ACTIVATIONS,
+    _array,
+    _level,
+    _pool_geometry,
+    _ptr,
+    same_padding,
+    valid_size,
+)
 
 MIRROR_PAD_MODES = {"reflect": 0, "symmetric": 1}  # TFLite's MirrorPadMode
 
@@ -89,6 +97,74 @@ def avgpool2d(x: np.ndarray, pool_size, strides, padding="valid", activation="no
     """Float AVERAGE_POOL_2D of ``[N,H,W,C]`` with XNNPACK's arithmetic; only windows of at most 9
     pixels that need no padding (else UserError)."""
     return _pool2d("lbe_avgpool2d_f32", x, pool_size, strides, padding, activation, **kw)
+
+
+def depthwise2d(
+    x: np.ndarray,
+    filter: np.ndarray,
+    bias: np.ndarray | None = None,
+    strides: tuple[int, int] = (1, 1),
+    padding: str = "same",
+    dilations: tuple[int, int] = (1, 1),
+    activation: str = "none",
+    *,
+    level: str | None = None,
+    threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Float DEPTHWISE_CONV_2D (depth multiplier 1) of ``[N,H,W,C]`` with XNNPACK's arithmetic and
+    ``filter`` ``[kh,kw,C]`` (TFLite's ``[1,kh,kw,C]`` also accepted): the floats and their
+    LceQuantize (int32 words ``[N,OH,OW,ceil(C/32)]``), as LabBnnDepthwiseQuantize computes them."""
+    x = _array("x", x, np.float32, 4)
+    filter = _array("filter", filter, np.float32)
+    filter = filter[0] if filter.ndim == 4 and filter.shape[0] == 1 else filter
+    batch, in_h, in_w, channels = x.shape
+    if filter.ndim != 3 or filter.shape[2] != channels:
+        raise UserError(f"filter must have shape [kh, kw, {channels}]; received {filter.shape}")
+    bias = None if bias is None else _array("bias", bias, np.float32, 1)
+    if bias is not None and bias.shape != (channels,):
+        raise UserError(f"bias must have shape ({channels},); received {bias.shape}")
+    if activation not in ACTIVATIONS or padding not in ("same", "valid"):
+        raise UserError(
+            f"activation must be one of {', '.join(ACTIVATIONS)} and padding 'same' or 'valid'; "
+            f"received {activation!r}, {padding!r}"
+        )
+    (kh, kw, _), (sh, sw), (dh, dw) = filter.shape, strides, dilations
+    if padding == "same":
+        (out_h, pad_top), (out_w, pad_left) = same_padding(in_h, kh, sh, dh), same_padding(in_w, kw, sw, dw)
+    else:
+        out_h, out_w, pad_top, pad_left = valid_size(in_h, kh, sh, dh), valid_size(in_w, kw, sw, dw), 0, 0
+    params = library.DepthwiseParams(
+        batch,
+        in_h,
+        in_w,
+        channels,
+        out_h,
+        out_w,
+        kh,
+        kw,
+        sh,
+        sw,
+        dh,
+        dw,
+        pad_top,
+        pad_left,
+        ACTIVATIONS[activation],
+    )
+    out = kernels._empty((batch, out_h, out_w, channels), np.float32)
+    bits = kernels._empty((batch, out_h, out_w, -(-channels // 32)), np.int32)
+    with library.Pool(threads) as pool:
+        if library.load().lbe_depthwise_f32(
+            _ptr(x),
+            _ptr(filter),
+            _ptr(bias),
+            _ptr(out),
+            _ptr(bits),
+            ctypes.byref(params),
+            _level(level),
+            pool.handle,
+        ):
+            raise UserError(f"lbe_depthwise_f32 refused {params_text(params)}")
+    return out, bits
 
 
 def params_text(params: ctypes.Structure) -> str:

@@ -21,7 +21,8 @@ one memcpy per run of unpadded trailing dimensions, where tflite-runtime's kerne
 each element's index (BoolNet pads every binary conv's input this way). A float32
 `AVERAGE_POOL_2D` whose windows hold 2 to 9 pixels, never need padding and are not the whole
 input (Bi-RealNet's and LabBNN's shortcuts) becomes `LabBnnAveragePool2d`, which adds in XNNPACK's order and
-multiplies by its scale, so again the outputs are the same bits.
+multiplies by its scale, so again the outputs are the same bits. LAB's DEPTHWISE_CONV_2D →
+LceQuantize pairs become `LabBnnDepthwiseQuantize` (`depthwise_fusion`).
 """
 
 from typing import Dict, List, Optional, Tuple
@@ -30,6 +31,14 @@ import numpy as np
 from flatbuffers import flexbuffers
 from tensorflow.lite.python import schema_py_generated as schema
 
+from benchmarks.engine.depthwise_fusion import DEPTHWISE_QUANTIZE, fuse_depthwise_quantize
+from benchmarks.engine.graph_edit import become_custom as _become_custom
+from benchmarks.engine.graph_edit import builtin as _builtin
+from benchmarks.engine.graph_edit import drop_tensors as _drop_tensors
+from benchmarks.engine.graph_edit import is_custom as _is_custom
+from benchmarks.engine.graph_edit import opcode_index as _opcode_index
+from benchmarks.engine.graph_edit import quantized as _quantized
+from benchmarks.engine.graph_edit import shape as _shape
 from benchmarks.flatbuffer_model import load_model, pack_model
 
 FUSED_BCONV_ADD = "LabBnnBconv2dAdd"
@@ -38,7 +47,7 @@ MIRROR_PAD = "LabBnnMirrorPad"
 FLOAT_AVERAGE_POOL = "LabBnnAveragePool2d"
 # The custom ops the engine runs (each has an engine timer), LCE's and ours.
 ENGINE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
-ENGINE_OPS += (FUSED_BCONV_ADD, FLOAT_MAX_POOL, MIRROR_PAD, FLOAT_AVERAGE_POOL)
+ENGINE_OPS += (FUSED_BCONV_ADD, FLOAT_MAX_POOL, MIRROR_PAD, FLOAT_AVERAGE_POOL, DEPTHWISE_QUANTIZE)
 # TFLite ActivationFunctionType values the engine's fused ADD applies (its codes are the same).
 _ADD_ACTIVATIONS = {
     schema.ActivationFunctionType.NONE,
@@ -46,31 +55,6 @@ _ADD_ACTIVATIONS = {
     schema.ActivationFunctionType.RELU_N1_TO_1,
     schema.ActivationFunctionType.RELU6,
 }
-
-
-def _custom_name(code: schema.OperatorCodeT) -> str:
-    name = code.customCode or b""
-    return name.decode() if isinstance(name, bytes) else str(name)
-
-
-def _builtin(code: schema.OperatorCodeT) -> int:
-    return max(code.builtinCode, code.deprecatedBuiltinCode)
-
-
-def _opcode_index(model: schema.ModelT, name: str) -> int:
-    for index, code in enumerate(model.operatorCodes):
-        if _builtin(code) == schema.BuiltinOperator.CUSTOM and _custom_name(code) == name:
-            return index
-    code = schema.OperatorCodeT()
-    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
-    code.customCode = name
-    code.version = 1
-    model.operatorCodes.append(code)
-    return len(model.operatorCodes) - 1
-
-
-def _shape(tensor: schema.TensorT) -> Tuple[int, ...]:
-    return tuple(int(d) for d in (tensor.shape if tensor.shape is not None else ()))
 
 
 def _add_activation(add: schema.OperatorT) -> Optional[int]:
@@ -187,14 +171,6 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
     return origin
 
 
-def _become_custom(model: schema.ModelT, op: schema.OperatorT, name: str, options: dict) -> None:
-    """Make builtin `op` the custom op `name` in place (same tensors), its options as FlexBuffers."""
-    op.opcodeIndex = _opcode_index(model, name)
-    op.customOptions = list(flexbuffers.Dumps(options))
-    op.customOptionsFormat = schema.CustomOptionsFormat.FLEXBUFFERS
-    op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.NONE, None
-
-
 def _padding_free(size: int, window: int, stride: int, padding: int) -> bool:
     """TFLite's SAME/VALID geometry along one axis adds no padding."""
     if padding == schema.Padding.VALID:
@@ -283,11 +259,6 @@ def replace_mirror_pads(model: schema.ModelT) -> int:
     return replaced
 
 
-def _is_custom(codes, op: schema.OperatorT, name: str) -> bool:
-    code = codes[op.opcodeIndex]
-    return _builtin(code) == schema.BuiltinOperator.CUSTOM and _custom_name(code) == name
-
-
 def _prelu_reading(model, operators, codes, tensors, consumers, y: int) -> Optional[int]:
     """The index of a PRELU that is the only reader of tensor `y` (float32), with one constant slope per
     channel (the engine applies TFLite's y >= 0 ? y : y * slope after the ADD), if any."""
@@ -326,43 +297,15 @@ def _quantize_reading(operators, codes, tensors, readers: List[int]) -> Optional
     return None
 
 
-def _quantized(tensor: schema.TensorT) -> bool:
-    q = tensor.quantization
-    return q is not None and (q.scale is not None and len(q.scale) > 0)
-
-
-def _drop_tensors(model: schema.ModelT, graph: schema.SubGraphT, dead: set) -> None:
-    """Remove tensors `dead` (referenced by no operator any more) and renumber the rest."""
-    remap = np.full(len(graph.tensors), -1, np.int64)
-    kept = [i for i in range(len(graph.tensors)) if i not in dead]
-    remap[kept] = np.arange(len(kept))
-
-    def renumber(indices):
-        if indices is None:
-            return None
-        return np.array([int(remap[int(t)]) if int(t) >= 0 else int(t) for t in indices], np.int32)
-
-    for op in graph.operators:
-        op.inputs, op.outputs = renumber(op.inputs), renumber(op.outputs)
-        if op.intermediates is not None and len(op.intermediates):
-            op.intermediates = renumber(op.intermediates)
-    graph.inputs, graph.outputs = renumber(graph.inputs), renumber(graph.outputs)
-    graph.tensors = [graph.tensors[i] for i in kept]
-    for signature in model.signatureDefs or []:
-        if signature.subgraphIndex not in (0, None):
-            continue
-        for item in [*(signature.inputs or []), *(signature.outputs or [])]:
-            item.tensorIndex = int(remap[item.tensorIndex])
-
-
 def fuse(flatbuffer: bytes, absorbed: Optional[Dict[int, int]] = None) -> Tuple[bytes, List[int]]:
-    """`flatbuffer` with every LceBconv2d → ADD pair fused and float pools and constant-padded
-    MIRROR_PADs on the engine (unchanged bytes if none occurs), and for
-    each operator of the result the index of the operator of `flatbuffer` it came from
-    (`absorbed` as in `fuse_bconv_add`)."""
+    """`flatbuffer` with every LceBconv2d → ADD pair and every DEPTHWISE_CONV_2D → LceQuantize pair
+    (`depthwise_fusion`) fused and float pools and constant-padded MIRROR_PADs on the engine
+    (unchanged bytes if none occurs), and for each operator of the result the index of the
+    operator of `flatbuffer` it came from (`absorbed` as in `fuse_bconv_add`, plus each
+    LceQuantize fused into a depthwise conv)."""
     model = load_model(flatbuffer)
     count = len(model.subgraphs[0].operators or [])
-    origin = fuse_bconv_add(model, absorbed)
+    origin = fuse_depthwise_quantize(model, fuse_bconv_add(model, absorbed), absorbed)
     replaced = replace_pools(model) + replace_mirror_pads(model)
     if len(origin) == count and not replaced:
         return flatbuffer, origin

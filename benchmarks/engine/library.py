@@ -54,6 +54,18 @@ class Pool2dParams(ctypes.Structure):
     ]
 
 
+class DepthwiseParams(ctypes.Structure):
+    """`lbe_depthwise_params` (lbe.h)."""
+
+    _fields_ = [
+        (name, ctypes.c_int32)
+        for name in (
+            "batch in_h in_w channels out_h out_w kernel_h kernel_w stride_h stride_w dilation_h dilation_w "
+            "pad_top pad_left activation"
+        ).split()
+    ]
+
+
 _P = ctypes.c_void_p
 _I32 = ctypes.c_int32
 _SIGNATURES = {
@@ -80,6 +92,10 @@ _SIGNATURES = {
     "lbe_peak_binary_macs_per_second": (ctypes.c_double, [ctypes.c_int, ctypes.c_double]),
     "lbe_maxpool2d_f32": (ctypes.c_int, [_P, _P, ctypes.POINTER(Pool2dParams), ctypes.c_int, _P]),
     "lbe_avgpool2d_f32": (ctypes.c_int, [_P, _P, ctypes.POINTER(Pool2dParams), ctypes.c_int, _P]),
+    "lbe_depthwise_f32": (
+        ctypes.c_int,
+        [_P, _P, _P, _P, _P, ctypes.POINTER(DepthwiseParams), ctypes.c_int, _P],
+    ),
     "lbe_mirror_pad": (ctypes.c_int, [_P, _P, ctypes.c_int, _P, _P, ctypes.c_int, ctypes.c_int32]),
     "lbe_dequantize_f32_at": (None, [_P, _P, ctypes.c_int64, _I32, ctypes.c_int]),
 }

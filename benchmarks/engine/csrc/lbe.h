@@ -99,6 +99,16 @@ void lbe_prelu_f32(float *y, const float *alpha, int64_t pixels, int32_t channel
 void lbe_quantize_f32_pool(const float *in, int32_t *out, int64_t pixels, int32_t channels, int level, lbe_pool *pool);
 /* Appended: LceDequantize at a level (lbe_dequantize_f32 is the portable one). */
 void lbe_dequantize_f32_at(const int32_t *in, float *out, int64_t pixels, int32_t channels, int level);
+/* Appended: DEPTHWISE_CONV_2D (float32, depth multiplier 1) with XNNPACK's arithmetic (its bits): filter
+ * [kernel_h][kernel_w][channels], bias [channels] or NULL (zeros), activation as TFLite's codes 0-3. Writes the
+ * floats to `out` and/or LceQuantize of them to `bits` (either may be NULL). 0, or -1 for a bad argument. */
+typedef struct {
+  int32_t batch, in_h, in_w, channels, out_h, out_w;
+  int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+  int32_t activation;
+} lbe_depthwise_params;
+int lbe_depthwise_f32(const float *in, const float *filter, const float *bias, float *out, int32_t *bits,
+                      const lbe_depthwise_params *p, int level, lbe_pool *pool);
 
 #ifdef __cplusplus
 }

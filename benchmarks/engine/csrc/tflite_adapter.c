@@ -4,7 +4,9 @@
  * - LabBnnMaxPool2d, LabBnnAveragePool2d: a float MAX_POOL_2D / AVERAGE_POOL_2D (the latter of at most 9
  *   pixels a window, no padding), Pool2DOptions as FlexBuffers under LceBMaxPool2d's keys plus
  *   fused_activation_function;
- * - LabBnnMirrorPad: a MIRROR_PAD with constant paddings; option `mode`: 0 REFLECT, 1 SYMMETRIC.
+ * - LabBnnMirrorPad: a MIRROR_PAD with constant paddings; option `mode`: 0 REFLECT, 1 SYMMETRIC;
+ * - LabBnnDepthwiseQuantize: a float DEPTHWISE_CONV_2D's inputs (depth multiplier 1) and options as
+ *   FlexBuffers, the output its LceQuantize's (int32 words).
  *
  * Only this file (through tflite_abi.h, checked at start-up) knows TFLite. */
 #include <stdbool.h>
@@ -16,9 +18,9 @@
 #include "tflite_abi.h"
 
 /* ---- session: one per interpreter (pool, level, per-op timers) ---- */
-enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, OP_MIRROR_PAD = 6, OP_AVGPOOL2D = 7, N_OPS = 8 };
+enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, OP_MIRROR_PAD = 6, OP_AVGPOOL2D = 7, OP_DEPTHWISE = 8, N_OPS = 9 };
 static const char *const OP_NAMES[] = {"LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", "LabBnnBconv2dAdd",
-                                       "LabBnnMaxPool2d", "LabBnnMirrorPad", "LabBnnAveragePool2d"};
+                                       "LabBnnMaxPool2d", "LabBnnMirrorPad", "LabBnnAveragePool2d", "LabBnnDepthwiseQuantize"};
 enum { PROBE_FIELDS = 32 };
 
 /* tflite-runtime's exported tflite::CpuBackendContext::GetFromContext (static) and get_xnnpack_threadpool
@@ -150,6 +152,7 @@ INIT(init_bconv2d_add, OP_BCONV2D_ADD)
 INIT(init_maxpool2d, OP_MAXPOOL2D)
 INIT(init_mirror_pad, OP_MIRROR_PAD)
 INIT(init_avgpool2d, OP_AVGPOOL2D)
+INIT(init_depthwise, OP_DEPTHWISE)
 
 #define FAIL(...) do { ctx->ReportError(ctx, __VA_ARGS__); return kError; } while (0)
 static TfLiteTensor *tensor(TfLiteContext *ctx, const TfLiteIntArray *ids, int i) {
@@ -236,6 +239,18 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
     op->pad_top = ph; op->pad_left = pw;
     if (op->kind == OP_AVGPOOL2D && (ph || pw || op->filter_h * op->filter_w > 9)) FAIL("lab-bnn engine: LabBnnAveragePool2d needs windows of at most 9 pixels and no padding");
     int od[4] = {d[0], op->out_h, op->out_w, d[3]};
+    rc = set_dims(ctx, out, od, 4);
+  } else if (op->kind == OP_DEPTHWISE) {
+    const TfLiteTensor *filter = tensor(ctx, node->inputs, 1), *bias = tensor(ctx, node->inputs, 2);
+    if (n != 4 || in->type != kFloat32 || out->type != kInt32) FAIL("lab-bnn engine: LabBnnDepthwiseQuantize needs a 4-D float32 input and an int32 output");
+    if (!filter || filter->type != kFloat32 || !filter->data || filter->dims->size != 4 || filter->dims->data[0] != 1 || filter->dims->data[3] != d[3])
+      FAIL("lab-bnn engine: LabBnnDepthwiseQuantize needs a constant float filter [1, kh, kw, %d]", d[3]);
+    if (bias && (bias->type != kFloat32 || !bias->data || bias->bytes != sizeof(float) * (size_t)d[3])) FAIL("lab-bnn engine: LabBnnDepthwiseQuantize needs %d constant float biases", d[3]);
+    if (op->act < 0 || op->act > 3 || filter->dims->data[1] * filter->dims->data[2] > 64) FAIL("lab-bnn engine: LabBnnDepthwiseQuantize fused activation %d (0-3), at most 64 taps", (int)op->act);
+    op->filter_h = filter->dims->data[1]; op->filter_w = filter->dims->data[2];
+    out_and_pad(d[1], (int)op->filter_h, (int)op->stride_h, (int)op->dil_h, op->padding, &op->out_h, &op->pad_top);
+    out_and_pad(d[2], (int)op->filter_w, (int)op->stride_w, (int)op->dil_w, op->padding, &op->out_w, &op->pad_left);
+    int od[4] = {d[0], op->out_h, op->out_w, words(d[3])};
     rc = set_dims(ctx, out, od, 4);
   } else {
     TfLiteTensor *filter = tensor(ctx, node->inputs, 1), *mul = tensor(ctx, node->inputs, 2),
@@ -334,6 +349,12 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
     const lbe_pool2d_params p = {d[0], d[1], d[2], d[3], op->out_h, op->out_w, (int32_t)op->filter_h, (int32_t)op->filter_w,
                                  (int32_t)op->stride_h, (int32_t)op->stride_w, op->pad_top, op->pad_left, (int32_t)op->act};
     if ((op->kind == OP_MAXPOOL2D ? lbe_maxpool2d_f32 : lbe_avgpool2d_f32)(in->data, out->data, &p, op->s->level, op->s->pool) != 0) rc = kError;
+  } else if (op->kind == OP_DEPTHWISE) {
+    const int *d = in->dims->data;
+    const TfLiteTensor *bias = tensor(ctx, node->inputs, 2);
+    const lbe_depthwise_params p = {d[0], d[1], d[2], d[3], op->out_h, op->out_w, (int32_t)op->filter_h, (int32_t)op->filter_w, (int32_t)op->stride_h,
+                                    (int32_t)op->stride_w, (int32_t)op->dil_h, (int32_t)op->dil_w, op->pad_top, op->pad_left, (int32_t)op->act};
+    if (lbe_depthwise_f32(in->data, tensor(ctx, node->inputs, 1)->data, bias ? bias->data : NULL, NULL, out->data, &p, op->s->level, op->s->pool) != 0) rc = kError;
   } else {
     TfLiteTensor *r = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->inputs, 5) : NULL;
     TfLiteTensor *bits = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->outputs, 1) : NULL;
@@ -353,7 +374,7 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
  * interpreter then creates on this thread belong to it until lbe_tfl_constructed(). */
 int lbe_tfl_register(void *resolver, void *add_custom, lbe_tfl_session *session) {
   static void *(*const inits[N_OPS])(TfLiteContext *, const char *, size_t) = {
-      init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add, init_maxpool2d, init_mirror_pad, init_avgpool2d};
+      init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add, init_maxpool2d, init_mirror_pad, init_avgpool2d, init_depthwise};
   if (!resolver || !add_custom || !session) return kError;
   for (int k = 0; k < N_OPS; k++) {
     TfLiteRegistration r;

@@ -69,9 +69,16 @@ def test_fused_model_equals_unfused_exactly_at_every_level_and_thread_count(name
     with_bits = [op for op in fused_ops if len(op.outputs) == 2]
     # a PRELU that alone reads the ADD's output comes in as a seventh input (its slopes)
     with_prelu = [op for op in fused_ops if len(op.inputs) == 7]
-    assert len(after) == len(before) - len(fused_ops) - len(with_bits) - len(with_prelu) and fused_ops
-    if name == "LabBNN":  # every block's ADD is followed by its PRELU
+    # LAB's DEPTHWISE_CONV_2D -> LceQuantize pairs become one op each
+    depthwise = [op for op in after if op.op_type == fusion.DEPTHWISE_QUANTIZE]
+    assert all(before[origin[op.index]].op_type == "DEPTHWISE_CONV_2D" for op in depthwise)
+    removed = len(fused_ops) + len(with_bits) + len(with_prelu) + len(depthwise)
+    assert len(after) == len(before) - removed and fused_ops
+    if name == "LabBNN":  # every block's ADD is followed by its PRELU, every binary conv's input is LAB's
         assert len(with_prelu) == len(fused_ops) and not [op for op in after if op.op_type == "PRELU"]
+        assert len(depthwise) == len(fused_ops)
+    else:
+        assert not depthwise
     max_pools = [op.index for op in before if op.op_type == "MAX_POOL_2D"]
     assert [origin[op.index] for op in after if op.op_type == fusion.FLOAT_MAX_POOL] == max_pools
     assert not [op for op in after if op.op_type == "MAX_POOL_2D"]
@@ -85,7 +92,8 @@ def test_fused_model_equals_unfused_exactly_at_every_level_and_thread_count(name
         assert len(with_bits) == 12
     # the dead intermediate tensors are gone; every other tensor is kept
     model, rewritten = load_model(flatbuffer), load_model(fused)
-    dropped = len(fused_ops) + len(with_prelu)  # the bconv's output, and the ADD's where a PRELU follows
+    # the bconv's output, the ADD's where a PRELU follows, the depthwise conv's float output
+    dropped = len(fused_ops) + len(with_prelu) + len(depthwise)
     assert len(rewritten.subgraphs[0].tensors) == len(model.subgraphs[0].tensors) - dropped
     assert_fused_equals_unfused(flatbuffer)
 

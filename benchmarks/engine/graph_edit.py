@@ -1,0 +1,76 @@
+"""Small in-place edits of a TFLite flatbuffer's object API (`schema_py_generated` ModelT) that the
+engine's rewrites share: finding or adding a custom operator code, turning a builtin into a custom
+op, and dropping tensors no operator reads any more."""
+
+from typing import Tuple
+
+import numpy as np
+from flatbuffers import flexbuffers
+from tensorflow.lite.python import schema_py_generated as schema
+
+
+def custom_name(code: schema.OperatorCodeT) -> str:
+    name = code.customCode or b""
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def builtin(code: schema.OperatorCodeT) -> int:
+    return max(code.builtinCode, code.deprecatedBuiltinCode)
+
+
+def opcode_index(model: schema.ModelT, name: str) -> int:
+    for index, code in enumerate(model.operatorCodes):
+        if builtin(code) == schema.BuiltinOperator.CUSTOM and custom_name(code) == name:
+            return index
+    code = schema.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
+    code.customCode = name
+    code.version = 1
+    model.operatorCodes.append(code)
+    return len(model.operatorCodes) - 1
+
+
+def shape(tensor: schema.TensorT) -> Tuple[int, ...]:
+    return tuple(int(d) for d in (tensor.shape if tensor.shape is not None else ()))
+
+
+def become_custom(model: schema.ModelT, op: schema.OperatorT, name: str, options: dict) -> None:
+    """Make builtin `op` the custom op `name` in place (same tensors), its options as FlexBuffers."""
+    op.opcodeIndex = opcode_index(model, name)
+    op.customOptions = list(flexbuffers.Dumps(options))
+    op.customOptionsFormat = schema.CustomOptionsFormat.FLEXBUFFERS
+    op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.NONE, None
+
+
+def is_custom(codes, op: schema.OperatorT, name: str) -> bool:
+    code = codes[op.opcodeIndex]
+    return builtin(code) == schema.BuiltinOperator.CUSTOM and custom_name(code) == name
+
+
+def quantized(tensor: schema.TensorT) -> bool:
+    q = tensor.quantization
+    return q is not None and (q.scale is not None and len(q.scale) > 0)
+
+
+def drop_tensors(model: schema.ModelT, graph: schema.SubGraphT, dead: set) -> None:
+    """Remove tensors `dead` (referenced by no operator any more) and renumber the rest."""
+    remap = np.full(len(graph.tensors), -1, np.int64)
+    kept = [i for i in range(len(graph.tensors)) if i not in dead]
+    remap[kept] = np.arange(len(kept))
+
+    def renumber(indices):
+        if indices is None:
+            return None
+        return np.array([int(remap[int(t)]) if int(t) >= 0 else int(t) for t in indices], np.int32)
+
+    for op in graph.operators:
+        op.inputs, op.outputs = renumber(op.inputs), renumber(op.outputs)
+        if op.intermediates is not None and len(op.intermediates):
+            op.intermediates = renumber(op.intermediates)
+    graph.inputs, graph.outputs = renumber(graph.inputs), renumber(graph.outputs)
+    graph.tensors = [graph.tensors[i] for i in kept]
+    for signature in model.signatureDefs or []:
+        if signature.subgraphIndex not in (0, None):
+            continue
+        for item in [*(signature.inputs or []), *(signature.outputs or [])]:
+            item.tensorIndex = int(remap[item.tensorIndex])
