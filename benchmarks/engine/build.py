@@ -24,6 +24,7 @@ LIBRARY_PATH = BUILD_DIR / "liblbe.so"
 HASH_PATH = BUILD_DIR / "liblbe.sha256"
 # -ffp-contract=off: no fused multiply-add in the output transform, like LCE's x86 build.
 CFLAGS = ("-O2", "-fPIC", "-shared", "-pthread", "-ffp-contract=off", "-std=gnu11")
+LDLIBS = ("-lm",)  # fmaf, roundf: resolved by the library itself, not by whichever process loads it
 
 
 class BuildError(RuntimeError):
@@ -37,7 +38,7 @@ def sources() -> list[Path]:
 
 def sources_hash() -> str:
     """SHA-256 over the sources' names and bytes and the compiler flags."""
-    digest = hashlib.sha256(" ".join(CFLAGS).encode())
+    digest = hashlib.sha256(" ".join(CFLAGS + LDLIBS).encode())
     for path in sources():
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -65,7 +66,7 @@ def build() -> Path:
     os.close(fd)
     try:
         result = subprocess.run(
-            [compiler(), *CFLAGS, "-o", tmp, *c_files], capture_output=True, text=True, check=False
+            [compiler(), *CFLAGS, "-o", tmp, *c_files, *LDLIBS], capture_output=True, text=True, check=False
         )
         if result.returncode != 0:
             raise BuildError(f"compiling the engine failed:\n{result.stderr.strip()}")

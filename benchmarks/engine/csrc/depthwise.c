@@ -181,10 +181,12 @@ static void run_rows(void *ctx_, int64_t begin, int64_t end, int thread) {
     int32_t inside_begin = 0, inside_end = 0;
     const int32_t iy = oy * p->stride_h - p->pad_top;
     if (iy >= 0 && iy + (p->kernel_h - 1) * p->dilation_h < p->in_h) {
-      while (inside_begin < p->out_w && inside_begin * p->stride_w - p->pad_left < 0) ++inside_begin;
-      inside_end = inside_begin;
-      while (inside_end < p->out_w && inside_end * p->stride_w - p->pad_left + (p->kernel_w - 1) * p->dilation_w < p->in_w)
-        ++inside_end;
+      /* ox * stride_w >= pad_left, and ox * stride_w - pad_left + (kernel_w - 1) * dilation_w < in_w */
+      const int32_t last = p->in_w - 1 - (p->kernel_w - 1) * p->dilation_w + p->pad_left;
+      inside_begin = (p->pad_left + p->stride_w - 1) / p->stride_w;
+      inside_end = last < 0 ? 0 : last / p->stride_w + 1;
+      inside_end = inside_end < p->out_w ? inside_end : p->out_w;
+      inside_begin = inside_begin < inside_end ? inside_begin : inside_end;
     }
     if (ctx->level != LBE_AVX512) inside_begin = inside_end = 0;
     for (int32_t ox = 0; ox < p->out_w; ++ox)
