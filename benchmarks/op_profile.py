@@ -83,7 +83,7 @@ def profile_ops(
         engine = load_interpreter(flatbuffer, kernel, threads, what="the whole model")
         runners = {_MODEL: invoker(engine, random_inputs(engine))}
         engine_timed = {index for index, _, _ in engine.op_times()}
-        # ADDs and LceQuantizes fused into a LabBnnBconv2dAdd
+        # ADDs, PRELUs and LceQuantizes fused into a LabBnnBconv2dAdd or a LabBnnDepthwiseQuantize
         absorbed = dict(getattr(engine, "absorbed", {}))
     else:
         runners = {_MODEL: runner(flatbuffer, kernel, threads, what="the whole model")}
