@@ -5,7 +5,9 @@
  * taps column by column (kernel x outer, y inner), a padded tap reading +0; then max(lo, acc) and
  * min(hi, acc) in that operand order (a NaN stays NaN), and bit 1 where the result is < 0.
  * Output rows are split across the pool; each row runs one channel block at a time over its pixels,
- * that block's taps held in registers. */
+ * that block's weights held in registers (AVX-512: eight pixels at a time where all their taps are inside).
+ * About as fast as XNNPACK's kernel at 56x56x64 (83 against ~73 us); about 3x slower on 7x7 maps, where no
+ * run of eight pixels fits in a row (~16 against ~5 us). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
