@@ -14,21 +14,25 @@ from typing import Dict, List, Optional
 import numpy as np
 from tensorflow.lite.python import schema_py_generated as schema
 
-from benchmarks.engine.graph_edit import become_custom, builtin, drop_tensors, is_custom, quantized, shape
+from benchmarks.engine.graph_edit import (
+    ENGINE_ACTIVATIONS,
+    become_custom,
+    builtin,
+    constant_data,
+    drop_tensors,
+    graph_outputs,
+    is_custom,
+    quantized,
+    readers,
+    shape,
+)
 
 DEPTHWISE_QUANTIZE = "LabBnnDepthwiseQuantize"
-_ACTIVATIONS = {
-    schema.ActivationFunctionType.NONE,
-    schema.ActivationFunctionType.RELU,
-    schema.ActivationFunctionType.RELU_N1_TO_1,
-    schema.ActivationFunctionType.RELU6,
-}
 MAX_TAPS = 64  # the kernel's limit (csrc/depthwise.c)
 
 
 def _constant(model: schema.ModelT, tensor: schema.TensorT, elements: int) -> bool:
-    buffers = model.buffers or []
-    data = buffers[tensor.buffer].data if 0 < tensor.buffer < len(buffers) else None
+    data = constant_data(model, tensor)
     return data is not None and len(data) == 4 * elements and tensor.type == schema.TensorType.FLOAT32
 
 
@@ -39,7 +43,7 @@ def _fusable(model: schema.ModelT, op: schema.OperatorT) -> bool:
     options = op.builtinOptions
     if (
         not isinstance(options, schema.DepthwiseConv2DOptionsT)
-        or options.fusedActivationFunction not in _ACTIVATIONS
+        or options.fusedActivationFunction not in ENGINE_ACTIVATIONS
     ):
         return False
     if op.inputs is None or len(op.inputs) not in (2, 3) or op.outputs is None or len(op.outputs) != 1:
@@ -82,12 +86,7 @@ def fuse_depthwise_quantize(
     """
     graph = model.subgraphs[0]
     operators, codes = graph.operators or [], model.operatorCodes or []
-    readers: Dict[int, List[int]] = {}
-    for index, op in enumerate(operators):
-        for t in op.inputs if op.inputs is not None else ():
-            if t >= 0:
-                readers.setdefault(int(t), []).append(index)
-    graph_outputs = {int(t) for t in (graph.outputs if graph.outputs is not None else ())}
+    reading, outputs = readers(graph), graph_outputs(graph)
     quantize_of: Dict[int, int] = {}  # depthwise index -> the LceQuantize fused into it
     for index, op in enumerate(operators):
         if builtin(codes[op.opcodeIndex]) != schema.BuiltinOperator.DEPTHWISE_CONV_2D or not _fusable(
@@ -95,8 +94,8 @@ def fuse_depthwise_quantize(
         ):
             continue
         y = int(op.outputs[0])
-        users = readers.get(y, [])
-        if y in graph_outputs or len(users) != 1 or not is_custom(codes, operators[users[0]], "LceQuantize"):
+        users = reading.get(y, [])
+        if y in outputs or len(users) != 1 or not is_custom(codes, operators[users[0]], "LceQuantize"):
             continue
         quantize = operators[users[0]]
         if len(quantize.inputs) != 1 or quantize.outputs is None or len(quantize.outputs) != 1:

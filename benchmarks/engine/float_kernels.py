@@ -25,8 +25,6 @@ from benchmarks.engine.kernels import (
     _level,
     _pool_geometry,
     _ptr,
-    same_padding,
-    valid_size,
 )
 
 MIRROR_PAD_MODES = {"reflect": 0, "symmetric": 1}  # TFLite's MirrorPadMode
@@ -129,10 +127,7 @@ def depthwise2d(
             f"received {activation!r}, {padding!r}"
         )
     (kh, kw, _), (sh, sw), (dh, dw) = filter.shape, strides, dilations
-    if padding == "same":
-        (out_h, pad_top), (out_w, pad_left) = same_padding(in_h, kh, sh, dh), same_padding(in_w, kw, sw, dw)
-    else:
-        out_h, out_w, pad_top, pad_left = valid_size(in_h, kh, sh, dh), valid_size(in_w, kw, sw, dw), 0, 0
+    out_h, out_w, pad_top, pad_left = _pool_geometry(in_h, in_w, kh, kw, sh, sw, padding, dh, dw)
     params = library.DepthwiseParams(
         batch,
         in_h,

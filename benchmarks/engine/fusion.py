@@ -32,12 +32,16 @@ from flatbuffers import flexbuffers
 from tensorflow.lite.python import schema_py_generated as schema
 
 from benchmarks.engine.depthwise_fusion import DEPTHWISE_QUANTIZE, fuse_depthwise_quantize
+from benchmarks.engine.graph_edit import ENGINE_ACTIVATIONS as _ENGINE_ACTIVATIONS
 from benchmarks.engine.graph_edit import become_custom as _become_custom
 from benchmarks.engine.graph_edit import builtin as _builtin
+from benchmarks.engine.graph_edit import constant_data as _constant_data
 from benchmarks.engine.graph_edit import drop_tensors as _drop_tensors
+from benchmarks.engine.graph_edit import graph_outputs as _graph_outputs
 from benchmarks.engine.graph_edit import is_custom as _is_custom
 from benchmarks.engine.graph_edit import opcode_index as _opcode_index
 from benchmarks.engine.graph_edit import quantized as _quantized
+from benchmarks.engine.graph_edit import readers as _readers
 from benchmarks.engine.graph_edit import shape as _shape
 from benchmarks.flatbuffer_model import load_model, pack_model
 
@@ -48,13 +52,6 @@ FLOAT_AVERAGE_POOL = "LabBnnAveragePool2d"
 # The custom ops the engine runs (each has an engine timer), LCE's and ours.
 ENGINE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
 ENGINE_OPS += (FUSED_BCONV_ADD, FLOAT_MAX_POOL, MIRROR_PAD, FLOAT_AVERAGE_POOL, DEPTHWISE_QUANTIZE)
-# TFLite ActivationFunctionType values the engine's fused ADD applies (its codes are the same).
-_ADD_ACTIVATIONS = {
-    schema.ActivationFunctionType.NONE,
-    schema.ActivationFunctionType.RELU,
-    schema.ActivationFunctionType.RELU_N1_TO_1,
-    schema.ActivationFunctionType.RELU6,
-}
 
 
 def _add_activation(add: schema.OperatorT) -> Optional[int]:
@@ -64,7 +61,7 @@ def _add_activation(add: schema.OperatorT) -> Optional[int]:
         return schema.ActivationFunctionType.NONE
     if not isinstance(options, schema.AddOptionsT):
         return None
-    return options.fusedActivationFunction if options.fusedActivationFunction in _ADD_ACTIVATIONS else None
+    return options.fusedActivationFunction if options.fusedActivationFunction in _ENGINE_ACTIVATIONS else None
 
 
 def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = None) -> List[int]:
@@ -79,12 +76,8 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
     operators = graph.operators or []
     tensors = graph.tensors or []
     codes = model.operatorCodes or []
-    consumers: Dict[int, List[int]] = {}
-    for index, op in enumerate(operators):
-        for t in op.inputs if op.inputs is not None else ():
-            if t >= 0:
-                consumers.setdefault(int(t), []).append(index)
-    graph_outputs = {int(t) for t in (graph.outputs if graph.outputs is not None else ())}
+    consumers = _readers(graph)
+    outputs = _graph_outputs(graph)
     fused_at: Dict[int, Tuple[int, int, int]] = {}  # ADD index -> (bconv index, residual, activation)
     for index, op in enumerate(operators):
         if not _is_custom(codes, op, "LceBconv2d"):
@@ -93,7 +86,7 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
             continue
         y = int(op.outputs[0])
         users = consumers.get(y, [])
-        if y in graph_outputs or len(users) != 1 or tensors[y].type != schema.TensorType.FLOAT32:
+        if y in outputs or len(users) != 1 or tensors[y].type != schema.TensorType.FLOAT32:
             continue
         add = operators[users[0]]
         if _builtin(codes[add.opcodeIndex]) != schema.BuiltinOperator.ADD:
@@ -119,7 +112,7 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
     prelu_of: Dict[int, int] = {}  # fused ADD's index -> the PRELU absorbed after it
     for add in fused_at:
         prelu = _prelu_reading(model, operators, codes, tensors, consumers, int(operators[add].outputs[0]))
-        if prelu is not None and int(operators[add].outputs[0]) not in graph_outputs:
+        if prelu is not None and int(operators[add].outputs[0]) not in outputs:
             prelu_of[add] = prelu
     quantize_of: Dict[int, int] = {}  # fused ADD's index -> the LceQuantize absorbed with it
     for add in fused_at:
@@ -197,7 +190,7 @@ def replace_pools(model: schema.ModelT) -> int:
         options = op.builtinOptions
         if (
             not isinstance(options, schema.Pool2DOptionsT)
-            or options.fusedActivationFunction not in _ADD_ACTIVATIONS
+            or options.fusedActivationFunction not in _ENGINE_ACTIVATIONS
         ):
             continue
         if op.inputs is None or len(op.inputs) != 1 or op.outputs is None or len(op.outputs) != 1:
@@ -241,7 +234,7 @@ def replace_mirror_pads(model: schema.ModelT) -> int:
     """Turn every MIRROR_PAD of subgraph 0 whose paddings are a constant buffer into
     LabBnnMirrorPad in place; returns how many."""
     graph = model.subgraphs[0]
-    tensors, codes, buffers = graph.tensors or [], model.operatorCodes or [], model.buffers or []
+    tensors, codes = graph.tensors or [], model.operatorCodes or []
     replaced = 0
     for op in graph.operators or []:
         if _builtin(codes[op.opcodeIndex]) != schema.BuiltinOperator.MIRROR_PAD:
@@ -249,7 +242,7 @@ def replace_mirror_pads(model: schema.ModelT) -> int:
         if op.inputs is None or len(op.inputs) != 2 or op.outputs is None or len(op.outputs) != 1:
             continue
         paddings = tensors[int(op.inputs[1])]
-        data = buffers[paddings.buffer].data if 0 < paddings.buffer < len(buffers) else None
+        data = _constant_data(model, paddings)
         if data is None or len(data) == 0 or not 1 <= len(_shape(tensors[int(op.inputs[0])])) <= 8:
             continue
         options = op.builtinOptions
@@ -271,8 +264,7 @@ def _prelu_reading(model, operators, codes, tensors, consumers, y: int) -> Optio
     if op.inputs is None or len(op.inputs) != 2 or int(op.inputs[0]) != y or op.outputs is None:
         return None
     slopes, out = tensors[int(op.inputs[1])], tensors[int(op.outputs[0])]
-    buffers = model.buffers or []
-    data = buffers[slopes.buffer].data if 0 < slopes.buffer < len(buffers) else None
+    data = _constant_data(model, slopes)
     channels = _shape(tensors[y])[-1]
     if data is None or len(data) != 4 * channels or slopes.type != schema.TensorType.FLOAT32:
         return None

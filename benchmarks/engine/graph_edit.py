@@ -2,11 +2,19 @@
 engine's rewrites share: finding or adding a custom operator code, turning a builtin into a custom
 op, and dropping tensors no operator reads any more."""
 
-from typing import Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import numpy as np
 from flatbuffers import flexbuffers
 from tensorflow.lite.python import schema_py_generated as schema
+
+# TFLite ActivationFunctionType values the engine's kernels apply (lbe_activation_bounds: same codes).
+ENGINE_ACTIVATIONS = {
+    schema.ActivationFunctionType.NONE,
+    schema.ActivationFunctionType.RELU,
+    schema.ActivationFunctionType.RELU_N1_TO_1,
+    schema.ActivationFunctionType.RELU6,
+}
 
 
 def custom_name(code: schema.OperatorCodeT) -> str:
@@ -74,3 +82,23 @@ def drop_tensors(model: schema.ModelT, graph: schema.SubGraphT, dead: set) -> No
             continue
         for item in [*(signature.inputs or []), *(signature.outputs or [])]:
             item.tensorIndex = int(remap[item.tensorIndex])
+
+
+def readers(graph: schema.SubGraphT) -> Dict[int, List[int]]:
+    """{tensor index: indices of the operators that read it}, in operator order."""
+    found: Dict[int, List[int]] = {}
+    for index, op in enumerate(graph.operators or []):
+        for t in op.inputs if op.inputs is not None else ():
+            if t >= 0:
+                found.setdefault(int(t), []).append(index)
+    return found
+
+
+def graph_outputs(graph: schema.SubGraphT) -> Set[int]:
+    return {int(t) for t in (graph.outputs if graph.outputs is not None else ())}
+
+
+def constant_data(model: schema.ModelT, tensor: schema.TensorT) -> Optional[bytes]:
+    """The bytes of `tensor`'s buffer, or None when it has none (a tensor computed at run time)."""
+    buffers = model.buffers or []
+    return buffers[tensor.buffer].data if 0 < tensor.buffer < len(buffers) else None

@@ -323,13 +323,20 @@ def bmaxpool2d(
     return out
 
 
-def _pool_geometry(in_h, in_w, filter_h, filter_w, stride_h, stride_w, padding) -> tuple[int, int, int, int]:
+def _pool_geometry(
+    in_h, in_w, filter_h, filter_w, stride_h, stride_w, padding, dilation_h=1, dilation_w=1
+) -> tuple[int, int, int, int]:
+    """TFLite's output size and leading padding of a 2-D window op: (out_h, out_w, pad_top, pad_left)."""
     if padding == "same":
-        out_h, pad_top = same_padding(in_h, filter_h, stride_h, 1)
-        out_w, pad_left = same_padding(in_w, filter_w, stride_w, 1)
+        out_h, pad_top = same_padding(in_h, filter_h, stride_h, dilation_h)
+        out_w, pad_left = same_padding(in_w, filter_w, stride_w, dilation_w)
         return out_h, out_w, pad_top, pad_left
     if padding == "valid":
-        return valid_size(in_h, filter_h, stride_h, 1), valid_size(in_w, filter_w, stride_w, 1), 0, 0
+        out_h, out_w = (
+            valid_size(in_h, filter_h, stride_h, dilation_h),
+            valid_size(in_w, filter_w, stride_w, dilation_w),
+        )
+        return out_h, out_w, 0, 0
     raise UserError(f"padding must be 'same' or 'valid'; received {padding!r}")
 
 

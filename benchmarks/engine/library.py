@@ -30,40 +30,35 @@ class EngineUnavailable(RuntimeError):
     """The engine cannot run here: no C compiler, a compile error, or an ABI mismatch."""
 
 
+def _int32_fields(names: str) -> list:
+    """ctypes fields, one int32 per space-separated name, in order."""
+    return [(name, ctypes.c_int32) for name in names.split()]
+
+
 class Bconv2dParams(ctypes.Structure):
     """``lbe_bconv2d_params`` (lbe.h), field for field."""
 
-    _fields_ = [
-        (name, ctypes.c_int32)
-        for name in (
-            "batch in_h in_w channels_in out_h out_w channels_out kernel_h kernel_w stride_h stride_w "
-            "dilation_h dilation_w pad_top pad_left zero_padding groups output activation"
-        ).split()
-    ] + [("output_scale", ctypes.c_float), ("output_zero_point", ctypes.c_int32)]
+    _fields_ = _int32_fields(
+        "batch in_h in_w channels_in out_h out_w channels_out kernel_h kernel_w stride_h stride_w "
+        "dilation_h dilation_w pad_top pad_left zero_padding groups output activation"
+    ) + [("output_scale", ctypes.c_float), ("output_zero_point", ctypes.c_int32)]
 
 
 class Pool2dParams(ctypes.Structure):
     """`lbe_pool2d_params` (lbe.h)."""
 
-    _fields_ = [
-        (name, ctypes.c_int32)
-        for name in (
-            "batch in_h in_w channels out_h out_w filter_h filter_w stride_h stride_w pad_top pad_left "
-            "activation"
-        ).split()
-    ]
+    _fields_ = _int32_fields(
+        "batch in_h in_w channels out_h out_w filter_h filter_w stride_h stride_w pad_top pad_left activation"
+    )
 
 
 class DepthwiseParams(ctypes.Structure):
     """`lbe_depthwise_params` (lbe.h)."""
 
-    _fields_ = [
-        (name, ctypes.c_int32)
-        for name in (
-            "batch in_h in_w channels out_h out_w kernel_h kernel_w stride_h stride_w dilation_h dilation_w "
-            "pad_top pad_left activation"
-        ).split()
-    ]
+    _fields_ = _int32_fields(
+        "batch in_h in_w channels out_h out_w kernel_h kernel_w stride_h stride_w dilation_h dilation_w "
+        "pad_top pad_left activation"
+    )
 
 
 _P = ctypes.c_void_p

@@ -26,6 +26,7 @@ typedef struct {
   float lo, hi;
   const float ***rows; /* [thread] out_w * taps pointers: each pixel's taps in XNNPACK's order */
   int64_t offsets[MAX_TAPS]; /* tap t's offset (floats) from tap 0 for a pixel with every tap inside */
+  int64_t weights[MAX_TAPS]; /* tap t's weights start at filter + weights[t] */
 } dw_ctx;
 
 /* Pointers to pixel (b, oy, ox)'s taps, column-major, padded ones at the zero row. */
@@ -41,12 +42,6 @@ static void tap_pointers(const dw_ctx *ctx, int32_t b, int32_t oy, int32_t ox, c
     }
 }
 
-/* Tap t's weights start at filter + weight_offset(t): the filter is [kernel_h][kernel_w][channels]. */
-static size_t weight_offset(const lbe_depthwise_params *p, int t) {
-  const int32_t kx = t / p->kernel_h, ky = t % p->kernel_h;
-  return ((size_t)ky * p->kernel_w + kx) * p->channels;
-}
-
 static void row_portable(const dw_ctx *ctx, const float **taps, float *out, int32_t *bits) {
   const lbe_depthwise_params *p = ctx->p;
   const int32_t c = p->channels, words = (c + 31) / 32;
@@ -54,7 +49,7 @@ static void row_portable(const dw_ctx *ctx, const float **taps, float *out, int3
     const float **pt = taps + (size_t)ox * ctx->taps;
     for (int32_t ch = 0; ch < c; ++ch) {
       float acc = ctx->bias ? ctx->bias[ch] : 0.0f;
-      for (int t = 0; t < ctx->taps; ++t) acc = fmaf(pt[t][ch], ctx->filter[weight_offset(p, t) + ch], acc);
+      for (int t = 0; t < ctx->taps; ++t) acc = fmaf(pt[t][ch], ctx->filter[ctx->weights[t] + ch], acc);
       acc = ctx->lo > acc ? ctx->lo : acc;
       acc = ctx->hi < acc ? ctx->hi : acc;
       if (out) out[(size_t)ox * c + ch] = acc;
@@ -71,7 +66,7 @@ LBE_TARGET_AVX2 static void row_avx2(const dw_ctx *ctx, const float **taps, floa
     const int32_t left = c - c0 < 8 ? c - c0 : 8;
     const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     __m256 w[MAX_TAPS];
-    for (int t = 0; t < n; ++t) w[t] = _mm256_maskload_ps(ctx->filter + weight_offset(p, t) + c0, mask);
+    for (int t = 0; t < n; ++t) w[t] = _mm256_maskload_ps(ctx->filter + ctx->weights[t] + c0, mask);
     const __m256 b = ctx->bias ? _mm256_maskload_ps(ctx->bias + c0, mask) : zero;
     for (int32_t ox = 0; ox < p->out_w; ++ox) {
       const float **pt = taps + (size_t)ox * n;
@@ -114,7 +109,7 @@ LBE_TARGET_AVX512 static inline __attribute__((always_inline)) void block_avx512
   const __mmask16 mask = (__mmask16)((1u << left) - 1u);
   __m512 w[MAX_TAPS];
 #pragma GCC unroll 64
-  for (int t = 0; t < n; ++t) w[t] = _mm512_maskz_loadu_ps(mask, ctx->filter + weight_offset(p, t) + c0);
+  for (int t = 0; t < n; ++t) w[t] = _mm512_maskz_loadu_ps(mask, ctx->filter + ctx->weights[t] + c0);
   const __m512 b = ctx->bias ? _mm512_maskz_loadu_ps(mask, ctx->bias + c0) : _mm512_setzero_ps();
   const int64_t step = (int64_t)p->stride_w * c;
   int32_t ox = 0;
@@ -222,9 +217,12 @@ int lbe_depthwise_f32(const float *in, const float *filter, const float *bias, f
   int ok = zeros != NULL;
   for (int t = 0; t < threads; ++t) ok &= (rows[t] = malloc(sizeof(float *) * (size_t)p->out_w * taps)) != NULL;
   if (ok) {
-    dw_ctx ctx = {p, in, filter, bias, zeros, out, bits, taps, level, lo, hi, rows, {0}};
-    for (int t = 0; t < taps; ++t)
-      ctx.offsets[t] = ((int64_t)(t % p->kernel_h) * p->dilation_h * p->in_w + (int64_t)(t / p->kernel_h) * p->dilation_w) * p->channels;
+    dw_ctx ctx = {p, in, filter, bias, zeros, out, bits, taps, level, lo, hi, rows, {0}, {0}};
+    for (int t = 0; t < taps; ++t) { /* taps column by column: t = kx * kernel_h + ky */
+      const int64_t kx = t / p->kernel_h, ky = t % p->kernel_h;
+      ctx.offsets[t] = (ky * p->dilation_h * p->in_w + kx * p->dilation_w) * p->channels;
+      ctx.weights[t] = (ky * p->kernel_w + kx) * p->channels; /* the filter is [kernel_h][kernel_w][channels] */
+    }
     lbe_pool_run(pool, run_rows, &ctx, (int64_t)p->batch * p->out_h);
   }
   for (int t = 0; t < threads; ++t) free(rows[t]);
