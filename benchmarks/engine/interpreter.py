@@ -1,8 +1,9 @@
 """Runs a whole converted `.tflite` on tflite-runtime 2.14.0 with the engine's Lce kernels.
 
 Float ops stay on tflite-runtime's builtin kernels and its default XNNPACK delegate (with
-the same thread count); LceQuantize, LceDequantize, LceBconv2d and LceBMaxPool2d run on
-our C kernels at one dispatch level. The object is duck-typed like LCE's
+the same thread count, its workers kept awake between ops); LceQuantize, LceDequantize,
+LceBconv2d and LceBMaxPool2d run on our C kernels at one dispatch level. The object is
+duck-typed like LCE's
 `larq_compute_engine.tflite.python.interpreter.Interpreter`, so `benchmarks.kernel_paths`
 can treat it as one more path.
 """
@@ -119,6 +120,12 @@ class EngineInterpreter:
         """True when our kernels run on the interpreter's XNNPACK threadpool (threads > 1 and
         tflite-runtime exports what finds it), False when the engine runs its own pool."""
         return self._session.shares_threads()
+
+    @property
+    def keeps_workers_awake(self) -> bool:
+        """True when XNNPACK's workers stay awake between ops (threads > 1 and the delegate's
+        runtimes were created without XNN_FLAG_YIELD_WORKERS: `xnnpack_workers`)."""
+        return self._session.runtimes_kept_awake > 0
 
     def reset_op_times(self) -> None:
         self._session.reset_times()

@@ -15,6 +15,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from benchmarks.engine import xnnpack_workers
 from benchmarks.engine.library import EngineUnavailable
 
 TFLITE_RUNTIME_VERSION = "2.14.0"
@@ -108,6 +109,7 @@ class Session:
     def __init__(self, lib: ctypes.CDLL, level: int, threads: int, probe: bool = False):
         self.lib = bind(lib)
         self.handle = lib.lbe_tfl_session_create(level, threads, int(probe))
+        self.runtimes_kept_awake = 0  # XNNPACK runtimes whose workers stay awake (set by open_interpreter)
         if not self.handle:
             raise EngineUnavailable(f"could not create an engine session with {threads} threads")
 
@@ -133,7 +135,8 @@ class Session:
 
 def open_interpreter(lib: ctypes.CDLL, flatbuffer: bytes, session: Session, threads: int):
     """tflite-runtime's interpreter for `flatbuffer` with the four Lce ops on `session`
-    (float ops on tflite-runtime's default XNNPACK delegate with `threads` threads)."""
+    (float ops on tflite-runtime's default XNNPACK delegate with `threads` threads, whose
+    workers stay awake between ops when threads > 1: `xnnpack_workers`)."""
     from tflite_runtime import interpreter as tflite
 
     tflite_runtime_version()
@@ -149,13 +152,16 @@ def open_interpreter(lib: ctypes.CDLL, flatbuffer: bytes, session: Session, thre
         if session.lib.lbe_tfl_register(resolver, add_custom.value, session.handle) != 0:
             raise EngineUnavailable("could not register the engine's Lce ops")
 
-    try:
-        interpreter = tflite.InterpreterWithCustomOps(
-            model_content=bytes(flatbuffer), custom_op_registerers=[register], num_threads=threads
-        )
-    finally:
-        session.lib.lbe_tfl_constructed()
-    interpreter.allocate_tensors()
+    # The delegate creates its XNNPACK runtimes here and in allocate_tensors (lazily applied).
+    with xnnpack_workers.workers_kept_awake(session.lib, wrapper, enabled=threads > 1) as kept_awake:
+        try:
+            interpreter = tflite.InterpreterWithCustomOps(
+                model_content=bytes(flatbuffer), custom_op_registerers=[register], num_threads=threads
+            )
+        finally:
+            session.lib.lbe_tfl_constructed()
+        interpreter.allocate_tensors()
+    session.runtimes_kept_awake = kept_awake[0]
     return interpreter
 
 

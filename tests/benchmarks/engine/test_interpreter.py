@@ -85,6 +85,13 @@ def test_zoo_model_agrees_with_lce_reference_at_every_level(zoo_flatbuffer, case
         assert difference is not None and difference <= OUTPUT_TOLERANCE, (case, level, difference)
         top1, expected_top1 = np.argmax(outputs[0], axis=-1), np.argmax(expected[0], axis=-1)
         assert np.array_equal(top1, expected_top1), (case, level)
+    # Two threads: the Lce ops on XNNPACK's pool, whose workers stay awake between ops.
+    two = EngineInterpreter(zoo_flatbuffer(case), threads=2)
+    outputs = two.predict(batch(Interpreter(zoo_flatbuffer(case), use_reference_bconv=True)))
+    assert (
+        max_difference(outputs if isinstance(outputs, list) else [outputs], expected) <= OUTPUT_TOLERANCE
+    ), case
+    assert two.shares_threads and two.keeps_workers_awake, case
 
 
 def binary_conv(filters, kernel, **kwargs):
@@ -186,6 +193,7 @@ def test_two_threads_agree_with_one(zoo_flatbuffer, case):
     assert max_difference([two], [one]) <= ROUNDING, case
     # At 2 threads the Lce ops run on the interpreter's XNNPACK threadpool, not on a pool of ours.
     assert two_engine.shares_threads and not one_engine.shares_threads
+    assert two_engine.keeps_workers_awake and not one_engine.keeps_workers_awake
 
 
 @pytest.mark.parametrize("level", LEVELS)
