@@ -254,6 +254,10 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
                     engines[key] = interpreter
     if skipped:
         print(f"skipped, the interpreter cannot prepare the model on this path: {', '.join(skipped)}")
+    awake = {engine.keeps_workers_awake for key, engine in engines.items() if key[1] > 1}
+    if awake:
+        state = "kept awake between ops" if all(awake) else "put to sleep after each partition (warned above)"
+        print(f"engine at more than 1 thread: XNNPACK's workers {state}")
     medians = {}
     for threads in args.threads:  # one interleaved run per thread count: no other pool competes
         same = {k: run for k, run in runners.items() if k[1] == threads}

@@ -41,6 +41,8 @@ def test_prints_a_table_per_thread_count_and_a_summary_line(run):
         assert row[:2] == ["QuickNet", "32²"] and row[2] in engine_vs_lce.LCE_PATHS
         assert len(row) == 4 + 2 * len(levels)
     assert "speed-up over 1 thread (same path)" in text
+    if levels:  # the 2-thread engines were built with XNNPACK's workers kept awake
+        assert "engine at more than 1 thread: XNNPACK's workers kept awake between ops" in lines
     summary = [line for line in lines if line.startswith("QuickNet 32²: 1t: LCE ")]
     assert len(summary) == 1 and "; 2t: LCE " in summary[0]
     for level in levels:
