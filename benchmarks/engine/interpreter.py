@@ -8,7 +8,7 @@ duck-typed like LCE's
 can treat it as one more path.
 """
 
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 from lab_bnn.errors import UserError
 
@@ -22,15 +22,20 @@ Data = Union[np.ndarray, List[np.ndarray]]
 class _Wrapper:
     """`.predict(list of arrays)` on one batch, like LCE's C++ wrapper (`Interpreter.interpreter`)."""
 
-    def __init__(self, interpreter):
+    def __init__(self, interpreter, after_invoke: Optional[Callable[[], None]] = None):
         self._interpreter = interpreter
+        self._after_invoke = after_invoke
         self._inputs = [d["index"] for d in interpreter.get_input_details()]
         self._outputs = [d["index"] for d in interpreter.get_output_details()]
 
     def predict(self, arrays: List[np.ndarray]) -> List[np.ndarray]:
         for index, array in zip(self._inputs, arrays):
             self._interpreter.set_tensor(index, array)
-        self._interpreter.invoke()
+        try:
+            self._interpreter.invoke()
+        finally:
+            if self._after_invoke is not None:
+                self._after_invoke()
         return [self._interpreter.get_tensor(index) for index in self._outputs]
 
 
@@ -73,9 +78,12 @@ class EngineInterpreter:
         if fuse:
             flatbuffer, origin = fusion.fuse(flatbuffer, self.absorbed)
         self._session = tflite_abi.Session(lib, level_id, threads)
-        self._tflite = tflite_abi.open_interpreter(lib, flatbuffer, self._session, threads)
-        self.interpreter = _Wrapper(self._tflite)
         indices = _lce_op_indices(flatbuffer)
+        # XNNPACK's workers stay awake between ops, then sleep after each inference. Only a model with
+        # engine ops: they find the shared pool that puts the workers to sleep.
+        awake = threads > 1 and bool(indices)
+        self._tflite = tflite_abi.open_interpreter(lib, flatbuffer, self._session, threads, awake)
+        self.interpreter = _Wrapper(self._tflite, self._session.yield_workers if awake else None)
         self._lce_op_indices = [origin[i] for i in indices] if origin is not None else indices
 
     def _details(self, which: str, key: str) -> list:
@@ -123,8 +131,9 @@ class EngineInterpreter:
 
     @property
     def keeps_workers_awake(self) -> bool:
-        """True when XNNPACK's workers stay awake between ops (threads > 1 and the delegate's
-        runtimes were created without XNN_FLAG_YIELD_WORKERS: `xnnpack_workers`)."""
+        """True when XNNPACK's workers stay awake between ops (threads > 1, the model has Lce ops
+        and the delegate's runtimes were created without XNN_FLAG_YIELD_WORKERS:
+        `xnnpack_workers`); they are sent to sleep after each inference."""
         return self._session.runtimes_kept_awake > 0
 
     def reset_op_times(self) -> None:

@@ -84,6 +84,7 @@ def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
         ("lbe_tfl_session_release", None, [p]),
         ("lbe_tfl_session_share_threads", None, [p, p, p, p]),
         ("lbe_tfl_session_shares_threads", i, [p]),
+        ("lbe_tfl_session_yield_workers", None, [p]),
         ("lbe_tfl_register", i, [p, p, p]),
         ("lbe_tfl_constructed", None, []),
         ("lbe_tfl_op_count", i, [p]),
@@ -127,16 +128,24 @@ class Session:
     def reset_times(self) -> None:
         self.lib.lbe_tfl_reset_times(self.handle)
 
+    def yield_workers(self) -> None:
+        """Sends the shared pool's workers to sleep (after an inference: they were kept awake
+        between its ops); nothing for our own pool or before the first Prepare."""
+        self.lib.lbe_tfl_session_yield_workers(self.handle)
+
     def __del__(self):
         if getattr(self, "handle", None):
             self.lib.lbe_tfl_session_release(self.handle)
             self.handle = None
 
 
-def open_interpreter(lib: ctypes.CDLL, flatbuffer: bytes, session: Session, threads: int):
+def open_interpreter(
+    lib: ctypes.CDLL, flatbuffer: bytes, session: Session, threads: int, keep_workers_awake: bool = True
+):
     """tflite-runtime's interpreter for `flatbuffer` with the four Lce ops on `session`
     (float ops on tflite-runtime's default XNNPACK delegate with `threads` threads, whose
-    workers stay awake between ops when threads > 1: `xnnpack_workers`)."""
+    workers stay awake between ops when threads > 1 and `keep_workers_awake`: `xnnpack_workers`;
+    the caller then sends them to sleep after each inference with `session.yield_workers`)."""
     from tflite_runtime import interpreter as tflite
 
     tflite_runtime_version()
@@ -153,7 +162,9 @@ def open_interpreter(lib: ctypes.CDLL, flatbuffer: bytes, session: Session, thre
             raise EngineUnavailable("could not register the engine's Lce ops")
 
     # The delegate creates its XNNPACK runtimes here and in allocate_tensors (lazily applied).
-    with xnnpack_workers.workers_kept_awake(session.lib, wrapper, enabled=threads > 1) as kept_awake:
+    with xnnpack_workers.workers_kept_awake(
+        session.lib, wrapper, enabled=threads > 1 and keep_workers_awake
+    ) as kept_awake:
         try:
             interpreter = tflite.InterpreterWithCustomOps(
                 model_content=bytes(flatbuffer), custom_op_registerers=[register], num_threads=threads

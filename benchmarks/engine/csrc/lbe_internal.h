@@ -18,6 +18,8 @@ typedef void (*lbe_parallelize_1d)(void *pthreadpool, void (*task)(void *, size_
                                    uint32_t flags);
 /* A pool whose jobs run on `pthreadpool` (threads >= 2 slots); NULL if any argument is missing. */
 lbe_pool *lbe_pool_create_shared(void *pthreadpool, lbe_parallelize_1d parallelize, int threads);
+#define PTHREADPOOL_FLAG_YIELD_WORKERS 0x2u /* pthreadpool.h */
+void lbe_pool_yield(lbe_pool *pool);
 
 struct lbe_bconv2d {
   lbe_bconv2d_params p;

@@ -57,6 +57,7 @@ void lbe_tfl_session_share_threads(lbe_tfl_session *s, void *cpu_backend_context
   s->parallelize = (lbe_parallelize_1d)parallelize_1d;
 }
 int lbe_tfl_session_shares_threads(const lbe_tfl_session *s) { return s->shared; }
+void lbe_tfl_session_yield_workers(lbe_tfl_session *s) { lbe_pool_yield(s->pool); }
 /* The interpreter's CpuBackendContext owns the pthreadpool its XNNPACK delegate runs on (created with the
  * interpreter's thread count); running our jobs there too leaves one set of threads on the cores. */
 static int ensure_pool(lbe_tfl_session *s, TfLiteContext *ctx) {

@@ -1,12 +1,14 @@
-"""Multi-thread engine interpreters keep XNNPACK's workers awake between ops; nothing else changes.
+"""Multi-thread engine interpreters keep XNNPACK's workers awake between ops and send them to sleep
+after each inference; other tflite-runtime interpreters and the outputs do not change.
 
 The oracle for "awake" is the kernel's CPU-time accounting: a pthreadpool worker that spins after
-the model's last op burns CPU while the caller sleeps; one that was told to yield burns none.
+its last job burns CPU while the caller sleeps; one that was told to yield burns none.
 """
 
 import ctypes
 import time
 
+import larq as lq
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -23,15 +25,23 @@ AWAKE_CPU_S = 0.004
 ASLEEP_CPU_S = 0.002
 
 
-@pytest.fixture(scope="module")
-def float_flatbuffer() -> bytes:
-    """A model whose last op (FULLY_CONNECTED) runs on XNNPACK, so its workers decide what
-    happens after each call."""
+def converted(binary: bool) -> bytes:
+    """Ends in FULLY_CONNECTED on XNNPACK, whose workers decide what happens after each call;
+    `binary`: a binary conv (an engine op) first."""
     tf.keras.utils.set_random_seed(0)
-    inputs = tf.keras.Input((512,))
-    flatbuffer = convert(tf.keras.Model(inputs, tf.keras.layers.Dense(256)(inputs)))
+    inputs = tf.keras.Input((8, 8, 16))
+    x = inputs
+    if binary:
+        x = lq.layers.QuantConv2D(32, 3, input_quantizer="ste_sign", kernel_quantizer="ste_sign")(x)
+    x = tf.keras.layers.Dense(256)(tf.keras.layers.Flatten()(x))
+    flatbuffer = convert(tf.keras.Model(inputs, x))
     tf.keras.backend.clear_session()
     return flatbuffer
+
+
+@pytest.fixture(scope="module")
+def flatbuffers() -> dict:
+    return {"binary": converted(True), "float": converted(False)}
 
 
 def cpu_seconds_after_calls(call) -> float:
@@ -44,26 +54,33 @@ def cpu_seconds_after_calls(call) -> float:
     return time.process_time() - before
 
 
-def test_two_thread_engine_workers_spin_after_a_call_and_plain_tflite_workers_sleep(float_flatbuffer):
-    x = np.random.default_rng(0).standard_normal((1, 512)).astype(np.float32)
-    engine = EngineInterpreter(float_flatbuffer, threads=2)
-    assert engine.keeps_workers_awake
-    plain = tflite.Interpreter(model_content=float_flatbuffer, num_threads=2)  # built outside the engine
+def test_workers_spin_between_calls_only_inside_an_engine_inference(flatbuffers):
+    x = np.random.default_rng(0).standard_normal((1, 8, 8, 16)).astype(np.float32)
+    engine = EngineInterpreter(flatbuffers["binary"], threads=2)
+    assert engine.keeps_workers_awake and engine.shares_threads
+    plain = tflite.Interpreter(model_content=flatbuffers["float"], num_threads=2)  # built outside the engine
     plain.allocate_tensors()
+    plain.set_tensor(plain.get_input_details()[0]["index"], x)
 
-    def plain_call():
-        plain.set_tensor(plain.get_input_details()[0]["index"], x)
-        plain.invoke()
+    raw_invoke = cpu_seconds_after_calls(
+        engine._tflite.invoke
+    )  # tflite-runtime's invoke alone: no yield after
+    after_predict = cpu_seconds_after_calls(lambda: engine.predict(x))
+    after_plain = cpu_seconds_after_calls(plain.invoke)
+    assert raw_invoke >= AWAKE_CPU_S, (raw_invoke, after_predict, after_plain)
+    assert after_predict <= ASLEEP_CPU_S and after_plain <= ASLEEP_CPU_S, (
+        raw_invoke,
+        after_predict,
+        after_plain,
+    )
+    one_thread = EngineInterpreter(flatbuffers["binary"], threads=1)
+    assert engine.predict(x).tobytes() == one_thread.predict(x).tobytes()  # the same kernels, the same bits
 
-    awake = cpu_seconds_after_calls(lambda: engine.predict(x))
-    asleep = cpu_seconds_after_calls(plain_call)
-    assert awake >= AWAKE_CPU_S and asleep <= ASLEEP_CPU_S, (awake, asleep)
-    expected = plain.get_tensor(plain.get_output_details()[0]["index"])
-    assert engine.predict(x).tobytes() == expected.tobytes()  # same XNNPACK kernels, same bits
 
-
-def test_one_thread_engine_has_no_workers_to_keep(float_flatbuffer):
-    assert not EngineInterpreter(float_flatbuffer, threads=1).keeps_workers_awake
+def test_one_thread_and_float_only_engines_leave_the_workers_alone(flatbuffers):
+    assert not EngineInterpreter(flatbuffers["binary"], threads=1).keeps_workers_awake
+    # No engine op finds the shared pool that would put the workers to sleep after a call.
+    assert not EngineInterpreter(flatbuffers["float"], threads=2).keeps_workers_awake
 
 
 def test_hook_refuses_an_address_outside_every_library_and_a_library_without_the_slot():
