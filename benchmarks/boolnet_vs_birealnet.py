@@ -55,7 +55,10 @@ def main() -> None:
     for name, flatbuffer in flatbuffers.items():
         interpreter = Interpreter(flatbuffer, num_threads=args.threads, **HOST_KERNEL_PATH)
         runners[name] = lambda it=interpreter: it.predict(image)
-    medians = {k: statistics.median(v) * 1e3 for k, v in interleaved_times(runners, args.runs, 3).items()}
+    medians = {
+        k: statistics.median(v) * 1e3
+        for k, v in interleaved_times(runners, args.runs, 3, threads=args.threads).items()
+    }
 
     reference = medians["Bi-RealNet-18"]
     for name, flatbuffer in flatbuffers.items():

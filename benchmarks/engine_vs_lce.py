@@ -61,7 +61,7 @@ from benchmarks.kernel_paths import (
     random_inputs,
     runnable_kernel_paths,
 )
-from benchmarks.timing import garbage_collection_paused
+from benchmarks.timing import garbage_collection_paused, wait_until_idle
 from converter import convert, multiply_accumulates, read_operators
 from zoo.experiments.run_folder import write_text_atomic
 from zoo.models import get_model
@@ -81,18 +81,6 @@ BLOCK = 3  # per runner per round: one warm-up stretch (discarded), then BLOCK -
 # 3-4 back-to-back QuickNet engine calls (~10 ms) to reach steady speed (after a 30 ms sleep, medians
 # of calls 1-8: 4.11, 3.75, 3.55, 3.50, 3.42, 3.42, 3.42, 3.39 ms), while one 24 ms LCE call does.
 WARM_S = 0.025
-IDLE_WINDOW_S, IDLE_CPU_S, IDLE_MAX_WAIT_S = 0.002, 0.0001, 0.5
-
-
-def wait_until_idle() -> None:
-    """Sleeps until no thread of this process used more than IDLE_CPU_S over IDLE_WINDOW_S
-    (every pool has stopped spinning), or IDLE_MAX_WAIT_S has passed."""
-    deadline = time.perf_counter() + IDLE_MAX_WAIT_S
-    while time.perf_counter() < deadline:
-        before = time.process_time()
-        time.sleep(IDLE_WINDOW_S)
-        if time.process_time() - before < IDLE_CPU_S:
-            return
 
 
 def blocked_times(

@@ -50,7 +50,7 @@ def deployed_latency(runs: int, threads: int) -> Dict[str, List[float]]:
     for name, flatbuffer in flatbuffers.items():
         interpreter = Interpreter(flatbuffer, num_threads=threads, **HOST_KERNEL_PATH)
         runners[name] = lambda it=interpreter: it.predict(image)
-    return interleaved_times(runners, runs=runs, warmup=3)
+    return interleaved_times(runners, runs=runs, warmup=3, threads=threads)
 
 
 def training_step_time(steps: int) -> Dict[str, List[float]]:

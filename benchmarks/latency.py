@@ -129,7 +129,7 @@ def measure_latency(
 
     times_ms = {
         name: [t * 1e3 for t in times]
-        for name, times in interleaved_times(runners, runs=runs, warmup=warmup).items()
+        for name, times in interleaved_times(runners, runs=runs, warmup=warmup, threads=threads).items()
     }
     medians = {name: statistics.median(times) for name, times in times_ms.items()}
     fastest = min(medians, key=medians.get)

@@ -147,7 +147,7 @@ def time_side_by_side(rows: Sequence[Dict], threads: int) -> None:
         )
         for row in timed
     }
-    times = interleaved_times(runners, runs=SIDE_BY_SIDE_RUNS, warmup=SIDE_BY_SIDE_WARMUP)
+    times = interleaved_times(runners, runs=SIDE_BY_SIDE_RUNS, warmup=SIDE_BY_SIDE_WARMUP, threads=threads)
     for row in timed:
         row["latency_ms_alone"] = row.get("latency_ms_alone", row["latency_ms"])
         row["latency_ms"] = statistics.median(times[row["binarizer"]]) * 1e3

@@ -57,7 +57,7 @@ def profile_ops(
     Returns:
         One row per operator in execution order: `index`, `op_type`, `precision`
         ("binary" for LCE's bit-level ops, else "float"), `median_ms` (for an engine
-        timer row, the mean over the timed rounds), `timed_by` ("one-op model", "engine
+        timer row, the mean over its whole-model calls), `timed_by` ("one-op model", "engine
         timer", or "fused into op N": an ADD the engine fused into op N, 0 ms, its time in
         op N's row), and `share` (its time over the sum of all per-op times).
         `df.attrs` holds `model_median_ms` and `model_mean_ms` (the whole model, same
@@ -93,7 +93,7 @@ def profile_ops(
             runners[cut.index] = runner(
                 cut.flatbuffer, kernel, threads, what=f"operator {cut.index} ({cut.op_type}) alone"
             )
-    times, engine_ms = _timed_rounds(runners, runs, warmup, engine)
+    times, engine_ms = _timed_rounds(runners, runs, warmup, engine, threads)
     ms = {name: statistics.median(t) * 1e3 for name, t in times.items()}
     ms.update(engine_ms)
     ms.update({index: 0.0 for index in absorbed})  # its time is in its fused op's row
@@ -131,15 +131,21 @@ def profile_ops(
 
 
 def _timed_rounds(
-    runners: Dict[object, Callable[[], object]], runs: int, warmup: int, engine
+    runners: Dict[object, Callable[[], object]], runs: int, warmup: int, engine, threads: int
 ) -> Tuple[Dict[object, List[float]], Dict[int, float]]:
     """(seconds per call of each runner over `runs` interleaved rounds after `warmup`
     untimed ones, {operator index: mean ms per timed round} from the whole-model
-    `engine`'s own timers, reset after the warm-up; {} without an engine)."""
+    `engine`'s own timers, reset after the warm-up, per whole-model call; {} without an engine)."""
     if warmup:
-        interleaved_times(runners, runs=warmup, warmup=0)
-    if engine is not None:
-        engine.reset_op_times()
-    times = interleaved_times(runners, runs=runs, warmup=0)
-    engine_ms = {index: ns / runs / 1e6 for index, _, ns in engine.op_times()} if engine else {}
-    return times, engine_ms
+        interleaved_times(runners, runs=warmup, warmup=0, threads=threads)
+    if engine is None:
+        return interleaved_times(runners, runs=runs, warmup=0, threads=threads), {}
+    engine.reset_op_times()
+    calls, run_model = [0], runners[_MODEL]  # at threads > 1 each timed call follows an untimed one
+
+    def counted() -> object:
+        calls[0] += 1
+        return run_model()
+
+    times = interleaved_times({**runners, _MODEL: counted}, runs=runs, warmup=0, threads=threads)
+    return times, {index: ns / calls[0] / 1e6 for index, _, ns in engine.op_times()}

@@ -29,10 +29,30 @@ def garbage_collection_paused() -> Iterator[None]:
             gc.enable()
 
 
+IDLE_WINDOW_S, IDLE_CPU_S, IDLE_MAX_WAIT_S = 0.002, 0.0001, 0.5
+
+
+def wait_until_idle() -> None:
+    """Sleeps until no thread of this process used more than IDLE_CPU_S over IDLE_WINDOW_S
+    (every pool has stopped spinning), or IDLE_MAX_WAIT_S has passed."""
+    deadline = time.perf_counter() + IDLE_MAX_WAIT_S
+    while time.perf_counter() < deadline:
+        before = time.process_time()
+        time.sleep(IDLE_WINDOW_S)
+        if time.process_time() - before < IDLE_CPU_S:
+            return
+
+
 def interleaved_times(
-    runners: Dict[str, Callable[[], None]], runs: int, warmup: int
+    runners: Dict[str, Callable[[], None]], runs: int, warmup: int, threads: int = 1
 ) -> Dict[str, List[float]]:
-    """Seconds per call of each runner, `runs` times, round-robin so drift hits all alike."""
+    """Seconds per call of each runner, `runs` times, round-robin so drift hits all alike.
+
+    With `threads` > 1 each timed call follows a wait until the process is idle and one
+    untimed call: the pools of the runner called before (XNNPACK's, ruy's, LCE's) spin on
+    a core for a while after its call and would take one from this runner (a one-op model
+    at 2 threads measured tens of times slower), and the untimed call wakes this runner's
+    own pools, as a serving loop finds them."""
     for run in runners.values():
         for _ in range(warmup):
             run()
@@ -40,6 +60,9 @@ def interleaved_times(
     with garbage_collection_paused():
         for _ in range(runs):
             for name, run in runners.items():
+                if threads > 1:
+                    wait_until_idle()
+                    run()
                 start = time.perf_counter()
                 run()
                 times[name].append(time.perf_counter() - start)

@@ -1,4 +1,8 @@
 import gc
+import threading
+import time
+
+import pytest
 
 from benchmarks.timing import garbage_collection_paused, interleaved_times
 
@@ -43,3 +47,38 @@ def test_no_collection_runs_during_timed_calls():
     assert seen_enabled == [False] * 6
     assert during_calls == [0] * 6
     assert collections[0] == 2  # one full collection before timing starts
+
+
+def spinning_runner(seconds: float, ends: list):
+    """A call that leaves a thread burning CPU for `seconds` after it returns, as a thread
+    pool's workers spin after a job; `ends` gets the time each spin stopped."""
+
+    def spin():
+        stop = time.perf_counter() + seconds
+        while time.perf_counter() < stop:
+            pass
+        ends.append(time.perf_counter())
+
+    def call():
+        threading.Thread(target=spin, daemon=True).start()
+
+    return call
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_multi_thread_runners_start_on_an_idle_process_after_an_untimed_call(threads):
+    spin_ends, starts = [], []
+    runners = {
+        "spinner": spinning_runner(0.03, spin_ends),
+        "next": lambda: starts.append(time.perf_counter()),
+    }
+    times = interleaved_times(runners, runs=3, warmup=0, threads=threads)
+    assert [len(t) for t in times.values()] == [3, 3]
+    if threads == 1:  # round-robin only: the next runner starts while the spinner's thread still runs
+        assert len(starts) == 3 and starts[0] < spin_ends[0]
+    else:  # each timed call follows an untimed one, both after the spinner's thread has stopped
+        time.sleep(0.05)
+        assert len(starts) == 6 and len(spin_ends) == 6
+        for round_ in range(3):
+            first_spin_of_round_ends = spin_ends[2 * round_ + 1]  # the spinner's timed call
+            assert starts[2 * round_] > first_spin_of_round_ends
