@@ -68,17 +68,13 @@ def spinning_runner(seconds: float, ends: list):
 @pytest.mark.parametrize("threads", [1, 2])
 def test_multi_thread_runners_start_on_an_idle_process_after_an_untimed_call(threads):
     spin_ends, starts = [], []
-    runners = {
-        "spinner": spinning_runner(0.03, spin_ends),
-        "next": lambda: starts.append(time.perf_counter()),
-    }
+    runners = {"spinner": spinning_runner(0.1, spin_ends), "next": lambda: starts.append(time.perf_counter())}
     times = interleaved_times(runners, runs=3, warmup=0, threads=threads)
+    time.sleep(0.15)  # every spin has stopped
     assert [len(t) for t in times.values()] == [3, 3]
     if threads == 1:  # round-robin only: the next runner starts while the spinner's thread still runs
-        assert len(starts) == 3 and starts[0] < spin_ends[0]
-    else:  # each timed call follows an untimed one, both after the spinner's thread has stopped
-        time.sleep(0.05)
+        assert len(starts) == 3 and len(spin_ends) == 3 and starts[0] < spin_ends[0]
+    else:  # each timed call follows an untimed one, both after the spinner's threads have stopped
         assert len(starts) == 6 and len(spin_ends) == 6
         for round_ in range(3):
-            first_spin_of_round_ends = spin_ends[2 * round_ + 1]  # the spinner's timed call
-            assert starts[2 * round_] > first_spin_of_round_ends
+            assert starts[2 * round_] > spin_ends[2 * round_ + 1]  # after the round's second spin
