@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from benchmarks import timing
 from benchmarks.timing import garbage_collection_paused, interleaved_times
 
 
@@ -49,32 +50,35 @@ def test_no_collection_runs_during_timed_calls():
     assert collections[0] == 2  # one full collection before timing starts
 
 
-def spinning_runner(seconds: float, ends: list):
+def spinning_runner(seconds: float):
     """A call that leaves a thread burning CPU for `seconds` after it returns, as a thread
-    pool's workers spin after a job; `ends` gets the time each spin stopped."""
+    pool's workers spin after a job."""
 
     def spin():
         stop = time.perf_counter() + seconds
         while time.perf_counter() < stop:
             pass
-        ends.append(time.perf_counter())
 
-    def call():
-        threading.Thread(target=spin, daemon=True).start()
-
-    return call
+    return lambda: threading.Thread(target=spin, daemon=True).start()
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_multi_thread_runners_start_on_an_idle_process_after_an_untimed_call(threads):
-    spin_ends, starts = [], []
-    runners = {"spinner": spinning_runner(0.1, spin_ends), "next": lambda: starts.append(time.perf_counter())}
-    times = interleaved_times(runners, runs=3, warmup=0, threads=threads)
-    time.sleep(0.15)  # every spin has stopped
-    assert [len(t) for t in times.values()] == [3, 3]
-    if threads == 1:  # round-robin only: the next runner starts while the spinner's thread still runs
-        assert len(starts) == 3 and len(spin_ends) == 3 and starts[0] < spin_ends[0]
-    else:  # each timed call follows an untimed one, both after the spinner's threads have stopped
-        assert len(starts) == 6 and len(spin_ends) == 6
-        for round_ in range(3):
-            assert starts[2 * round_] > spin_ends[2 * round_ + 1]  # after the round's second spin
+def test_multi_thread_runners_are_timed_after_an_idle_wait_and_an_untimed_call(monkeypatch, threads):
+    events = []
+    monkeypatch.setattr(timing, "wait_until_idle", lambda: events.append("wait"))
+    runners = {name: (lambda name=name: events.append(name)) for name in ("a", "b")}
+    times = timing.interleaved_times(runners, runs=2, warmup=0, threads=threads)
+    assert [len(t) for t in times.values()] == [2, 2]
+    per_round = ["wait", "a", "a", "wait", "b", "b"] if threads > 1 else ["a", "b"]
+    assert events == per_round * 2
+
+
+def test_waiting_for_idle_is_bounded_while_a_thread_spins_and_prompt_once_none_does():
+    spinning_runner(1.0)()
+    start = time.perf_counter()
+    timing.wait_until_idle()  # a busy core may hide the spinner for a window: only the bound is exact
+    assert time.perf_counter() - start <= timing.IDLE_MAX_WAIT_S + 0.1
+    time.sleep(1.1)
+    start = time.perf_counter()
+    timing.wait_until_idle()
+    assert time.perf_counter() - start < 0.3  # nothing spins (lingering pools stop within ~30 ms)
