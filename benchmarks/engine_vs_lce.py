@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import lab_bnn  # noqa: F401  (legacy Keras before TensorFlow)
 from lab_bnn.errors import UserError
@@ -61,7 +61,7 @@ from benchmarks.kernel_paths import (
     random_inputs,
     runnable_kernel_paths,
 )
-from benchmarks.timing import garbage_collection_paused, wait_until_idle
+from benchmarks.timing import blocked_times, wait_until_idle
 from converter import convert, multiply_accumulates, read_operators
 from zoo.experiments.run_folder import write_text_atomic
 from zoo.models import get_model
@@ -81,37 +81,6 @@ BLOCK = 3  # per runner per round: one warm-up stretch (discarded), then BLOCK -
 # 3-4 back-to-back QuickNet engine calls (~10 ms) to reach steady speed (after a 30 ms sleep, medians
 # of calls 1-8: 4.11, 3.75, 3.55, 3.50, 3.42, 3.42, 3.42, 3.39 ms), while one 24 ms LCE call does.
 WARM_S = 0.025
-
-
-def blocked_times(
-    runners: Dict[object, Callable[[], None]],
-    runs: int,
-    warmup: int,
-    block: int = BLOCK,
-    warm_seconds: float = WARM_S,
-) -> Dict[object, List[float]]:
-    """Seconds per call of each runner: `runs` rounds, round-robin; in each round every runner
-    starts on an idle process, is called untimed until `warm_seconds` have passed (at least
-    once), then makes `block` - 1 timed calls back to back."""
-    if block < 2:
-        raise UserError(f"block must be >= 2 (the first call is discarded); received {block}")
-    for run in runners.values():
-        for _ in range(warmup):
-            run()
-    times = {name: [] for name in runners}
-    with garbage_collection_paused():
-        for _ in range(runs):
-            for name, run in runners.items():
-                wait_until_idle()
-                warm_until = time.perf_counter() + warm_seconds
-                run()
-                while time.perf_counter() < warm_until:
-                    run()
-                for _ in range(block - 1):
-                    start = time.perf_counter()
-                    run()
-                    times[name].append(time.perf_counter() - start)
-    return times
 
 
 def input_shape(name: str, size: int) -> Tuple[int, int, int]:
@@ -249,9 +218,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     medians = {}
     for threads in args.threads:  # one interleaved run per thread count: no other pool competes
         same = {k: run for k, run in runners.items() if k[1] == threads}
-        medians.update(
-            {k: statistics.median(v) * 1e3 for k, v in blocked_times(same, args.runs, args.warmup).items()}
-        )
+        times = blocked_times(same, args.runs, args.warmup, BLOCK, WARM_S)
+        medians.update({k: statistics.median(v) * 1e3 for k, v in times.items()})
     peaks = {level: library.peak_binary_macs_per_second(level) for level in levels}
     rows = _rows(args, host, levels, medians, engines, runners, flatbuffers, peaks)
     _print(args, levels, rows)

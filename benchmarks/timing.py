@@ -5,6 +5,8 @@ import gc
 import time
 from typing import Callable, Dict, Iterator, List
 
+from lab_bnn.errors import UserError
+
 # The fastest LCE interpreter path measured on x86 hosts here; it also runs grouped
 # binary convs, which LCE's default path refuses.
 HOST_KERNEL_PATH = dict(use_indirect_bgemm=True, use_xnnpack=True)
@@ -43,16 +45,18 @@ def wait_until_idle() -> None:
             return
 
 
-def interleaved_times(
-    runners: Dict[str, Callable[[], None]], runs: int, warmup: int, threads: int = 1
-) -> Dict[str, List[float]]:
-    """Seconds per call of each runner, `runs` times, round-robin so drift hits all alike.
-
-    With `threads` > 1 each timed call follows a wait until the process is idle and one
-    untimed call: the pools of the runner called before (XNNPACK's, ruy's, LCE's) spin on
-    a core for a while after its call and would take one from this runner (a one-op model
-    at 2 threads measured tens of times slower), and the untimed call wakes this runner's
-    own pools, as a serving loop finds them."""
+def blocked_times(
+    runners: Dict[object, Callable[[], None]],
+    runs: int,
+    warmup: int,
+    block: int = 2,
+    warm_seconds: float = 0.0,
+) -> Dict[object, List[float]]:
+    """Seconds per call of each runner: `runs` rounds, round-robin; in each round every runner
+    starts on an idle process, is called untimed until `warm_seconds` have passed (at least
+    once), then makes `block` - 1 timed calls back to back."""
+    if block < 2:
+        raise UserError(f"block must be >= 2 (the first call is discarded); received {block}")
     for run in runners.values():
         for _ in range(warmup):
             run()
@@ -60,9 +64,37 @@ def interleaved_times(
     with garbage_collection_paused():
         for _ in range(runs):
             for name, run in runners.items():
-                if threads > 1:
-                    wait_until_idle()
+                wait_until_idle()
+                warm_until = time.perf_counter() + warm_seconds
+                run()
+                while time.perf_counter() < warm_until:
                     run()
+                for _ in range(block - 1):
+                    start = time.perf_counter()
+                    run()
+                    times[name].append(time.perf_counter() - start)
+    return times
+
+
+def interleaved_times(
+    runners: Dict[str, Callable[[], None]], runs: int, warmup: int, threads: int = 1
+) -> Dict[str, List[float]]:
+    """Seconds per call of each runner, `runs` times, round-robin so drift hits all alike.
+
+    With `threads` > 1 it is `blocked_times` with blocks of two: each timed call follows a
+    wait until the process is idle and one untimed call: the pools of the runner called before (XNNPACK's, ruy's, LCE's) spin on
+    a core for a while after its call and would take one from this runner (a one-op model
+    at 2 threads measured tens of times slower), and the untimed call wakes this runner's
+    own pools, as a serving loop finds them."""
+    if threads > 1:
+        return blocked_times(runners, runs, warmup)
+    for run in runners.values():
+        for _ in range(warmup):
+            run()
+    times = {name: [] for name in runners}
+    with garbage_collection_paused():
+        for _ in range(runs):
+            for name, run in runners.items():
                 start = time.perf_counter()
                 run()
                 times[name].append(time.perf_counter() - start)

@@ -4,8 +4,6 @@ the CSV's columns on one small model (speed is never asserted: that is the bench
 import contextlib
 import csv
 import io
-import time
-import types
 
 from lab_bnn.errors import UserError
 
@@ -75,31 +73,3 @@ def test_rejects_unknown_models_and_bad_threads():
         engine_vs_lce.parse_args(["--models", "NoNet"])
     with pytest.raises(UserError, match="--threads takes comma-separated integers"):
         engine_vs_lce.parse_args(["--threads", "one"])
-
-
-def test_blocked_times_discards_each_blocks_first_call_and_keeps_runners_apart():
-    calls = []
-    runners = {name: (lambda name=name: calls.append(name)) for name in ("a", "b")}
-    times = engine_vs_lce.blocked_times(runners, runs=2, warmup=1, block=3, warm_seconds=0)
-    assert calls == ["a", "b"] + ["a"] * 3 + ["b"] * 3 + ["a"] * 3 + ["b"] * 3
-    assert {name: len(t) for name, t in times.items()} == {"a": 4, "b": 4}
-    with pytest.raises(UserError, match="block must be >= 2"):
-        engine_vs_lce.blocked_times(runners, runs=1, warmup=0, block=1)
-
-
-def test_blocked_times_warms_each_runner_for_warm_seconds_before_timing(monkeypatch):
-    clock = [0.0]  # a fake perf_counter that only the runner advances, 4 ms a call
-    fake_time = types.SimpleNamespace(
-        perf_counter=lambda: clock[0], sleep=time.sleep, process_time=time.process_time
-    )
-    monkeypatch.setattr(engine_vs_lce, "time", fake_time)
-    calls = []
-
-    def slow():
-        calls.append(clock[0])
-        clock[0] += 0.004
-
-    times = engine_vs_lce.blocked_times({"slow": slow}, runs=2, warmup=0, block=3, warm_seconds=0.01)
-    # per round: calls at 0, 4 and 8 ms warm (10 ms reached at 12), then 2 timed calls
-    assert len(calls) == 2 * (3 + 2)
-    assert times["slow"] == pytest.approx([0.004] * 4)

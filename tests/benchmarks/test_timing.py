@@ -1,6 +1,9 @@
 import gc
 import threading
 import time
+import types
+
+from lab_bnn.errors import UserError
 
 import pytest
 
@@ -82,3 +85,31 @@ def test_waiting_for_idle_is_bounded_while_a_thread_spins_and_prompt_once_none_d
     start = time.perf_counter()
     timing.wait_until_idle()
     assert time.perf_counter() - start < 0.3  # nothing spins (lingering pools stop within ~30 ms)
+
+
+def test_blocked_times_discards_each_blocks_first_call_and_keeps_runners_apart():
+    calls = []
+    runners = {name: (lambda name=name: calls.append(name)) for name in ("a", "b")}
+    times = timing.blocked_times(runners, runs=2, warmup=1, block=3, warm_seconds=0)
+    assert calls == ["a", "b"] + ["a"] * 3 + ["b"] * 3 + ["a"] * 3 + ["b"] * 3
+    assert {name: len(t) for name, t in times.items()} == {"a": 4, "b": 4}
+    with pytest.raises(UserError, match="block must be >= 2"):
+        timing.blocked_times(runners, runs=1, warmup=0, block=1)
+
+
+def test_blocked_times_warms_each_runner_for_warm_seconds_before_timing(monkeypatch):
+    clock = [0.0]  # a fake perf_counter that only the runner advances, 4 ms a call
+    fake_time = types.SimpleNamespace(
+        perf_counter=lambda: clock[0], sleep=time.sleep, process_time=time.process_time
+    )
+    monkeypatch.setattr(timing, "time", fake_time)
+    calls = []
+
+    def slow():
+        calls.append(clock[0])
+        clock[0] += 0.004
+
+    times = timing.blocked_times({"slow": slow}, runs=2, warmup=0, block=3, warm_seconds=0.01)
+    # per round: calls at 0, 4 and 8 ms warm (10 ms reached at 12), then 2 timed calls
+    assert len(calls) == 2 * (3 + 2)
+    assert times["slow"] == pytest.approx([0.004] * 4)
