@@ -87,7 +87,7 @@ def test_zoo_model_agrees_with_lce_reference_at_every_level(zoo_flatbuffer, case
         assert np.array_equal(top1, expected_top1), (case, level)
     # Two threads: the Lce ops on XNNPACK's pool, whose workers stay awake between ops.
     two = EngineInterpreter(zoo_flatbuffer(case), threads=2)
-    outputs = two.predict(batch(Interpreter(zoo_flatbuffer(case), use_reference_bconv=True)))
+    outputs = two.predict(batch(two))  # the inputs `expected` came from: same shapes, same seed
     assert (
         max_difference(outputs if isinstance(outputs, list) else [outputs], expected) <= OUTPUT_TOLERANCE
     ), case
