@@ -82,10 +82,10 @@ def interleaved_times(
     """Seconds per call of each runner, `runs` times, round-robin so drift hits all alike.
 
     With `threads` > 1 it is `blocked_times` with blocks of two: each timed call follows a
-    wait until the process is idle and one untimed call: the pools of the runner called before (XNNPACK's, ruy's, LCE's) spin on
-    a core for a while after its call and would take one from this runner (a one-op model
-    at 2 threads measured tens of times slower), and the untimed call wakes this runner's
-    own pools, as a serving loop finds them."""
+    wait until the process is idle and one untimed call: the pools of the runner called
+    before (XNNPACK's, ruy's, LCE's) spin on a core for a while after its call and would
+    take one from this runner (a one-op model at 2 threads measured tens of times slower),
+    and the untimed call wakes this runner's own pools, as a serving loop finds them."""
     if threads > 1:
         return blocked_times(runners, runs, warmup)
     for run in runners.values():
