@@ -269,7 +269,7 @@ static void run_units(void *ctx_, int64_t begin, int64_t end, int thread) {
   const int32_t cout = p->channels_out;
   const size_t row_acc = (size_t)p->out_w * cout;
   const int vector = c->level != LBE_PORTABLE;
-  const size_t pixel_words = (size_t)c->taps * c->words_group;
+  const size_t pixel_words = (size_t)c->taps * c->words_in; /* every group's words: bconv2d_gather.c */
   workspace *ws = &ctx->ws[thread];
   if (!ws->scratch && !ws->cols) {
     ws->scratch = ctx->accumulators_only ? NULL : malloc(sizeof(int32_t) * row_acc);

@@ -40,6 +40,8 @@ CASES = {
     # Few wide rows: with 2 threads each row is split into pixel ranges.
     "k3_wide_few_rows_same_zero": (1, 2, 37, 64, 40, 3, 1, 1, "same", 0, 1),
     "k3_wide_few_rows_groups2": (1, 3, 20, 128, 24, 3, 1, 1, "same", 1, 2),
+    # Grouped AVX-512 gathers every group at once and runs 64 pixels per batch of pointers: rows of 70.
+    "k3_groups4_wide_rows_d2_same_zero": (1, 4, 70, 128, 24, 3, 1, 2, "same", 0, 4),
     # Few pixels, many channel blocks: with 2 threads AVX-512 splits the output channels too (unequal parts).
     "k3_small_map_channel_split_same_zero": (1, 5, 5, 64, 72, 3, 1, 1, "same", 0, 1),
     # AVX-512 reads ungrouped convs in place from a padded copy, eight pixels at a time across row and
