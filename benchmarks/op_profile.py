@@ -7,7 +7,7 @@ alone, with cold caches between them and the interpreter's call overhead each, s
 sum is an estimate of the whole, not a decomposition of it.
 
 On an engine path (`engine[<level>]`) the ops the engine runs (LceQuantize, LceDequantize,
-LceBconv2d, LceBMaxPool2d, and the float pools and MIRROR_PADs `fusion` hands it) are not
+LceBconv2d, LceBMaxPool2d, and the float pools, MIRROR_PADs and PACKs `fusion` hands it) are not
 cut out: their times come from the engine's own timers inside the whole-model runs (reset
 after the warm-up rounds, then the total over the timed rounds divided by their number: a
 mean, not a median), so they are a decomposition of the whole model's time. The other

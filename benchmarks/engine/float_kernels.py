@@ -1,5 +1,5 @@
 """NumPy-facing wrappers of the float ops the engine runs in place of tflite-runtime's (fusion.py):
-MAX_POOL_2D, AVERAGE_POOL_2D and MIRROR_PAD. Conventions as `kernels` (NHWC, ``level`` and
+MAX_POOL_2D, AVERAGE_POOL_2D, MIRROR_PAD and PACK. Conventions as `kernels` (NHWC, ``level`` and
 ``threads`` keywords).
 
 Example:
@@ -49,6 +49,28 @@ def mirror_pad(x: np.ndarray, paddings, mode: str = "reflect") -> np.ndarray:
         raise UserError(
             f"{mode} paddings must lie in [0, {limit}] for shape {x.shape}; received {pads.tolist()}"
         )
+    return out
+
+
+def pack(arrays, axis: int = 0, *, threads: int = 1) -> np.ndarray:
+    """TFLite's PACK (NumPy's ``stack``) of same-shape, same-dtype arrays along a new ``axis``
+    (negative counts from the end of the output's dimensions)."""
+    arrays = [np.ascontiguousarray(a) for a in arrays]
+    if not arrays or any(a.shape != arrays[0].shape or a.dtype != arrays[0].dtype for a in arrays):
+        shapes = [(a.shape, str(a.dtype)) for a in arrays]
+        raise UserError(f"pack needs one or more arrays of one shape and dtype; received {shapes}")
+    shape, rank = arrays[0].shape, arrays[0].ndim
+    if not -rank - 1 <= axis <= rank:
+        raise UserError(f"axis must lie in [{-rank - 1}, {rank}] for rank-{rank} arrays; received {axis}")
+    axis = axis + rank + 1 if axis < 0 else axis
+    out = kernels._empty((*shape[:axis], len(arrays), *shape[axis:]), arrays[0].dtype)
+    if out.size == 0:
+        return out
+    pointers = (ctypes.c_void_p * len(arrays))(*[a.ctypes.data for a in arrays])
+    outer, inner = int(np.prod(shape[:axis])), int(np.prod(shape[axis:])) * arrays[0].itemsize
+    with library.Pool(threads) as pool:
+        if library.load().lbe_pack(pointers, len(arrays), _ptr(out), outer, inner, pool.handle):
+            raise UserError(f"lbe_pack refused {len(arrays)} arrays of shape {shape}, axis {axis}")
     return out
 
 

@@ -18,7 +18,10 @@ Pool2DOptions as FlexBuffers): tflite-runtime's XNNPACK max pooling is SSE-only,
 the level's vector width, and a max is exact, so the outputs are the same bits. A
 `MIRROR_PAD` with constant paddings becomes `LabBnnMirrorPad` in place: a copy of bytes,
 one memcpy per run of unpadded trailing dimensions, where tflite-runtime's kernel computes
-each element's index (BoolNet pads every binary conv's input this way). A float32
+each element's index (BoolNet pads every binary conv's input this way). A `PACK` becomes
+`LabBnnPack` in place (options: `axis` made non-negative, `values_count`): a copy of bytes as
+well, where tflite-runtime's kernel makes one memcpy per element when the axis is the last
+(BoolNet's channel shuffles, ~40 % of its time at one thread). A float32
 `AVERAGE_POOL_2D` whose windows hold 2 to 9 pixels, never need padding and are not the whole
 input (Bi-RealNet's and LabBNN's shortcuts) becomes `LabBnnAveragePool2d`, which adds in XNNPACK's order and
 multiplies by its scale, so again the outputs are the same bits. LAB's DEPTHWISE_CONV_2D →
@@ -49,9 +52,11 @@ FUSED_BCONV_ADD = "LabBnnBconv2dAdd"
 FLOAT_MAX_POOL = "LabBnnMaxPool2d"
 MIRROR_PAD = "LabBnnMirrorPad"
 FLOAT_AVERAGE_POOL = "LabBnnAveragePool2d"
+PACK = "LabBnnPack"
+MAX_PACKED = 64  # inputs of one LabBnnPack (csrc/tflite_data_ops.c)
 # The custom ops the engine runs (each has an engine timer), LCE's and ours.
 ENGINE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
-ENGINE_OPS += (FUSED_BCONV_ADD, FLOAT_MAX_POOL, MIRROR_PAD, FLOAT_AVERAGE_POOL, DEPTHWISE_QUANTIZE)
+ENGINE_OPS += (FUSED_BCONV_ADD, FLOAT_MAX_POOL, MIRROR_PAD, FLOAT_AVERAGE_POOL, DEPTHWISE_QUANTIZE, PACK)
 
 
 def _add_activation(add: schema.OperatorT) -> Optional[int]:
@@ -252,6 +257,33 @@ def replace_mirror_pads(model: schema.ModelT) -> int:
     return replaced
 
 
+def replace_packs(model: schema.ModelT) -> int:
+    """Turn every PACK of subgraph 0 (1 to MAX_PACKED inputs of rank at most 7) into LabBnnPack in
+    place; returns how many."""
+    graph = model.subgraphs[0]
+    tensors, codes = graph.tensors or [], model.operatorCodes or []
+    replaced = 0
+    for op in graph.operators or []:
+        if _builtin(codes[op.opcodeIndex]) != schema.BuiltinOperator.PACK:
+            continue
+        if (
+            op.inputs is None
+            or not 1 <= len(op.inputs) <= MAX_PACKED
+            or op.outputs is None
+            or len(op.outputs) != 1
+        ):
+            continue
+        rank = len(_shape(tensors[int(op.inputs[0])]))
+        options = op.builtinOptions
+        axis = options.axis if isinstance(options, schema.PackOptionsT) else 0
+        axis = axis + rank + 1 if axis < 0 else axis
+        if rank > 7 or not 0 <= axis <= rank or any(int(t) < 0 for t in op.inputs):
+            continue
+        _become_custom(model, op, PACK, {"axis": int(axis), "values_count": len(op.inputs)})
+        replaced += 1
+    return replaced
+
+
 def _prelu_reading(model, operators, codes, tensors, consumers, y: int) -> Optional[int]:
     """The index of a PRELU that is the only reader of tensor `y` (float32), with one constant slope per
     channel (the engine applies TFLite's y >= 0 ? y : y * slope after the ADD), if any."""
@@ -291,14 +323,14 @@ def _quantize_reading(operators, codes, tensors, readers: List[int]) -> Optional
 
 def fuse(flatbuffer: bytes, absorbed: Optional[Dict[int, int]] = None) -> Tuple[bytes, List[int]]:
     """`flatbuffer` with every LceBconv2d → ADD pair and every DEPTHWISE_CONV_2D → LceQuantize pair
-    (`depthwise_fusion`) fused and float pools and constant-padded MIRROR_PADs on the engine
+    (`depthwise_fusion`) fused and float pools, constant-padded MIRROR_PADs and PACKs on the engine
     (unchanged bytes if none occurs), and for each operator of the result the index of the
     operator of `flatbuffer` it came from (`absorbed` as in `fuse_bconv_add`, plus each
     LceQuantize fused into a depthwise conv)."""
     model = load_model(flatbuffer)
     count = len(model.subgraphs[0].operators or [])
     origin = fuse_depthwise_quantize(model, fuse_bconv_add(model, absorbed), absorbed)
-    replaced = replace_pools(model) + replace_mirror_pads(model)
+    replaced = replace_pools(model) + replace_mirror_pads(model) + replace_packs(model)
     if len(origin) == count and not replaced:
         return flatbuffer, origin
     return pack_model(model), origin

@@ -109,6 +109,9 @@ typedef struct {
 } lbe_depthwise_params;
 int lbe_depthwise_f32(const float *in, const float *filter, const float *bias, float *out, int32_t *bits,
                       const lbe_depthwise_params *p, int level, lbe_pool *pool);
+/* Appended: PACK of n inputs of `outer` x `inner_bytes` bytes each into out[outer][n][inner_bytes] (TFLite's PACK:
+ * outer is the product of the dimensions before the axis); split across the pool from 256 KiB. 0, or -1. */
+int lbe_pack(const void *const *inputs, int n, void *out, int64_t outer, int64_t inner_bytes, lbe_pool *pool);
 
 #ifdef __cplusplus
 }

@@ -4,7 +4,7 @@
  * - LabBnnMaxPool2d, LabBnnAveragePool2d: a float MAX_POOL_2D / AVERAGE_POOL_2D (the latter of at most 9
  *   pixels a window, no padding), Pool2DOptions as FlexBuffers under LceBMaxPool2d's keys plus
  *   fused_activation_function;
- * - LabBnnMirrorPad: a MIRROR_PAD with constant paddings; option `mode`: 0 REFLECT, 1 SYMMETRIC;
+ * - LabBnnMirrorPad, LabBnnPack: MIRROR_PAD with constant paddings, PACK (tflite_data_ops.c);
  * - LabBnnDepthwiseQuantize: a float DEPTHWISE_CONV_2D's inputs (depth multiplier 1) and options as
  *   FlexBuffers, the output its LceQuantize's (int32 words).
  *
@@ -14,20 +14,19 @@
 #include <string.h>
 #include <time.h>
 
-#include "lbe_internal.h"
-#include "tflite_abi.h"
+#include "tflite_op.h"
 
 /* ---- session: one per interpreter (pool, level, per-op timers) ---- */
-enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, OP_MIRROR_PAD = 6, OP_AVGPOOL2D = 7, OP_DEPTHWISE = 8, N_OPS = 9 };
+enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, OP_MIRROR_PAD = 6, OP_AVGPOOL2D = 7, OP_DEPTHWISE = 8, OP_PACK = 9, N_OPS = 10 };
 static const char *const OP_NAMES[] = {"LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", "LabBnnBconv2dAdd",
-                                       "LabBnnMaxPool2d", "LabBnnMirrorPad", "LabBnnAveragePool2d", "LabBnnDepthwiseQuantize"};
+                                       "LabBnnMaxPool2d", "LabBnnMirrorPad", "LabBnnAveragePool2d", "LabBnnDepthwiseQuantize", "LabBnnPack"};
 enum { PROBE_FIELDS = 32 };
 
 /* tflite-runtime's exported tflite::CpuBackendContext::GetFromContext (static) and get_xnnpack_threadpool
  * (a non-virtual member: `this` is the first argument), and pthreadpool_parallelize_1d. */
 typedef void *(*cpu_backend_context_fn)(TfLiteContext *);
 typedef void *(*xnnpack_threadpool_fn)(void *);
-typedef struct {
+struct lbe_tfl_session {
   int level, threads, refs, n_ops, cap, probe;
   lbe_pool *pool; /* created at the first Prepare: shared with XNNPACK when we can, else our own */
   cpu_backend_context_fn cpu_backend_context;
@@ -37,7 +36,7 @@ typedef struct {
   int32_t *kinds;
   int64_t *ns;
   int64_t report[PROBE_FIELDS];
-} lbe_tfl_session;
+};
 
 /* TFLite 2.14's Init gets no user pointer; Init runs synchronously inside the
  * interpreter's constructor on the registering thread, so the session travels there. */
@@ -86,15 +85,6 @@ int lbe_tfl_probe_fields(void) { return PROBE_FIELDS; }
 const char *lbe_tfl_op_name(int kind) { return kind >= 0 && kind < N_OPS ? OP_NAMES[kind] : "?"; }
 
 /* ---- the ops ---- */
-typedef struct {
-  lbe_tfl_session *s;
-  int kind, index;
-  int64_t channels_in, dil_h, dil_w, act, pad_values, padding, stride_h, stride_w, filter_h, filter_w, add_act, mode;
-  int64_t pads[16]; /* LabBnnMirrorPad: before/after per dim, read at Prepare */
-  int options_len;
-  lbe_bconv2d *conv;
-  int32_t out_h, out_w, pad_top, pad_left;
-} op_t;
 
 static int64_t now_ns(void) {
   struct timespec t;
@@ -132,7 +122,7 @@ static void *op_init(TfLiteContext *ctx, const char *buf, size_t len, int kind) 
   lbe_flex_int(b, len, "stride_width", &op->stride_w);
   lbe_flex_int(b, len, "filter_height", &op->filter_h);
   lbe_flex_int(b, len, "filter_width", &op->filter_w); lbe_flex_int(b, len, "add_activation", &op->add_act);
-  lbe_flex_int(b, len, "mode", &op->mode);
+  lbe_flex_int(b, len, "mode", &op->mode); lbe_flex_int(b, len, "axis", &op->axis);
   return op;
 }
 static void op_free(TfLiteContext *ctx, void *p) {
@@ -154,26 +144,14 @@ INIT(init_maxpool2d, OP_MAXPOOL2D)
 INIT(init_mirror_pad, OP_MIRROR_PAD)
 INIT(init_avgpool2d, OP_AVGPOOL2D)
 INIT(init_depthwise, OP_DEPTHWISE)
+INIT(init_pack, OP_PACK)
 
-#define FAIL(...) do { ctx->ReportError(ctx, __VA_ARGS__); return kError; } while (0)
-static TfLiteTensor *tensor(TfLiteContext *ctx, const TfLiteIntArray *ids, int i) {
-  return i < ids->size && ids->data[i] >= 0 && (size_t)ids->data[i] < ctx->tensors_size ? &ctx->tensors[ids->data[i]] : NULL;
-}
 static int64_t leading(const TfLiteTensor *t) {
   int64_t p = 1;
   for (int i = 0; i + 1 < t->dims->size; i++) p *= t->dims->data[i];
   return p;
 }
 static int words(int64_t channels) { return (int)((channels + 31) / 32); }
-/* Give `t` the shape `d[0..n)` unless it already has it. */
-static int set_dims(TfLiteContext *ctx, TfLiteTensor *t, const int *d, int n) {
-  if (t->dims && t->dims->size == n && memcmp(t->dims->data, d, sizeof(int) * (size_t)n) == 0) return kOk;
-  TfLiteIntArray *a = malloc(sizeof(int) * (size_t)(n + 1));  /* TfLiteIntArrayFree is free() */
-  if (!a) return kError;
-  a->size = n;
-  memcpy(a->data, d, sizeof(int) * (size_t)n);
-  return ctx->ResizeTensor(ctx, t, a);
-}
 /* TFLite's SAME/VALID output size and leading padding (padding enum: 0 SAME, 1 VALID). */
 static void out_and_pad(int in, int k, int stride, int dil, int64_t padding, int32_t *out, int32_t *pad) {
   int eff = (k - 1) * dil + 1;
@@ -202,6 +180,7 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
   op_t *op = node->user_data;
   if (!op) FAIL("lab-bnn engine: op was not initialised");
   if (!ensure_pool(op->s, ctx)) FAIL("lab-bnn engine: could not start %d threads", op->s->threads);
+  op->pool = op->s->pool;
   TfLiteTensor *in = tensor(ctx, node->inputs, 0), *out = tensor(ctx, node->outputs, 0);
   if (!in || !out || !in->dims || in->dims->size < 1) FAIL("lab-bnn engine: %s needs an input and an output", OP_NAMES[op->kind]);
   int n = in->dims->size, d[8];
@@ -218,18 +197,9 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
     if (out->type != kFloat32 && out->type != kInt8 && out->type != kBool) FAIL("lab-bnn engine: LceDequantize output type %d", out->type);
     if (!out->dims || out->dims->size != n || words(out->dims->data[n - 1]) != d[n - 1]) FAIL("lab-bnn engine: LceDequantize output shape must be static and match its input");
   } else if (op->kind == OP_MIRROR_PAD) {
-    const TfLiteTensor *pads = tensor(ctx, node->inputs, 1);
-    if (n > 8 || !pads || !pads->data || (pads->type != kInt32 && pads->type != kInt64) || !pads->dims || pads->dims->size != 2 || pads->dims->data[0] != n || pads->dims->data[1] != 2)
-      FAIL("lab-bnn engine: LabBnnMirrorPad needs constant int32/int64 paddings of shape [%d, 2]", n);
-    if (out->type != in->type || op->mode < 0 || op->mode > 1) FAIL("lab-bnn engine: LabBnnMirrorPad output type %d (input %d), mode %d (0 REFLECT, 1 SYMMETRIC)", out->type, in->type, (int)op->mode);
-    for (int i = 0; i < 2 * n; i++) {
-      op->pads[i] = pads->type == kInt32 ? ((const int32_t *)pads->data)[i] : ((const int64_t *)pads->data)[i];
-      const int64_t limit = d[i / 2] - (op->mode == 1 ? 0 : 1);
-      if (op->pads[i] < 0 || op->pads[i] > limit) FAIL("lab-bnn engine: LabBnnMirrorPad padding %d of dim %d (size %d) is outside [0, %d]", (int)op->pads[i], i / 2, d[i / 2], (int)limit);
-    }
-    int od[8];
-    for (int i = 0; i < n; i++) od[i] = d[i] + (int)(op->pads[2 * i] + op->pads[2 * i + 1]);
-    rc = set_dims(ctx, out, od, n);
+    rc = lbe_tfl_prepare_mirror_pad(ctx, node, op);
+  } else if (op->kind == OP_PACK) {
+    rc = lbe_tfl_prepare_pack(ctx, node, op);
   } else if (op->kind == OP_BMAXPOOL2D || op->kind == OP_MAXPOOL2D || op->kind == OP_AVGPOOL2D) {
     const int type = op->kind == OP_BMAXPOOL2D ? kInt32 : kFloat32;
     if (n != 4 || in->type != type || out->type != type) FAIL("lab-bnn engine: %s needs a 4-D %s input and output", OP_NAMES[op->kind], type == kInt32 ? "int32" : "float32");
@@ -342,9 +312,9 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
     lbe_bmaxpool2d(in->data, out->data, d[0], d[1], d[2], d[3], op->out_h, op->out_w, (int32_t)op->filter_h,
                    (int32_t)op->filter_w, (int32_t)op->stride_h, (int32_t)op->stride_w, op->pad_top, op->pad_left);
   } else if (op->kind == OP_MIRROR_PAD) {
-    int64_t elements = 1;
-    for (int i = 0; i < in->dims->size; i++) elements *= in->dims->data[i];
-    if (elements < 1 || lbe_mirror_pad(in->data, out->data, in->dims->size, in->dims->data, op->pads, (int)op->mode, (int32_t)(in->bytes / (size_t)elements)) != 0) rc = kError;
+    rc = lbe_tfl_invoke_mirror_pad(ctx, node, op);
+  } else if (op->kind == OP_PACK) {
+    rc = lbe_tfl_invoke_pack(ctx, node, op);
   } else if (op->kind == OP_MAXPOOL2D || op->kind == OP_AVGPOOL2D) {
     const int *d = in->dims->data;
     const lbe_pool2d_params p = {d[0], d[1], d[2], d[3], op->out_h, op->out_w, (int32_t)op->filter_h, (int32_t)op->filter_w,
@@ -375,7 +345,7 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
  * interpreter then creates on this thread belong to it until lbe_tfl_constructed(). */
 int lbe_tfl_register(void *resolver, void *add_custom, lbe_tfl_session *session) {
   static void *(*const inits[N_OPS])(TfLiteContext *, const char *, size_t) = {
-      init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add, init_maxpool2d, init_mirror_pad, init_avgpool2d, init_depthwise};
+      init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add, init_maxpool2d, init_mirror_pad, init_avgpool2d, init_depthwise, init_pack};
   if (!resolver || !add_custom || !session) return kError;
   for (int k = 0; k < N_OPS; k++) {
     TfLiteRegistration r;

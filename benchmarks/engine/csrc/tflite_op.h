@@ -1,0 +1,47 @@
+/* What tflite_adapter.c and the op files beside it share: the per-node state and small tensor helpers.
+ * Internal; only these files know TFLite (through tflite_abi.h, checked at start-up). */
+#ifndef LBE_TFLITE_OP_H
+#define LBE_TFLITE_OP_H
+#include <string.h>
+
+#include "lbe_internal.h"
+#include "tflite_abi.h"
+
+typedef struct lbe_tfl_session lbe_tfl_session;
+typedef struct {
+  lbe_tfl_session *s;
+  lbe_pool *pool; /* the session's, set at Prepare */
+  int kind, index;
+  int64_t channels_in, dil_h, dil_w, act, pad_values, padding, stride_h, stride_w, filter_h, filter_w, add_act, mode;
+  int64_t axis;     /* LabBnnPack */
+  int64_t pads[16]; /* LabBnnMirrorPad: before/after per dim, read at Prepare */
+  int options_len;
+  lbe_bconv2d *conv;
+  int32_t out_h, out_w, pad_top, pad_left;
+} op_t;
+
+#define FAIL(...) do { ctx->ReportError(ctx, __VA_ARGS__); return kError; } while (0)
+static inline TfLiteTensor *tensor(TfLiteContext *ctx, const TfLiteIntArray *ids, int i) {
+  return i < ids->size && ids->data[i] >= 0 && (size_t)ids->data[i] < ctx->tensors_size ? &ctx->tensors[ids->data[i]] : NULL;
+}
+static inline int64_t elements(const TfLiteTensor *t) {
+  int64_t p = 1;
+  for (int i = 0; i < t->dims->size; i++) p *= t->dims->data[i];
+  return p;
+}
+/* Give `t` the shape `d[0..n)` unless it already has it. */
+static inline int set_dims(TfLiteContext *ctx, TfLiteTensor *t, const int *d, int n) {
+  if (t->dims && t->dims->size == n && memcmp(t->dims->data, d, sizeof(int) * (size_t)n) == 0) return kOk;
+  TfLiteIntArray *a = malloc(sizeof(int) * (size_t)(n + 1)); /* TfLiteIntArrayFree is free() */
+  if (!a) return kError;
+  a->size = n;
+  memcpy(a->data, d, sizeof(int) * (size_t)n);
+  return ctx->ResizeTensor(ctx, t, a);
+}
+
+/* Data-movement ops (tflite_data_ops.c): Prepare checks and shapes the output, Invoke copies. */
+int lbe_tfl_prepare_mirror_pad(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
+int lbe_tfl_invoke_mirror_pad(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
+int lbe_tfl_prepare_pack(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
+int lbe_tfl_invoke_pack(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
+#endif
