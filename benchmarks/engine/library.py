@@ -94,6 +94,7 @@ _SIGNATURES = {
     "lbe_mirror_pad": (ctypes.c_int, [_P, _P, ctypes.c_int, _P, _P, ctypes.c_int, ctypes.c_int32]),
     "lbe_dequantize_f32_at": (None, [_P, _P, ctypes.c_int64, _I32, ctypes.c_int]),
     "lbe_pack": (ctypes.c_int, [_P, ctypes.c_int, _P, ctypes.c_int64, ctypes.c_int64, _P]),
+    "lbe_core_link": (ctypes.c_int, [ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
 }
 
 
@@ -158,6 +159,16 @@ def peak_binary_macs_per_second(level: str | None = None, seconds: float = 0.2) 
     """One thread's XOR+popcount peak at ``level`` (binary MACs/s, operands in registers/L1)."""
     index = level_index(level or engine_level())
     return float(load().lbe_peak_binary_macs_per_second(index, seconds))
+
+
+def core_link() -> tuple[float, float] | None:
+    """The link between the first two CPUs this thread may use: (round trip of a cache line in ns,
+    GB/s at which 1 MiB written on one is read on the other); None on a single CPU. Two-thread
+    speed-ups depend on it, and a VM's host may move the two vCPUs between dies at any time."""
+    round_trip, rate = ctypes.c_double(), ctypes.c_double()
+    if load().lbe_core_link(ctypes.byref(round_trip), ctypes.byref(rate)) != 0:
+        return None
+    return round_trip.value, rate.value / 1e9
 
 
 class Pool:

@@ -112,6 +112,10 @@ int lbe_depthwise_f32(const float *in, const float *filter, const float *bias, f
 /* Appended: PACK of n inputs of `outer` x `inner_bytes` bytes each into out[outer][n][inner_bytes] (TFLite's PACK:
  * outer is the product of the dimensions before the axis); split across the pool from 256 KiB. 0, or -1. */
 int lbe_pack(const void *const *inputs, int n, void *out, int64_t outer, int64_t inner_bytes, lbe_pool *pool);
+/* Appended: the link between the first two CPUs the calling thread may run on: median round trip of a cache
+ * line bounced between two pinned threads (ns) and the rate at which 1 MiB written on one is read on the
+ * other (bytes/s). The caller's affinity is restored. 0, or -1 (fewer than two CPUs, no thread). */
+int lbe_core_link(double *round_trip_ns, double *handoff_bytes_per_second);
 
 #ifdef __cplusplus
 }
