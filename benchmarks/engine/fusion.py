@@ -258,8 +258,8 @@ def replace_mirror_pads(model: schema.ModelT) -> int:
 
 
 def replace_packs(model: schema.ModelT) -> int:
-    """Turn every PACK of subgraph 0 (1 to MAX_PACKED inputs of rank at most 7) into LabBnnPack in
-    place; returns how many."""
+    """Turn every PACK of subgraph 0 (1 to MAX_PACKED unquantized inputs of rank 1 to 7) into
+    LabBnnPack in place; returns how many."""
     graph = model.subgraphs[0]
     tensors, codes = graph.tensors or [], model.operatorCodes or []
     replaced = 0
@@ -277,7 +277,11 @@ def replace_packs(model: schema.ModelT) -> int:
         options = op.builtinOptions
         axis = options.axis if isinstance(options, schema.PackOptionsT) else 0
         axis = axis + rank + 1 if axis < 0 else axis
-        if rank > 7 or not 0 <= axis <= rank or any(int(t) < 0 for t in op.inputs):
+        ends = [tensors[int(t)] for t in (*op.inputs, *op.outputs) if int(t) >= 0]
+        # quantized PACKs stay on TFLite's kernel, which checks their scales and zero points agree
+        if not 1 <= rank <= 7 or not 0 <= axis <= rank or len(ends) != len(op.inputs) + 1:
+            continue
+        if any(_quantized(t) for t in ends):
             continue
         _become_custom(model, op, PACK, {"axis": int(axis), "values_count": len(op.inputs)})
         replaced += 1
