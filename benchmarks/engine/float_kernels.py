@@ -1,6 +1,6 @@
 """NumPy-facing wrappers of the float ops the engine runs in place of tflite-runtime's (fusion.py):
-MAX_POOL_2D, AVERAGE_POOL_2D, MIRROR_PAD and PACK. Conventions as `kernels` (NHWC, ``level`` and
-``threads`` keywords).
+MAX_POOL_2D, AVERAGE_POOL_2D, MIRROR_PAD and PACK, and BoolNet's multi-slice sign. Conventions as
+`kernels` (NHWC, ``level`` and ``threads`` keywords).
 
 Example:
     >>> import numpy as np
@@ -72,6 +72,38 @@ def pack(arrays, axis: int = 0, *, threads: int = 1) -> np.ndarray:
         if library.load().lbe_pack(pointers, len(arrays), _ptr(out), outer, inner, pool.handle):
             raise UserError(f"lbe_pack refused {len(arrays)} arrays of shape {shape}, axis {axis}")
     return out
+
+
+def multi_slice_sign(
+    x: np.ndarray,
+    thresholds: np.ndarray,
+    slices: int,
+    subtract: bool = True,
+    *,
+    level: str | None = None,
+    threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """BoolNet's multi-slice sign as LCE converts it, on ``[..., C]`` float32 ``x``: the values
+    ``tile(x, slices) - thresholds`` (``+`` unless ``subtract``; ``thresholds`` ``[slices * C]``),
+    their LceQuantize (int32 words ``[..., ceil(slices * C / 32)]``) and its LceDequantize (±1)."""
+    x = _array("x", x, np.float32)
+    thresholds = _array("thresholds", thresholds, np.float32, 1)
+    if x.ndim < 1 or not isinstance(slices, int) or slices < 1 or thresholds.shape != (slices * x.shape[-1],):
+        raise UserError(
+            f"multi_slice_sign needs slices >= 1 and thresholds of shape (slices * channels,); received "
+            f"slices={slices!r}, x {x.shape}, thresholds {thresholds.shape}"
+        )
+    channels, width = x.shape[-1], slices * x.shape[-1]
+    pixels = x.size // channels if channels else 0
+    signs = kernels._empty((*x.shape[:-1], width), np.float32)
+    bits = kernels._empty((*x.shape[:-1], -(-width // 32)), np.int32)
+    with library.Pool(threads) as pool:
+        if library.load().lbe_multi_slice_sign(
+            _ptr(x), _ptr(thresholds), pixels, channels, slices, int(subtract), _ptr(signs), _ptr(bits),
+            _level(level), pool.handle,
+        ):  # fmt: skip
+            raise UserError(f"lbe_multi_slice_sign refused x {x.shape}, {slices} slices")
+    return signs, bits
 
 
 def _pool2d(

@@ -25,7 +25,8 @@ well, where tflite-runtime's kernel makes one memcpy per element when the axis i
 `AVERAGE_POOL_2D` whose windows hold 2 to 9 pixels, never need padding and are not the whole
 input (Bi-RealNet's and LabBNN's shortcuts) becomes `LabBnnAveragePool2d`, which adds in XNNPACK's order and
 multiplies by its scale, so again the outputs are the same bits. LAB's DEPTHWISE_CONV_2D →
-LceQuantize pairs become `LabBnnDepthwiseQuantize` (`depthwise_fusion`).
+LceQuantize pairs become `LabBnnDepthwiseQuantize` (`depthwise_fusion`), BoolNet's TILE → ADD/SUB →
+LceQuantize [→ LceDequantize] chains `LabBnnMultiSliceSign` (`sign_fusion`).
 """
 
 from typing import Dict, List, Optional, Tuple
@@ -46,6 +47,7 @@ from benchmarks.engine.graph_edit import opcode_index as _opcode_index
 from benchmarks.engine.graph_edit import quantized as _quantized
 from benchmarks.engine.graph_edit import readers as _readers
 from benchmarks.engine.graph_edit import shape as _shape
+from benchmarks.engine.sign_fusion import MULTI_SLICE_SIGN, fuse_multi_slice_sign
 from benchmarks.flatbuffer_model import load_model, pack_model
 
 FUSED_BCONV_ADD = "LabBnnBconv2dAdd"
@@ -57,6 +59,7 @@ MAX_PACKED = 64  # inputs of one LabBnnPack (csrc/tflite_data_ops.c)
 # The custom ops the engine runs (each has an engine timer), LCE's and ours.
 ENGINE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
 ENGINE_OPS += (FUSED_BCONV_ADD, FLOAT_MAX_POOL, MIRROR_PAD, FLOAT_AVERAGE_POOL, DEPTHWISE_QUANTIZE, PACK)
+ENGINE_OPS += (MULTI_SLICE_SIGN,)
 
 
 def _add_activation(add: schema.OperatorT) -> Optional[int]:
@@ -326,14 +329,15 @@ def _quantize_reading(operators, codes, tensors, readers: List[int]) -> Optional
 
 
 def fuse(flatbuffer: bytes, absorbed: Optional[Dict[int, int]] = None) -> Tuple[bytes, List[int]]:
-    """`flatbuffer` with every LceBconv2d → ADD pair and every DEPTHWISE_CONV_2D → LceQuantize pair
-    (`depthwise_fusion`) fused and float pools, constant-padded MIRROR_PADs and PACKs on the engine
-    (unchanged bytes if none occurs), and for each operator of the result the index of the
-    operator of `flatbuffer` it came from (`absorbed` as in `fuse_bconv_add`, plus each
-    LceQuantize fused into a depthwise conv)."""
+    """`flatbuffer` with every LceBconv2d → ADD pair, every DEPTHWISE_CONV_2D → LceQuantize pair
+    (`depthwise_fusion`) and every multi-slice sign chain (`sign_fusion`) fused and float pools,
+    constant-padded MIRROR_PADs and PACKs on the engine (unchanged bytes if none occurs), and for
+    each operator of the result the index of the operator of `flatbuffer` it came from
+    (`absorbed` as in `fuse_bconv_add`, plus each op fused into a depthwise conv or a sign)."""
     model = load_model(flatbuffer)
     count = len(model.subgraphs[0].operators or [])
     origin = fuse_depthwise_quantize(model, fuse_bconv_add(model, absorbed), absorbed)
+    origin = fuse_multi_slice_sign(model, origin, absorbed)
     replaced = replace_pools(model) + replace_mirror_pads(model) + replace_packs(model)
     if len(origin) == count and not replaced:
         return flatbuffer, origin

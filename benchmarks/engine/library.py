@@ -94,6 +94,10 @@ _SIGNATURES = {
     "lbe_mirror_pad": (ctypes.c_int, [_P, _P, ctypes.c_int, _P, _P, ctypes.c_int, ctypes.c_int32]),
     "lbe_dequantize_f32_at": (None, [_P, _P, ctypes.c_int64, _I32, ctypes.c_int]),
     "lbe_pack": (ctypes.c_int, [_P, ctypes.c_int, _P, ctypes.c_int64, ctypes.c_int64, _P]),
+    "lbe_multi_slice_sign": (
+        ctypes.c_int,
+        [_P, _P, ctypes.c_int64, _I32, _I32, ctypes.c_int, _P, _P, ctypes.c_int, _P],
+    ),
     "lbe_core_link": (ctypes.c_int, [ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
 }
 

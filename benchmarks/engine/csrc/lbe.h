@@ -116,6 +116,11 @@ int lbe_pack(const void *const *inputs, int n, void *out, int64_t outer, int64_t
  * line bounced between two pinned threads (ns) and the rate at which 1 MiB written on one is read on the
  * other (bytes/s). The caller's affinity is restored. 0, or -1 (fewer than two CPUs, no thread). */
 int lbe_core_link(double *round_trip_ns, double *handoff_bytes_per_second);
+/* Appended: BoolNet's multi-slice sign (TILE of `slices` copies along the channels, ADD or SUB (subtract != 0) of
+ * thresholds [slices * channels], LceQuantize): the packed bits into `bits` and/or their LceDequantize (+1/-1
+ * floats, [pixels][slices * channels]) into `signs` (either may be NULL, not both). 0, or -1. */
+int lbe_multi_slice_sign(const float *x, const float *thresholds, int64_t pixels, int32_t channels, int32_t slices,
+                         int subtract, float *signs, int32_t *bits, int level, lbe_pool *pool);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@ typedef struct {
   int kind, index;
   int64_t channels_in, dil_h, dil_w, act, pad_values, padding, stride_h, stride_w, filter_h, filter_w, add_act, mode;
   int64_t axis;     /* LabBnnPack */
+  int64_t slices, subtract; /* LabBnnMultiSliceSign */
   int64_t pads[16]; /* LabBnnMirrorPad: before/after per dim, read at Prepare */
   int options_len;
   lbe_bconv2d *conv;
@@ -44,4 +45,7 @@ int lbe_tfl_prepare_mirror_pad(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
 int lbe_tfl_invoke_mirror_pad(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
 int lbe_tfl_prepare_pack(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
 int lbe_tfl_invoke_pack(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
+/* LabBnnMultiSliceSign (tflite_sign_op.c). */
+int lbe_tfl_prepare_multi_slice_sign(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
+int lbe_tfl_invoke_multi_slice_sign(TfLiteContext *ctx, TfLiteNode *node, op_t *op, int level);
 #endif
