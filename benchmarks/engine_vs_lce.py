@@ -8,9 +8,10 @@ engine at this CPU's best level (or `$LAB_BNN_ENGINE_LEVEL`) and at avx2 are tim
 interleaved run per thread count (`blocked_times`), so load drift hits all alike. Then each
 LceBconv2d's binary-MAC throughput on the engine, from its own op timers, against this
 host's microbenchmark peak (`library.peak_binary_macs_per_second`, one thread; × threads
-for the multi-thread rows). Around each multi-thread run it measures the link between the two
-cores (`library.core_link`): on a VM the host may place the two vCPUs on one die or on two,
-and the same code then measures 2 threads / 1 thread at ~1.8× or ~1.35× (AMD EPYC guest).
+for the multi-thread rows). A multi-thread run goes in four parts with the link between the two
+cores measured around each (`timing_by_link`): on a VM the host may place the two vCPUs on one
+die or on two at any moment, and the same code then measures 2 threads / 1 thread at ~1.8× or
+~1.35× (AMD EPYC guest), so the speed-ups are also printed for the rounds of each placement.
 
 How a runner is timed: the thread pools of an interpreter (XNNPACK's, ruy's, ours) spin
 on a core for a while after each call before they sleep. Interleaving runners call by call
@@ -64,6 +65,7 @@ from benchmarks.kernel_paths import (
     runnable_kernel_paths,
 )
 from benchmarks.timing import blocked_times, wait_until_idle
+from benchmarks.timing_by_link import FAR_NS, NEAR_NS, PLACEMENTS, blocked_times_by_link, placement
 from converter import convert, multiply_accumulates, read_operators
 from zoo.experiments.run_folder import write_text_atomic
 from zoo.models import get_model
@@ -217,22 +219,22 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     if awake:
         state = "kept awake between ops" if all(awake) else "put to sleep after each partition (warned above)"
         print(f"engine at more than 1 thread: XNNPACK's workers {state}")
-    medians, links = {}, {}
+    medians, links, by_placement = {}, {}, {}
     for threads in args.threads:  # one interleaved run per thread count: no other pool competes
         same = {k: run for k, run in runners.items() if k[1] == threads}
-        before = library.core_link() if threads > 1 and levels else None
-        times = blocked_times(same, args.runs, args.warmup, BLOCK, WARM_S)
+        if threads > 1 and levels:
+            times, placed, links[threads] = blocked_times_by_link(same, args.runs, args.warmup, BLOCK, WARM_S)
+            for kind, samples in placed.items():
+                by_placement.setdefault(kind, {}).update(
+                    {k: statistics.median(v) * 1e3 for k, v in samples.items()}
+                )
+        else:
+            times = blocked_times(same, args.runs, args.warmup, BLOCK, WARM_S)
         medians.update({k: statistics.median(v) * 1e3 for k, v in times.items()})
-        if before:
-            links[threads] = (before, library.core_link() or before)
     peaks = {level: library.peak_binary_macs_per_second(level) for level in levels}
     rows = _rows(args, host, levels, medians, engines, runners, flatbuffers, peaks)
     _print(args, levels, rows)
-    for threads, ((trip0, rate0), (trip1, rate1)) in links.items():
-        print(f"\ncore-to-core link around the {threads}-thread run (`library.core_link`, before → after): "
-              f"cache-line round trip {trip0:.0f} → {trip1:.0f} ns, 1 MiB handed over at {rate0:.0f} → "
-              f"{rate1:.0f} GB/s; a VM's two vCPUs on one die measured ~50-100 ns, on two ~400 ns, "
-              f"where two-thread ratios fall")  # fmt: skip
+    _print_by_link(args, levels, rows, links, by_placement, medians)
     if args.csv:
         text = io.StringIO()
         writer = csv.DictWriter(text, CSV_COLUMNS, lineterminator="\n")
@@ -339,6 +341,32 @@ def _print(args, levels: List[str], rows: List[dict]) -> None:
                     text += f", {column} {r['median_ms']:.2f} ms{ratio}"
             parts.append(f"{threads}t: {text}" if len(args.threads) > 1 else text)
         print(f"{name} {_square(input_shape_text(args, name))}: " + "; ".join(parts))
+
+
+def _print_by_link(args, levels, rows, links, by_placement, medians) -> None:
+    """The core-to-core link around each part of the multi-thread runs, and the speed-ups over
+    1 thread of the rounds where it stayed near or far (`timing_by_link`)."""
+    for threads, parts in links.items():
+        trips = ", ".join(f"{before:.0f}→{after:.0f}" for before, after, _ in parts)
+        print(f"\ncore-to-core link (`library.core_link`: cache-line round trip before→after each part "
+              f"of the {threads}-thread run): {trips} ns; near < {NEAR_NS:.0f} ns (one die), "
+              f"far > {FAR_NS:.0f} ns")  # fmt: skip
+        counts = {kind: sum(r for b, a, r in parts if placement(b, a) == kind) for kind in PLACEMENTS}
+        shown = [kind for kind in ("near", "far") if counts[kind]]
+        if 1 not in args.threads or not shown:
+            continue
+        print(
+            f"  speed-up over 1 thread by placement ({', '.join(f'{k}: {counts[k]} rounds' for k in shown)})"
+        )
+        for r in rows:
+            key = (r["model"], threads, r["kernel_path"])
+            one = medians.get((r["model"], 1, r["kernel_path"]))
+            if r["threads"] != threads or not one or r["kernel_path"] not in [engine_path(v) for v in levels]:
+                continue
+            cells = [
+                f"{kind} {one / by_placement[kind][key]:.2f}×" for kind in shown if key in by_placement[kind]
+            ]
+            print(f"  {r['model']:10s} {threads}t {r['kernel_path']:24s} " + "   ".join(cells))
 
 
 def input_shape_text(args, name: str) -> str:

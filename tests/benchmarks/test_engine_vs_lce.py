@@ -41,6 +41,9 @@ def test_prints_a_table_per_thread_count_and_a_summary_line(run):
     assert "speed-up over 1 thread (same path)" in text
     if levels:  # the 2-thread engines were built with XNNPACK's workers kept awake
         assert "engine at more than 1 thread: XNNPACK's workers kept awake between ops" in lines
+        # the 2-thread run went in two parts (2 rounds), the link measured around each
+        link = next(line for line in lines if line.startswith("core-to-core link (`library.core_link`"))
+        assert link.split("): ")[1].count("→") == 2 and "of the 2-thread run" in link
     summary = [line for line in lines if line.startswith("QuickNet 32²: 1t: LCE ")]
     assert len(summary) == 1 and "; 2t: LCE " in summary[0]
     for level in levels:
