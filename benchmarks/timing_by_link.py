@@ -11,7 +11,7 @@ speed-up for each placement it saw instead of a median of the two.
 from typing import Callable, Dict, List, Optional, Tuple
 
 from benchmarks.engine import library
-from benchmarks.timing import blocked_times
+from benchmarks.timing import blocked_times, wait_until_idle
 
 NEAR_NS, FAR_NS = 150.0, 250.0
 PLACEMENTS = ("near", "far", "mixed")
@@ -48,8 +48,10 @@ def blocked_times_by_link(
     by_placement: Dict[str, Dict[object, List[float]]] = {}
     links: List[Tuple[float, float, int]] = []
     for i, rounds in enumerate(sizes):
+        wait_until_idle()  # a pool still spinning would share a core with the link's pinned threads
         before = link()
         times = blocked_times(runners, rounds, warmup if i == 0 else 0, block, warm_seconds)
+        wait_until_idle()
         after = link() if before else None
         kind = placement(before[0], after[0]) if before and after else "mixed"
         if before and after:

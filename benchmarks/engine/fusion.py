@@ -56,6 +56,8 @@ MIRROR_PAD = "LabBnnMirrorPad"
 FLOAT_AVERAGE_POOL = "LabBnnAveragePool2d"
 PACK = "LabBnnPack"
 MAX_PACKED = 64  # inputs of one LabBnnPack (csrc/tflite_data_ops.c)
+# tensor types whose elements are not fixed-size bytes: a PACK of them stays on TFLite's kernel
+_NOT_FIXED_SIZE = {schema.TensorType.STRING, schema.TensorType.RESOURCE, schema.TensorType.VARIANT}
 # The custom ops the engine runs (each has an engine timer), LCE's and ours.
 ENGINE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
 ENGINE_OPS += (FUSED_BCONV_ADD, FLOAT_MAX_POOL, MIRROR_PAD, FLOAT_AVERAGE_POOL, DEPTHWISE_QUANTIZE, PACK)
@@ -284,7 +286,7 @@ def replace_packs(model: schema.ModelT) -> int:
         # quantized PACKs stay on TFLite's kernel, which checks their scales and zero points agree
         if not 1 <= rank <= 7 or not 0 <= axis <= rank or len(ends) != len(op.inputs) + 1:
             continue
-        if any(_quantized(t) for t in ends):
+        if any(_quantized(t) or t.type in _NOT_FIXED_SIZE for t in ends):
             continue
         _become_custom(model, op, PACK, {"axis": int(axis), "values_count": len(op.inputs)})
         replaced += 1

@@ -95,7 +95,7 @@ def fuse_multi_slice_sign(
         if builtin(codes[op.opcodeIndex]) != schema.BuiltinOperator.TILE:
             continue
         slices = _slices(model, op)
-        tiled = int(op.outputs[0]) if slices else -1
+        tiled = int(op.outputs[0]) if slices and shape(tensors[int(op.outputs[0])]) else -1
         arithmetic = only_reader(tiled) if slices else None
         if arithmetic is None:
             continue

@@ -2,6 +2,7 @@
  * Internal; only these files know TFLite (through tflite_abi.h, checked at start-up). */
 #ifndef LBE_TFLITE_OP_H
 #define LBE_TFLITE_OP_H
+#include <stdlib.h>
 #include <string.h>
 
 #include "lbe_internal.h"
