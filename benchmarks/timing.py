@@ -45,6 +45,12 @@ def wait_until_idle() -> None:
             return
 
 
+def _warm_up(runners: Dict[object, Callable[[], None]], warmup: int) -> None:
+    for run in runners.values():
+        for _ in range(warmup):
+            run()
+
+
 def blocked_times(
     runners: Dict[object, Callable[[], None]],
     runs: int,
@@ -57,9 +63,7 @@ def blocked_times(
     once), then makes `block` - 1 timed calls back to back."""
     if block < 2:
         raise UserError(f"block must be >= 2 (the first call is discarded); received {block}")
-    for run in runners.values():
-        for _ in range(warmup):
-            run()
+    _warm_up(runners, warmup)
     times = {name: [] for name in runners}
     with garbage_collection_paused():
         for _ in range(runs):
@@ -88,9 +92,7 @@ def interleaved_times(
     and the untimed call wakes this runner's own pools, as a serving loop finds them."""
     if threads > 1:
         return blocked_times(runners, runs, warmup)
-    for run in runners.values():
-        for _ in range(warmup):
-            run()
+    _warm_up(runners, warmup)
     times = {name: [] for name in runners}
     with garbage_collection_paused():
         for _ in range(runs):

@@ -154,7 +154,6 @@ static int64_t leading(const TfLiteTensor *t) {
   for (int i = 0; i + 1 < t->dims->size; i++) p *= t->dims->data[i];
   return p;
 }
-static int words(int64_t channels) { return (int)((channels + 31) / 32); }
 /* TFLite's SAME/VALID output size and leading padding (padding enum: 0 SAME, 1 VALID). */
 static void out_and_pad(int in, int k, int stride, int dil, int64_t padding, int32_t *out, int32_t *pad) {
   int eff = (k - 1) * dil + 1;

@@ -31,6 +31,8 @@ static inline int64_t elements(const TfLiteTensor *t) {
   for (int i = 0; i < t->dims->size; i++) p *= t->dims->data[i];
   return p;
 }
+/* 32-bit words holding `channels` bits. */
+static inline int words(int64_t channels) { return (int)((channels + 31) / 32); }
 /* Give `t` the shape `d[0..n)` unless it already has it. */
 static inline int set_dims(TfLiteContext *ctx, TfLiteTensor *t, const int *d, int n) {
   if (t->dims && t->dims->size == n && memcmp(t->dims->data, d, sizeof(int) * (size_t)n) == 0) return kOk;

@@ -3,8 +3,6 @@
  * [..., ceil(slices * C / 32)] (a float output comes first); options `slices` and `subtract`. */
 #include "tflite_op.h"
 
-static int words(int64_t channels) { return (int)((channels + 31) / 32); }
-
 int lbe_tfl_prepare_multi_slice_sign(TfLiteContext *ctx, TfLiteNode *node, op_t *op) {
   const TfLiteTensor *in = tensor(ctx, node->inputs, 0), *thresholds = tensor(ctx, node->inputs, 1);
   const int n = in->dims->size;
