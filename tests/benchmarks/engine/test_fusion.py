@@ -15,6 +15,7 @@ from benchmarks.engine.interpreter import EngineInterpreter
 from benchmarks.flatbuffer_model import load_model, pack_model
 from benchmarks.kernel_paths import random_inputs
 from converter import convert, read_operators
+from tests.benchmarks.engine.fused_vs_unfused import assert_fused_equals_unfused
 from zoo.models import get_model
 
 LEVELS = library.supported_levels()
@@ -46,15 +47,6 @@ def bconv_add_pairs(flatbuffer: bytes):
         for a in ops
         if a.op_type == "ADD" and b.outputs[0] in a.inputs
     ]
-
-
-def assert_fused_equals_unfused(flatbuffer: bytes):
-    inputs = inputs_for(flatbuffer)
-    for level in LEVELS:
-        for threads in (1, 2):
-            unfused = EngineInterpreter(flatbuffer, threads=threads, level=level, fuse=False).predict(inputs)
-            fused = EngineInterpreter(flatbuffer, threads=threads, level=level).predict(inputs)
-            assert np.array_equal(fused, unfused), (level, threads)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -95,7 +87,7 @@ def test_fused_model_equals_unfused_exactly_at_every_level_and_thread_count(name
     # the bconv's output, the ADD's where a PRELU follows, the depthwise conv's float output
     dropped = len(fused_ops) + len(with_prelu) + len(depthwise)
     assert len(rewritten.subgraphs[0].tensors) == len(model.subgraphs[0].tensors) - dropped
-    assert_fused_equals_unfused(flatbuffer)
+    assert_fused_equals_unfused(flatbuffer, inputs_for(flatbuffer))
 
 
 @pytest.mark.parametrize(
@@ -119,7 +111,7 @@ def test_add_fused_activation_is_applied_exactly(activation):
     fused, _ = fusion.fuse(flatbuffer)
     fused_ops = [op for op in read_operators(fused) if op.op_type == fusion.FUSED_BCONV_ADD]
     assert fused_ops and all(op.options["add_activation"] == activation for op in fused_ops)
-    assert_fused_equals_unfused(flatbuffer)
+    assert_fused_equals_unfused(flatbuffer, inputs_for(flatbuffer))
 
 
 def test_model_without_the_pattern_is_unchanged():

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks.engine import float_kernels, fusion, library
-from benchmarks.engine.interpreter import EngineInterpreter
+from benchmarks.engine import float_kernels, fusion
 from converter import convert, read_operators
+from tests.benchmarks.engine.fused_vs_unfused import assert_fused_equals_unfused
 
 CASES = [
     ((2, 5, 6, 7), [[0, 0], [1, 1], [1, 1], [0, 0]]),  # BoolNet's: H and W of NHWC
@@ -64,8 +64,4 @@ def test_model_with_mirror_pad_equals_tflite_runtime_exactly(mode) -> None:
     types = [op.op_type for op in read_operators(rewritten)]
     assert fusion.MIRROR_PAD in types and "MIRROR_PAD" not in types
     x = np.random.default_rng(1).standard_normal((2, 6, 7, 64)).astype(np.float32)
-    for level in library.supported_levels():
-        for threads in (1, 2):
-            unfused = EngineInterpreter(flatbuffer, threads=threads, level=level, fuse=False).predict(x)
-            fused = EngineInterpreter(flatbuffer, threads=threads, level=level).predict(x)
-            assert fused.tobytes() == unfused.tobytes(), (level, threads)
+    assert_fused_equals_unfused(flatbuffer, x)

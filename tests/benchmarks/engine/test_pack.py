@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks.engine import float_kernels, fusion, library
-from benchmarks.engine.interpreter import EngineInterpreter
+from benchmarks.engine import float_kernels, fusion
 from converter import convert, read_operators
+from tests.benchmarks.engine.fused_vs_unfused import assert_fused_equals_unfused
 
 SHAPES = [(1, 4, 4, 3, 8), (5, 3), (7,), (2, 3, 1, 4)]
 DTYPES = [np.float32, np.int32, np.int8, np.int64, np.float16, np.bool_]
@@ -68,9 +68,5 @@ def test_model_with_pack_equals_tflite_runtime_exactly(axis) -> None:
     assert fusion.PACK in types and "PACK" not in types
     x = np.random.default_rng(1).standard_normal((2, 6, 7, 64)).astype(np.float32)
     expected = np.stack([x * 2.0, x - 1.0], axis=axis).reshape(2, 6, -1)
-    for level in library.supported_levels():
-        for threads in (1, 2):
-            unfused = EngineInterpreter(flatbuffer, threads=threads, level=level, fuse=False).predict(x)
-            fused = EngineInterpreter(flatbuffer, threads=threads, level=level).predict(x)
-            assert fused.tobytes() == unfused.tobytes(), (level, threads)
-            np.testing.assert_array_equal(fused, expected)
+    for (fused,) in assert_fused_equals_unfused(flatbuffer, x):
+        np.testing.assert_array_equal(fused, expected)

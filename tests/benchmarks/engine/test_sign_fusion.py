@@ -13,9 +13,9 @@ import pytest
 import tensorflow as tf
 
 from benchmarks.engine import float_kernels, fusion, library
-from benchmarks.engine.interpreter import EngineInterpreter
 from converter import convert, read_operators
 from tests.benchmarks.engine import numpy_lce_reference as ref
+from tests.benchmarks.engine.fused_vs_unfused import assert_fused_equals_unfused
 
 # (x shape, slices): channels a multiple of 16 (AVX-512's register path) and not, one and many slices;
 # the last two hold 64 Ki values or more, so at 2 threads the pool splits their pixels
@@ -109,9 +109,4 @@ def test_models_run_fused_with_the_unfused_outputs(build, fused) -> None:
     types = [op.op_type for op in read_operators(fusion.fuse(flatbuffer)[0])]
     assert (fusion.MULTI_SLICE_SIGN in types) == fused and ("TILE" in types) != fused, types
     x = np.random.default_rng(1).standard_normal((2, 6, 7, 32)).astype(np.float32)
-    for level in library.supported_levels():
-        for threads in (1, 2):
-            unfused = EngineInterpreter(flatbuffer, threads=threads, level=level, fuse=False).predict(x)
-            got = EngineInterpreter(flatbuffer, threads=threads, level=level).predict(x)
-            for a, b in zip(*(o if isinstance(o, list) else [o] for o in (got, unfused))):
-                assert a.tobytes() == b.tobytes(), (level, threads)
+    assert_fused_equals_unfused(flatbuffer, x)
