@@ -5,23 +5,27 @@ BoolNet (grouped binary convs) at its registry small input, all with 1000 classe
 random weights (seed 0; latency does not depend on weight values). Every LCE path that
 prepares the model (`reference_bconv`, an oracle not a speed path, excepted) and the
 engine at this CPU's best level (or `$LAB_BNN_ENGINE_LEVEL`) and at avx2 are timed in one
-interleaved run per thread count (`blocked_times`), so load drift hits all alike. Then each
-LceBconv2d's binary-MAC throughput on the engine, from its own op timers, against this
-host's microbenchmark peak (`library.peak_binary_macs_per_second`, one thread; × threads
-for the multi-thread rows). A multi-thread run goes in four parts with the link between the two
-cores measured around each (`timing_by_link`): on a VM the host may place the two vCPUs on one
-die or on two at any moment, and the same code then measures 2 threads / 1 thread at ~1.8× or
-~1.35× (AMD EPYC guest), so the speed-ups are also printed for the rounds of each placement.
+interleaved run over every thread count (`blocked_times`), so load drift hits all alike and
+each speed-up over 1 thread divides times of the same rounds. Then each LceBconv2d's
+binary-MAC throughput on the engine, from its own op timers, against this host's
+microbenchmark peak (`library.peak_binary_macs_per_second`, one thread; × threads for the
+multi-thread rows). With more than one thread count the run goes in four parts with the link
+between the two cores measured around each (`timing_by_link`): on a VM the host may place the
+two vCPUs on one die or on two at any moment, and the same code then measures 2 threads /
+1 thread at ~1.8× or ~1.35× (AMD EPYC guest), so the speed-ups are also printed for the rounds
+of each placement.
 
 How a runner is timed: the thread pools of an interpreter (XNNPACK's, ruy's, ours) spin
 on a core for a while after each call before they sleep. Interleaving runners call by call
 would let the pools of the runner just timed steal a core from the next one (on a 2-core
-host a 2-thread engine runner then measured 5× slower than alone). So only runners of the same
-thread count share a round-robin; before each runner's turn the process waits until it is
-idle (no thread used more than 0.1 ms of CPU over a 2 ms window, at most 0.5 s), then the
-runner makes `BLOCK` consecutive calls: the first is discarded (it wakes the runner's own
-pools and refills caches) and the others are timed, each a sample. Medians are over
-`--runs` rounds × (`BLOCK` - 1) samples: back-to-back inference, as a serving loop runs.
+host a 2-thread engine runner then measured 5× slower than alone). So before each runner's
+turn the process waits until it is idle (no thread used more than 0.1 ms of CPU over a 2 ms
+window, at most 0.5 s), then the runner is called untimed for `WARM_S` (it wakes the runner's
+own pools and refills caches) and makes `BLOCK` - 1 timed calls, each a sample. Medians are
+over `--runs` rounds × (`BLOCK` - 1) samples: back-to-back inference, as a serving loop runs.
+Host speed here drifts by up to 1.5× within minutes, for 1 and 2 threads alike (Bi-RealNet
+224² at 1 thread: 2.6 to 4.2 ms over 8-round windows); timing the thread counts in separate
+runs made their ratio compare two different periods.
 
     python -m benchmarks.engine_vs_lce [--runs 20] [--warmup 3] [--threads 1,2]
         [--models QuickNet,BiRealNet,LabBNN,BoolNet] [--size 224] [--cache-dir DIR]
@@ -192,10 +196,10 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     print(f"host: {host}\nengine dispatch levels timed: {level_note}; supported: "
           f"{', '.join(library.supported_levels()) if levels else 'none'}")  # fmt: skip
     print(
-        f"weights: random (seed 0), 1000 classes; {args.warmup} warm-up calls, then per thread count "
-        f"one interleaved run of {args.runs} rounds: each runner starts on an idle process, is called "
-        f"untimed for {WARM_S * 1e3:.0f} ms (at least once), then {BLOCK - 1} timed calls; median of "
-        f"{args.runs * (BLOCK - 1)} timed calls"
+        f"weights: random (seed 0), 1000 classes; {args.warmup} warm-up calls, then one interleaved "
+        f"run of {args.runs} rounds over every thread count: each runner starts on an idle process, "
+        f"is called untimed for {WARM_S * 1e3:.0f} ms (at least once), then {BLOCK - 1} timed "
+        f"calls; median of {args.runs * (BLOCK - 1)} timed calls"
     )
     flatbuffers = {
         name: converted(name, input_shape(name, args.size), args.cache_dir) for name in args.models
@@ -219,22 +223,18 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     if awake:
         state = "kept awake between ops" if all(awake) else "put to sleep after each partition (warned above)"
         print(f"engine at more than 1 thread: XNNPACK's workers {state}")
-    medians, links, by_placement = {}, {}, {}
-    for threads in args.threads:  # one interleaved run per thread count: no other pool competes
-        same = {k: run for k, run in runners.items() if k[1] == threads}
-        if threads > 1 and levels:
-            times, placed, links[threads] = blocked_times_by_link(same, args.runs, args.warmup, BLOCK, WARM_S)
-            for kind, samples in placed.items():
-                by_placement.setdefault(kind, {}).update(
-                    {k: statistics.median(v) * 1e3 for k, v in samples.items()}
-                )
-        else:
-            times = blocked_times(same, args.runs, args.warmup, BLOCK, WARM_S)
-        medians.update({k: statistics.median(v) * 1e3 for k, v in times.items()})
+    links, by_placement = [], {}
+    if len(args.threads) > 1 and levels:  # one run: every speed-up divides times of the same rounds
+        times, placed, links = blocked_times_by_link(runners, args.runs, args.warmup, BLOCK, WARM_S)
+        for kind, samples in placed.items():
+            by_placement[kind] = {k: statistics.median(v) * 1e3 for k, v in samples.items()}
+    else:
+        times = blocked_times(runners, args.runs, args.warmup, BLOCK, WARM_S)
+    medians = {k: statistics.median(v) * 1e3 for k, v in times.items()}
     peaks = {level: library.peak_binary_macs_per_second(level) for level in levels}
     rows = _rows(args, host, levels, medians, engines, runners, flatbuffers, peaks)
     _print(args, levels, rows)
-    _print_by_link(args, levels, rows, links, by_placement, medians)
+    _print_by_link(args, levels, rows, links, by_placement)
     if args.csv:
         text = io.StringIO()
         writer = csv.DictWriter(text, CSV_COLUMNS, lineterminator="\n")
@@ -343,30 +343,30 @@ def _print(args, levels: List[str], rows: List[dict]) -> None:
         print(f"{name} {_square(input_shape_text(args, name))}: " + "; ".join(parts))
 
 
-def _print_by_link(args, levels, rows, links, by_placement, medians) -> None:
-    """The core-to-core link around each part of the multi-thread runs, and the speed-ups over
-    1 thread of the rounds where it stayed near or far (`timing_by_link`)."""
-    for threads, parts in links.items():
-        trips = ", ".join(f"{before:.0f}→{after:.0f}" for before, after, _ in parts)
-        print(f"\ncore-to-core link (`library.core_link`: cache-line round trip before→after each part "
-              f"of the {threads}-thread run): {trips} ns; near < {NEAR_NS:.0f} ns (one die), "
-              f"far > {FAR_NS:.0f} ns")  # fmt: skip
-        counts = {kind: sum(r for b, a, r in parts if placement(b, a) == kind) for kind in PLACEMENTS}
-        shown = [kind for kind in ("near", "far") if counts[kind]]
-        if 1 not in args.threads or not shown:
+def _print_by_link(args, levels, rows, links, by_placement) -> None:
+    """The core-to-core link around each part of the run, and the speed-ups over 1 thread of
+    the rounds where it stayed near or far (`timing_by_link`)."""
+    if not links:
+        return
+    trips = ", ".join(f"{before:.0f}→{after:.0f}" for before, after, _ in links)
+    print(f"\ncore-to-core link (`library.core_link`: cache-line round trip before→after each part "
+          f"of the run): {trips} ns; near < {NEAR_NS:.0f} ns (one die), far > {FAR_NS:.0f} ns")  # fmt: skip
+    counts = {kind: sum(r for b, a, r in links if placement(b, a) == kind) for kind in PLACEMENTS}
+    shown = [kind for kind in ("near", "far") if counts[kind]]
+    if 1 not in args.threads or not shown:
+        return
+    print(f"  speed-up over 1 thread by placement ({', '.join(f'{k}: {counts[k]} rounds' for k in shown)})")
+    engines = [engine_path(level) for level in levels]
+    for r in rows:
+        if r["threads"] == 1 or r["kernel_path"] not in engines:
             continue
-        print(
-            f"  speed-up over 1 thread by placement ({', '.join(f'{k}: {counts[k]} rounds' for k in shown)})"
-        )
-        for r in rows:
-            key = (r["model"], threads, r["kernel_path"])
-            one = medians.get((r["model"], 1, r["kernel_path"]))
-            if r["threads"] != threads or not one or r["kernel_path"] not in [engine_path(v) for v in levels]:
-                continue
-            cells = [
-                f"{kind} {one / by_placement[kind][key]:.2f}×" for kind in shown if key in by_placement[kind]
-            ]
-            print(f"  {r['model']:10s} {threads}t {r['kernel_path']:24s} " + "   ".join(cells))
+        key, one = (r["model"], r["threads"], r["kernel_path"]), (r["model"], 1, r["kernel_path"])
+        cells = [
+            f"{kind} {by_placement[kind][one] / by_placement[kind][key]:.2f}×"
+            for kind in shown
+            if key in by_placement.get(kind, {}) and one in by_placement.get(kind, {})
+        ]
+        print(f"  {r['model']:10s} {r['threads']}t {r['kernel_path']:24s} " + "   ".join(cells))
 
 
 def input_shape_text(args, name: str) -> str:

@@ -41,9 +41,15 @@ def test_prints_a_table_per_thread_count_and_a_summary_line(run):
     assert "speed-up over 1 thread (same path)" in text
     if levels:  # the 2-thread engines were built with XNNPACK's workers kept awake
         assert "engine at more than 1 thread: XNNPACK's workers kept awake between ops" in lines
-        # the 2-thread run went in two parts (2 rounds), the link measured around each
+        # the run went in two parts (2 rounds), the link measured around each
         link = next(line for line in lines if line.startswith("core-to-core link (`library.core_link`"))
-        assert link.split("): ")[1].count("→") == 2 and "of the 2-thread run" in link
+        assert link.split("): ")[1].count("→") == 2 and "of the run" in link
+        heading = "  speed-up over 1 thread by placement"
+        placed = [i for i, line in enumerate(lines) if line.startswith(heading)]
+        for i in placed:  # a part stayed near or far: each 2-thread engine has 1t and 2t samples from it
+            cells = lines[i + 1 : i + 1 + len(levels)]
+            assert [c.split()[2] for c in cells] == [engine_path(level) for level in levels]
+            assert all(c.split()[:2] == ["QuickNet", "2t"] and "×" in c for c in cells)
     summary = [line for line in lines if line.startswith("QuickNet 32²: 1t: LCE ")]
     assert len(summary) == 1 and "; 2t: LCE " in summary[0]
     for level in levels:
