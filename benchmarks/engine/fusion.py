@@ -26,7 +26,8 @@ well, where tflite-runtime's kernel makes one memcpy per element when the axis i
 input (Bi-RealNet's and LabBNN's shortcuts) becomes `LabBnnAveragePool2d`, which adds in XNNPACK's order and
 multiplies by its scale, so again the outputs are the same bits. LAB's DEPTHWISE_CONV_2D →
 LceQuantize pairs become `LabBnnDepthwiseQuantize` (`depthwise_fusion`), BoolNet's TILE → ADD/SUB →
-LceQuantize [→ LceDequantize] chains `LabBnnMultiSliceSign` (`sign_fusion`).
+LceQuantize [→ LceDequantize] chains `LabBnnMultiSliceSign` (`sign_fusion`), and a MIRROR_PAD
+that only an LceQuantize reads pads the packed words instead (`quantize_before_pad`).
 """
 
 from typing import Dict, List, Optional, Tuple
@@ -47,6 +48,7 @@ from benchmarks.engine.graph_edit import opcode_index as _opcode_index
 from benchmarks.engine.graph_edit import quantized as _quantized
 from benchmarks.engine.graph_edit import readers as _readers
 from benchmarks.engine.graph_edit import shape as _shape
+from benchmarks.engine.quantize_before_pad import quantize_before_mirror_pad
 from benchmarks.engine.sign_fusion import MULTI_SLICE_SIGN, fuse_multi_slice_sign
 from benchmarks.flatbuffer_model import load_model, pack_model
 
@@ -340,7 +342,9 @@ def fuse(flatbuffer: bytes, absorbed: Optional[Dict[int, int]] = None) -> Tuple[
     count = len(model.subgraphs[0].operators or [])
     origin = fuse_depthwise_quantize(model, fuse_bconv_add(model, absorbed), absorbed)
     origin = fuse_multi_slice_sign(model, origin, absorbed)
+    fused = origin
+    origin = quantize_before_mirror_pad(model, origin)
     replaced = replace_pools(model) + replace_mirror_pads(model) + replace_packs(model)
-    if len(origin) == count and not replaced:
+    if len(origin) == count and origin is fused and not replaced:
         return flatbuffer, origin
     return pack_model(model), origin
