@@ -19,9 +19,10 @@ LBE_TARGET_AVX2 static inline __m256i widen(__m256i bytes, __m256i ones8, __m256
                              _mm256_shuffle_epi8(lut, _mm256_xor_si256(fhi, _mm256_set1_epi32((IN)[2 * k + 1])))))
 #define FLUSH(A, B) A = _mm256_add_epi32(A, widen(B, ones8, ones16)), B = _mm256_setzero_si256()
 
-LBE_TARGET_AVX2 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group,
-                                  int32_t *acc) {
-  const int32_t cout = c->p.channels_out, out_w = npix, kw = c->taps * c->words_group;
+/* cols holds `stride` words per tap, the group's words_group of them from `offset` on. */
+LBE_TARGET_AVX2 static void row_avx2(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group,
+                                     int32_t *acc, int32_t stride, int32_t offset) {
+  const int32_t cout = c->p.channels_out, out_w = npix, wg = c->words_group, kw = c->taps * wg;
   const int32_t per_group = c->blocks / c->p.groups;
   const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2,
                                        2, 3, 2, 3, 3, 4);
@@ -30,10 +31,14 @@ LBE_TARGET_AVX2 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *co
   const size_t n = (size_t)npix * kw;
   int32_t *split = malloc(sizeof(int32_t) * 2 * (n ? n : 1));
   if (!split) abort(); /* out of memory */
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t x = (uint32_t)cols[i];
-    split[2 * i] = (int32_t)(x & 0x0f0f0f0fu);
-    split[2 * i + 1] = (int32_t)((x >> 4) & 0x0f0f0f0fu);
+  int32_t *to = split;
+  for (size_t tap = 0; tap < (size_t)npix * c->taps; ++tap) {
+    const int32_t *from = cols + tap * (size_t)stride + (size_t)offset;
+    for (int32_t w = 0; w < wg; ++w, to += 2) {
+      const uint32_t x = (uint32_t)from[w];
+      to[0] = (int32_t)(x & 0x0f0f0f0fu);
+      to[1] = (int32_t)((x >> 4) & 0x0f0f0f0fu);
+    }
   }
   for (int32_t blk = group * per_group; blk < (group + 1) * per_group; ++blk) {
     const int32_t *fb = c->packed + (size_t)blk * kw * 16, oc0 = c->block_oc0[blk], nl = c->block_n[blk];
@@ -69,6 +74,17 @@ LBE_TARGET_AVX2 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *co
     }
   }
   free(split);
+}
+
+LBE_TARGET_AVX2 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group,
+                                  int32_t *acc) {
+  row_avx2(c, cols, npix, group, acc, c->words_group, 0);
+}
+
+/* Group `group` of taps gathered with every group's words (words_in per tap), as bconv2d_gather.c does. */
+LBE_TARGET_AVX2 void lbe_row_avx2_grouped(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix,
+                                          int32_t group, int32_t *acc) {
+  row_avx2(c, cols, npix, group, acc, c->words_in, group * c->words_group);
 }
 
 LBE_TARGET_AVX2 void lbe_quantize_avx2(const float *in, int32_t *out, int64_t pixels, int32_t channels) {

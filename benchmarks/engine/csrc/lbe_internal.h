@@ -75,6 +75,8 @@ int lbe_bconv2d_run_direct(const struct lbe_bconv2d *c, const int32_t *input, vo
                            lbe_pool *pool, const float *residual, int add_activation, const float *alpha,
                            int32_t *bits);
 void lbe_row_avx2(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group, int32_t *acc);
+void lbe_row_avx2_grouped(const struct lbe_bconv2d *c, const int32_t *cols, int32_t npix, int32_t group,
+                          int32_t *acc);
 void lbe_quantize_avx512(const float *in, int32_t *out, int64_t pixels, int32_t channels);
 
 void lbe_quantize_avx2(const float *in, int32_t *out, int64_t pixels, int32_t channels);
