@@ -9,7 +9,7 @@ interleaved run over every thread count (`blocked_times`), so load drift hits al
 each speed-up over 1 thread divides times of the same rounds. Then each LceBconv2d's
 binary-MAC throughput on the engine, from its own op timers, against this host's
 microbenchmark peak (`library.peak_binary_macs_per_second`, one thread; × threads for the
-multi-thread rows). With more than one thread count the run goes in four parts with the link
+multi-thread rows). When more than 1 thread is timed, the run goes in four parts with the link
 between the two cores measured around each (`timing_by_link`): on a VM the host may place the
 two vCPUs on one die or on two at any moment, and the same code then measures 2 threads /
 1 thread at ~1.8× or ~1.35× (AMD EPYC guest), so the speed-ups are also printed for the rounds
@@ -224,7 +224,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
         state = "kept awake between ops" if all(awake) else "put to sleep after each partition (warned above)"
         print(f"engine at more than 1 thread: XNNPACK's workers {state}")
     links, by_placement = [], {}
-    if len(args.threads) > 1 and levels:  # one run: every speed-up divides times of the same rounds
+    if any(t > 1 for t in args.threads) and levels:  # link measured; speed-ups from the same rounds
         times, placed, links = blocked_times_by_link(runners, args.runs, args.warmup, BLOCK, WARM_S)
         for kind, samples in placed.items():
             by_placement[kind] = {k: statistics.median(v) * 1e3 for k, v in samples.items()}

@@ -335,7 +335,8 @@ def _quantize_reading(operators, codes, tensors, readers: List[int]) -> Optional
 def fuse(flatbuffer: bytes, absorbed: Optional[Dict[int, int]] = None) -> Tuple[bytes, List[int]]:
     """`flatbuffer` with every LceBconv2d → ADD pair, every DEPTHWISE_CONV_2D → LceQuantize pair
     (`depthwise_fusion`) and every multi-slice sign chain (`sign_fusion`) fused and float pools,
-    constant-padded MIRROR_PADs and PACKs on the engine (unchanged bytes if none occurs), and for
+    constant-padded MIRROR_PADs and PACKs on the engine, a MIRROR_PAD read only by an LceQuantize
+    moved after it (`quantize_before_pad`; unchanged bytes if none of these occurs), and for
     each operator of the result the index of the operator of `flatbuffer` it came from
     (`absorbed` as in `fuse_bconv_add`, plus each op fused into a depthwise conv or a sign)."""
     model = load_model(flatbuffer)

@@ -11,6 +11,7 @@ import pytest
 
 from benchmarks import engine_vs_lce
 from benchmarks.kernel_paths import engine_path
+from benchmarks.timing_by_link import placement
 
 ARGS = ["--models", "QuickNet", "--size", "32", "--runs", "2", "--warmup", "0", "--threads", "1,2"]
 
@@ -44,8 +45,11 @@ def test_prints_a_table_per_thread_count_and_a_summary_line(run):
         # the run went in two parts (2 rounds), the link measured around each
         link = next(line for line in lines if line.startswith("core-to-core link (`library.core_link`"))
         assert link.split("): ")[1].count("→") == 2 and "of the run" in link
+        trips = [pair.split("→") for pair in link.split("): ")[1].split(" ns;")[0].split(", ")]
+        kinds = {placement(float(before), float(after)) for before, after in trips}
         heading = "  speed-up over 1 thread by placement"
         placed = [i for i, line in enumerate(lines) if line.startswith(heading)]
+        assert len(placed) == (1 if kinds & {"near", "far"} else 0), (kinds, placed)
         for i in placed:  # a part stayed near or far: each 2-thread engine has 1t and 2t samples from it
             cells = lines[i + 1 : i + 1 + len(levels)]
             assert [c.split()[2] for c in cells] == [engine_path(level) for level in levels]

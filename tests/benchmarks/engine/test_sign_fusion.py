@@ -17,9 +17,11 @@ from converter import convert, read_operators
 from tests.benchmarks.engine import numpy_lce_reference as ref
 from tests.benchmarks.engine.fused_vs_unfused import assert_fused_equals_unfused
 
-# (x shape, slices): channels a multiple of 16 (AVX-512's register path) and not, one and many slices;
-# the last two hold 64 Ki values or more, so at 2 threads the pool splits their pixels
+# (x shape, slices): channels a multiple of 16 (AVX-512's and AVX2's register paths), of 8 only (AVX2's; 24
+# values leave the word's top byte unused) and neither, one and many slices; the last two hold 64 Ki values or
+# more, so at 2 threads the pool splits their pixels
 CASES = [((1, 16, 16, 32), 4), ((2, 5, 7, 33), 3), ((3, 100), 1), ((1, 4, 4, 48), 3), ((2, 9, 9, 64), 4)]
+CASES += [((2, 5, 7, 24), 1), ((3, 40), 2)]
 CASES += [((2, 32, 32, 64), 4), ((1, 30, 31, 33), 3)]
 
 
