@@ -102,3 +102,14 @@ def constant_data(model: schema.ModelT, tensor: schema.TensorT) -> Optional[byte
     """The bytes of `tensor`'s buffer, or None when it has none (a tensor computed at run time)."""
     buffers = model.buffers or []
     return buffers[tensor.buffer].data if 0 < tensor.buffer < len(buffers) else None
+
+
+_INTEGER_TYPES = {schema.TensorType.INT32: np.int32, schema.TensorType.INT64: np.int64}
+
+
+def constant_ints(model: schema.ModelT, tensor: schema.TensorT) -> Optional[np.ndarray]:
+    """The values of a constant int32/int64 tensor (flat), or None for any other tensor."""
+    data, width = constant_data(model, tensor), _INTEGER_TYPES.get(tensor.type)
+    if data is None or width is None or len(data) % np.dtype(width).itemsize:
+        return None
+    return np.frombuffer(bytes(bytearray(data)), width)

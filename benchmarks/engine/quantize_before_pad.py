@@ -20,7 +20,7 @@ from tensorflow.lite.python import schema_py_generated as schema
 
 from benchmarks.engine.graph_edit import (
     builtin,
-    constant_data,
+    constant_ints,
     drop_tensors,
     graph_outputs,
     is_custom,
@@ -28,18 +28,14 @@ from benchmarks.engine.graph_edit import (
     shape,
 )
 
-_PADDING_TYPES = {schema.TensorType.INT32: np.int32, schema.TensorType.INT64: np.int64}
-
 
 def _last_axis_unpadded(model: schema.ModelT, pad: schema.OperatorT) -> bool:
     tensors = model.subgraphs[0].tensors
     x, paddings = tensors[int(pad.inputs[0])], tensors[int(pad.inputs[1])]
-    data, width = constant_data(model, paddings), _PADDING_TYPES.get(paddings.type)
-    rank = len(shape(x))
-    if data is None or width is None or rank < 1 or len(data) != np.dtype(width).itemsize * 2 * rank:
+    values, rank = constant_ints(model, paddings), len(shape(x))
+    if values is None or rank < 1 or len(values) != 2 * rank:
         return False
-    values = np.frombuffer(bytes(bytearray(data)), width).reshape(rank, 2)
-    return bool(values[-1, 0] == 0 and values[-1, 1] == 0)
+    return bool(values[-2] == 0 and values[-1] == 0)  # [rank, 2]: the last axis's before and after
 
 
 def quantize_before_mirror_pad(model: schema.ModelT, origin: List[int]) -> List[int]:

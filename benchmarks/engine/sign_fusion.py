@@ -18,6 +18,7 @@ from benchmarks.engine.graph_edit import (
     become_custom,
     builtin,
     constant_data,
+    constant_ints,
     drop_tensors,
     graph_outputs,
     is_custom,
@@ -36,13 +37,11 @@ def _slices(model: schema.ModelT, tile: schema.OperatorT) -> Optional[int]:
     if tile.inputs is None or len(tile.inputs) != 2 or tile.outputs is None or len(tile.outputs) != 1:
         return None
     x, multiples = tensors[int(tile.inputs[0])], tensors[int(tile.inputs[1])]
-    data = constant_data(model, multiples)
-    if x.type != schema.TensorType.FLOAT32 or quantized(x) or not shape(x) or data is None:
+    values = constant_ints(model, multiples)
+    if x.type != schema.TensorType.FLOAT32 or quantized(x) or not shape(x) or values is None:
         return None
-    width = {schema.TensorType.INT32: np.int32, schema.TensorType.INT64: np.int64}.get(multiples.type)
-    if width is None or len(data) != np.dtype(width).itemsize * len(shape(x)):
+    if len(values) != len(shape(x)):
         return None
-    values = np.frombuffer(bytes(bytearray(data)), width)
     return int(values[-1]) if values[-1] >= 1 and all(v == 1 for v in values[:-1]) else None
 
 
