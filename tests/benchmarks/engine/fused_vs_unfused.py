@@ -1,12 +1,21 @@
-"""The check every fusion test makes: a flatbuffer on the engine, rewritten by `fusion.fuse` and
-as given, at every supported level and at 1 and 2 threads, gives the same outputs bit for bit."""
+"""The checks the fusion tests share: a flatbuffer on the engine, rewritten by `fusion.fuse` and
+as given, at every supported level and at 1 and 2 threads, gives the same outputs bit for bit; and
+a converted model's builtin op is there and every one of it becomes the engine's op."""
 
 from typing import List
 
 import numpy as np
 
-from benchmarks.engine import library
+from benchmarks.engine import fusion, library
 from benchmarks.engine.interpreter import EngineInterpreter
+from converter import read_operators
+
+
+def assert_builtin_replaced(flatbuffer: bytes, builtin: str, custom: str) -> None:
+    """Asserts `flatbuffer` holds `builtin` and `fusion.fuse` turns every one of them into `custom`."""
+    assert builtin in {op.op_type for op in read_operators(flatbuffer)}
+    types = [op.op_type for op in read_operators(fusion.fuse(flatbuffer)[0])]
+    assert custom in types and builtin not in types
 
 
 def assert_fused_equals_unfused(flatbuffer: bytes, inputs) -> List[List[np.ndarray]]:
