@@ -2,8 +2,11 @@
 
 import contextlib
 import gc
+import os
+import threading
 import time
-from typing import Callable, Dict, Iterator, List
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Optional
 
 from lab_bnn.errors import UserError
 
@@ -31,18 +34,50 @@ def garbage_collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-IDLE_WINDOW_S, IDLE_CPU_S, IDLE_MAX_WAIT_S = 0.002, 0.0001, 0.5
+IDLE_MAX_WAIT_S, IDLE_POLL_S, IDLE_POLLS = 0.5, 0.001, 2
+# Without /proc: the process clock over a window. It credits another thread's CPU time at
+# scheduler ticks (4 ms steps measured here), so the window spans two ticks; a 2 ms window read
+# 0.0 ms now and then while XNNPACK's workers spun.
+IDLE_WINDOW_S, IDLE_CPU_S = 0.010, 0.0001
+TASKS = Path("/proc/self/task")
+
+
+def other_threads_running() -> Optional[bool]:
+    """Whether a thread of this process other than the caller is running or runnable (state R in
+    /proc/self/task/*/stat, as a pool's spinning worker is); None where /proc cannot say."""
+    me = str(threading.get_native_id())
+    try:
+        tasks = [t for t in os.listdir(TASKS) if t != me]
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            stat = (TASKS / task / "stat").read_text()
+        except OSError:  # the thread ended
+            continue
+        if stat[stat.rindex(")") + 2 :].startswith("R"):  # the name in parentheses may hold anything
+            return True
+    return False
 
 
 def wait_until_idle() -> None:
-    """Sleeps until no thread of this process used more than IDLE_CPU_S over IDLE_WINDOW_S
-    (every pool has stopped spinning), or IDLE_MAX_WAIT_S has passed."""
+    """Sleeps until no other thread of this process runs (every pool has stopped spinning), or
+    IDLE_MAX_WAIT_S has passed: IDLE_POLLS polls in a row find none running (/proc), else no
+    thread used more than IDLE_CPU_S over IDLE_WINDOW_S."""
     deadline = time.perf_counter() + IDLE_MAX_WAIT_S
+    quiet = 0
     while time.perf_counter() < deadline:
-        before = time.process_time()
-        time.sleep(IDLE_WINDOW_S)
-        if time.process_time() - before < IDLE_CPU_S:
+        running = other_threads_running()
+        if running is None:
+            before = time.process_time()
+            time.sleep(IDLE_WINDOW_S)
+            if time.process_time() - before < IDLE_CPU_S:
+                return
+            continue
+        quiet = 0 if running else quiet + 1
+        if quiet >= IDLE_POLLS:
             return
+        time.sleep(IDLE_POLL_S)
 
 
 def _warm_up(runners: Dict[object, Callable[[], None]], warmup: int) -> None:

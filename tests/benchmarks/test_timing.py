@@ -8,6 +8,7 @@ from lab_bnn.errors import UserError
 import pytest
 
 from benchmarks import timing
+from benchmarks.engine import library
 from benchmarks.timing import garbage_collection_paused, interleaved_times
 
 
@@ -85,6 +86,29 @@ def test_waiting_for_idle_is_bounded_while_a_thread_spins_and_prompt_once_none_d
     start = time.perf_counter()
     timing.wait_until_idle()
     assert time.perf_counter() - start < 0.3  # nothing spins (lingering pools stop within ~30 ms)
+
+
+def test_waiting_for_idle_outlasts_a_thread_spinning_in_c():
+    # A thread spinning in C without a system call (as a pool's workers do between jobs) reaches the
+    # process clock only at scheduler ticks (4 ms here), so a short window of CPU time can read zero
+    # while it spins; its state in /proc says R throughout. The engine's peak microbenchmark is such
+    # a loop, run with the GIL released.
+    time.sleep(0.2)
+    spinner = threading.Thread(target=library.peak_binary_macs_per_second, args=("portable", 0.15))
+    spinner.start()
+    time.sleep(0.01)
+    assert timing.other_threads_running() is True
+    start = time.perf_counter()
+    timing.wait_until_idle()
+    assert time.perf_counter() - start >= 0.09
+    spinner.join()
+
+
+def test_without_proc_the_process_clock_decides_and_an_idle_process_waits_one_window(monkeypatch):
+    monkeypatch.setattr(timing, "other_threads_running", lambda: None)
+    start = time.perf_counter()
+    timing.wait_until_idle()
+    assert timing.IDLE_WINDOW_S <= time.perf_counter() - start < 0.3
 
 
 def test_blocked_times_discards_each_blocks_first_call_and_keeps_runners_apart():
