@@ -1,14 +1,14 @@
 """Runs a whole converted `.tflite` on tflite-runtime 2.14.0 with the engine's Lce kernels.
 
 Float ops stay on tflite-runtime's builtin kernels and its default XNNPACK delegate (with
-the same thread count, its workers kept awake between ops); LceQuantize, LceDequantize,
+the same thread count, its workers kept awake between ops and calls); LceQuantize, LceDequantize,
 LceBconv2d and LceBMaxPool2d run on our C kernels at one dispatch level. The object is
 duck-typed like LCE's
 `larq_compute_engine.tflite.python.interpreter.Interpreter`, so `benchmarks.kernel_paths`
 can treat it as one more path.
 """
 
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from lab_bnn.errors import UserError
 
@@ -22,20 +22,15 @@ Data = Union[np.ndarray, List[np.ndarray]]
 class _Wrapper:
     """`.predict(list of arrays)` on one batch, like LCE's C++ wrapper (`Interpreter.interpreter`)."""
 
-    def __init__(self, interpreter, after_invoke: Optional[Callable[[], None]] = None):
+    def __init__(self, interpreter):
         self._interpreter = interpreter
-        self._after_invoke = after_invoke
         self._inputs = [d["index"] for d in interpreter.get_input_details()]
         self._outputs = [d["index"] for d in interpreter.get_output_details()]
 
     def predict(self, arrays: List[np.ndarray]) -> List[np.ndarray]:
         for index, array in zip(self._inputs, arrays):
             self._interpreter.set_tensor(index, array)
-        try:
-            self._interpreter.invoke()
-        finally:
-            if self._after_invoke is not None:
-                self._after_invoke()
+        self._interpreter.invoke()
         return [self._interpreter.get_tensor(index) for index in self._outputs]
 
 
@@ -79,11 +74,11 @@ class EngineInterpreter:
             flatbuffer, origin = fusion.fuse(flatbuffer, self.absorbed)
         self._session = tflite_abi.Session(lib, level_id, threads)
         indices = _lce_op_indices(flatbuffer)
-        # XNNPACK's workers stay awake between ops, then sleep after each inference. Only a model with
-        # engine ops: they find the shared pool that puts the workers to sleep.
+        # XNNPACK's workers stay awake between ops and between calls (release_threads puts them to
+        # sleep). Only a model with engine ops: they find the shared pool that release_threads uses.
         awake = threads > 1 and bool(indices)
         self._tflite = tflite_abi.open_interpreter(lib, flatbuffer, self._session, threads, awake)
-        self.interpreter = _Wrapper(self._tflite, self._session.yield_workers if awake else None)
+        self.interpreter = _Wrapper(self._tflite)
         self._lce_op_indices = [origin[i] for i in indices] if origin is not None else indices
 
     def _details(self, which: str, key: str) -> list:
@@ -133,8 +128,14 @@ class EngineInterpreter:
     def keeps_workers_awake(self) -> bool:
         """True when XNNPACK's workers stay awake between ops (threads > 1, the model has Lce ops
         and the delegate's runtimes were created without XNN_FLAG_YIELD_WORKERS:
-        `xnnpack_workers`); they are sent to sleep after each inference."""
+        `xnnpack_workers`). After a call they spin as after any pthreadpool job (~25 ms), so the
+        next call finds them awake, then sleep; `release_threads()` puts them to sleep at once."""
         return self._session.runtimes_kept_awake > 0
+
+    def release_threads(self) -> None:
+        """Puts the interpreter's worker threads to sleep now instead of ~25 ms after the last
+        call (before other work that needs the cores); the next call wakes them."""
+        self._session.yield_workers()
 
     def reset_op_times(self) -> None:
         self._session.reset_times()

@@ -129,8 +129,8 @@ class Session:
         self.lib.lbe_tfl_reset_times(self.handle)
 
     def yield_workers(self) -> None:
-        """Sends the shared pool's workers to sleep (after an inference: they were kept awake
-        between its ops); nothing for our own pool or before the first Prepare."""
+        """Sends the shared pool's workers to sleep now (they are kept awake between ops and
+        calls); nothing for our own pool or before the first Prepare."""
         self.lib.lbe_tfl_session_yield_workers(self.handle)
 
     def __del__(self):
@@ -145,7 +145,7 @@ def open_interpreter(
     """tflite-runtime's interpreter for `flatbuffer` with the four Lce ops on `session`
     (float ops on tflite-runtime's default XNNPACK delegate with `threads` threads, whose
     workers stay awake between ops when threads > 1 and `keep_workers_awake`: `xnnpack_workers`;
-    the caller then sends them to sleep after each inference with `session.yield_workers`)."""
+    `session.yield_workers` sends them to sleep)."""
     from tflite_runtime import interpreter as tflite
 
     tflite_runtime_version()

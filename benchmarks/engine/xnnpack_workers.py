@@ -5,8 +5,9 @@ XNNPACK partition (`XNN_FLAG_YIELD_WORKERS`). A converted BNN alternates XNNPACK
 with Lce ops, so at 2 threads nearly every op began by waking a sleeping thread
 (`csrc/xnnpack_spin.c` says what that costs and how the flag is cleared). While
 `workers_kept_awake` is active on a thread, runtimes the delegate creates there keep their
-workers spinning between ops, as pthreadpool does after any other job; the engine then sends
-them to sleep after each inference (`Session.yield_workers`). Results do not change.
+workers spinning between ops and between calls, as pthreadpool does after any other job
+(~25 ms, then they sleep); `EngineInterpreter.release_threads` sends them to sleep at once.
+Results do not change.
 """
 
 import ctypes

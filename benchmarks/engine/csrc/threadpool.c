@@ -163,8 +163,8 @@ int lbe_pool_threads(const lbe_pool *pool) { return pool ? pool->threads : 1; }
 static void nothing(void *context, size_t item) { (void)context, (void)item; }
 
 /* A shared pool's workers go to sleep now: an empty job with pthreadpool's yield flag. The engine keeps
- * XNNPACK's workers awake between ops (xnnpack_spin.c) and calls this after each inference, so they do not
- * spin on for ~25 ms and take a core from whatever runs next. Our own workers sleep after ~0.1 ms anyway. */
+ * XNNPACK's workers awake between ops and calls (xnnpack_spin.c); this frees the core at once instead of
+ * after their ~25 ms of spinning (EngineInterpreter.release_threads). Our own workers sleep after ~0.1 ms. */
 void lbe_pool_yield(lbe_pool *pool) {
   if (pool && pool->pthreadpool)
     pool->parallelize(pool->pthreadpool, nothing, NULL, (size_t)pool->threads, PTHREADPOOL_FLAG_YIELD_WORKERS);

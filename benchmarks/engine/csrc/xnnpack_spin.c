@@ -7,9 +7,10 @@
  *
  * The delegate offers no option for this flag, and xnn_create_runtime_v4 is reached through the wrapper's PLT,
  * so we point the wrapper's GOT slot for it at a function that clears the flag while an engine interpreter
- * is being built on this thread (lbe_xnnpack_keep_workers_awake), then calls the real one; the engine sends
- * the workers to sleep after each inference instead (lbe_pool_yield). Outputs do not change: the flag only
- * decides whether workers spin or sleep after a job. */
+ * is being built on this thread (lbe_xnnpack_keep_workers_awake), then calls the real one. The workers then
+ * also spin between back-to-back inferences (the next one starts without a wake-up); lbe_pool_yield sends
+ * them to sleep on request. Outputs do not change: the flag only decides whether workers spin or sleep
+ * after a job. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>

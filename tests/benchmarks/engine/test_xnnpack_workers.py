@@ -1,5 +1,5 @@
-"""Multi-thread engine interpreters keep XNNPACK's workers awake between ops and send them to sleep
-after each inference; other tflite-runtime interpreters and the outputs do not change.
+"""Multi-thread engine interpreters keep XNNPACK's workers awake between ops and between calls, and
+`release_threads` sends them to sleep; other tflite-runtime interpreters and the outputs do not change.
 
 The oracle for "awake" is the kernel's CPU-time accounting: a pthreadpool worker that spins after
 its last job burns CPU while the caller sleeps; one that was told to yield burns none.
@@ -44,17 +44,18 @@ def flatbuffers() -> dict:
     return {"binary": converted(True), "float": converted(False)}
 
 
-def cpu_seconds_after_calls(call) -> float:
-    """Process CPU time spent over WINDOW_S of sleep right after a few calls."""
+def cpu_seconds_after_calls(call, then=lambda: None) -> float:
+    """Process CPU time spent over WINDOW_S of sleep right after a few calls and `then()`."""
     time.sleep(0.1)  # every pool of an earlier call has gone to sleep
     for _ in range(3):
         call()
+    then()
     before = time.process_time()
     time.sleep(WINDOW_S)
     return time.process_time() - before
 
 
-def test_workers_spin_between_calls_only_inside_an_engine_inference(flatbuffers):
+def test_workers_spin_after_engine_calls_until_released(flatbuffers):
     x = np.random.default_rng(0).standard_normal((1, 8, 8, 16)).astype(np.float32)
     engine = EngineInterpreter(flatbuffers["binary"], threads=2)
     assert engine.keeps_workers_awake and engine.shares_threads
@@ -62,17 +63,12 @@ def test_workers_spin_between_calls_only_inside_an_engine_inference(flatbuffers)
     plain.allocate_tensors()
     plain.set_tensor(plain.get_input_details()[0]["index"], x)
 
-    raw_invoke = cpu_seconds_after_calls(
-        engine._tflite.invoke
-    )  # tflite-runtime's invoke alone: no yield after
     after_predict = cpu_seconds_after_calls(lambda: engine.predict(x))
-    after_plain = cpu_seconds_after_calls(plain.invoke)
-    assert raw_invoke >= AWAKE_CPU_S, (raw_invoke, after_predict, after_plain)
-    assert after_predict <= ASLEEP_CPU_S and after_plain <= ASLEEP_CPU_S, (
-        raw_invoke,
-        after_predict,
-        after_plain,
-    )
+    after_release = cpu_seconds_after_calls(lambda: engine.predict(x), engine.release_threads)
+    after_plain = cpu_seconds_after_calls(plain.invoke)  # the delegate's own flag: asleep after each call
+    seen = (after_predict, after_release, after_plain)
+    assert after_predict >= AWAKE_CPU_S, seen
+    assert after_release <= ASLEEP_CPU_S and after_plain <= ASLEEP_CPU_S, seen
     one_thread = EngineInterpreter(flatbuffers["binary"], threads=1)
     assert engine.predict(x).tobytes() == one_thread.predict(x).tobytes()  # the same kernels, the same bits
 
