@@ -19,9 +19,10 @@ How a runner is timed: the thread pools of an interpreter (XNNPACK's, ruy's, our
 on a core for a while after each call before they sleep. Interleaving runners call by call
 would let the pools of the runner just timed steal a core from the next one (on a 2-core
 host a 2-thread engine runner then measured 5× slower than alone). So before each runner's
-turn the process waits until it is idle (no thread used more than 0.1 ms of CPU over a 2 ms
-window, at most 0.5 s), then the runner is called untimed for `WARM_S` (it wakes the runner's
-own pools and refills caches) and makes `BLOCK` - 1 timed calls, each a sample. Medians are
+turn the process waits until it is idle (no other thread running, at most 0.5 s), every core
+computes for `SPEED_UP_S` (`timing.cores_to_speed`: a VM's host leaves an idle vCPU slow for
+longer than a turn), then the runner is called untimed for `WARM_S` (it wakes the runner's own
+pools and refills caches) and makes `BLOCK` - 1 timed calls, each a sample. Medians are
 over `--runs` rounds × (`BLOCK` - 1) samples: back-to-back inference, as a serving loop runs.
 Host speed here drifts by up to 1.5× within minutes, for 1 and 2 threads alike (Bi-RealNet
 224² at 1 thread: 2.6 to 4.2 ms over 8-round windows); timing the thread counts in separate
@@ -68,7 +69,7 @@ from benchmarks.kernel_paths import (
     random_inputs,
     runnable_kernel_paths,
 )
-from benchmarks.timing import blocked_times, wait_until_idle
+from benchmarks.timing import blocked_times, cores_to_speed, wait_until_idle
 from benchmarks.timing_by_link import FAR_NS, NEAR_NS, PLACEMENTS, blocked_times_by_link, placement
 from converter import convert, multiply_accumulates, read_operators
 from zoo.experiments.run_folder import write_text_atomic
@@ -89,6 +90,9 @@ BLOCK = 3  # per runner per round: one warm-up stretch (discarded), then BLOCK -
 # 3-4 back-to-back QuickNet engine calls (~10 ms) to reach steady speed (after a 30 ms sleep, medians
 # of calls 1-8: 4.11, 3.75, 3.55, 3.50, 3.42, 3.42, 3.42, 3.39 ms), while one 24 ms LCE call does.
 WARM_S = 0.025
+# Before that, both cores compute this long: after LCE's mostly single-threaded turns or an idle wait,
+# the second vCPU stayed slow for over 150 ms of 2-thread engine calls (timing.cores_to_speed).
+SPEED_UP_S = 0.05
 
 
 def input_shape(name: str, size: int) -> Tuple[int, int, int]:
@@ -135,6 +139,7 @@ def bconv_throughput(engine, flatbuffer: bytes, run, runs: int) -> List[dict]:
     """Each LceBconv2d's mean time over `runs` calls (engine timers) and binary MACs."""
     ops = {op.index: op for op in read_operators(flatbuffer)}
     wait_until_idle()
+    cores_to_speed(SPEED_UP_S)
     warm_until = time.perf_counter() + WARM_S
     run()  # wakes this runner's pools and clocks, as blocked_times' discarded calls
     while time.perf_counter() < warm_until:
@@ -197,8 +202,9 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
           f"{', '.join(library.supported_levels()) if levels else 'none'}")  # fmt: skip
     print(
         f"weights: random (seed 0), 1000 classes; {args.warmup} warm-up calls, then one interleaved "
-        f"run of {args.runs} rounds over every thread count: each runner starts on an idle process, "
-        f"is called untimed for {WARM_S * 1e3:.0f} ms (at least once), then {BLOCK - 1} timed "
+        f"run of {args.runs} rounds over every thread count: each runner starts on an idle process "
+        f"after {SPEED_UP_S * 1e3:.0f} ms of compute on every core, is called untimed for "
+        f"{WARM_S * 1e3:.0f} ms (at least once), then {BLOCK - 1} timed "
         f"calls; median of {args.runs * (BLOCK - 1)} timed calls"
     )
     flatbuffers = {
@@ -225,11 +231,13 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
         print(f"engine at more than 1 thread: XNNPACK's workers {state}")
     links, by_placement = [], {}
     if any(t > 1 for t in args.threads) and levels:  # link measured; speed-ups from the same rounds
-        times, placed, links = blocked_times_by_link(runners, args.runs, args.warmup, BLOCK, WARM_S)
+        times, placed, links = blocked_times_by_link(
+            runners, args.runs, args.warmup, BLOCK, WARM_S, speed_up_seconds=SPEED_UP_S
+        )
         for kind, samples in placed.items():
             by_placement[kind] = {k: statistics.median(v) * 1e3 for k, v in samples.items()}
     else:
-        times = blocked_times(runners, args.runs, args.warmup, BLOCK, WARM_S)
+        times = blocked_times(runners, args.runs, args.warmup, BLOCK, WARM_S, SPEED_UP_S)
     medians = {k: statistics.median(v) * 1e3 for k, v in times.items()}
     peaks = {level: library.peak_binary_macs_per_second(level) for level in levels}
     rows = _rows(args, host, levels, medians, engines, runners, flatbuffers, peaks)

@@ -1,4 +1,5 @@
 import gc
+import os
 import threading
 import time
 import types
@@ -109,6 +110,24 @@ def test_without_proc_the_process_clock_decides_and_an_idle_process_waits_one_wi
     start = time.perf_counter()
     timing.wait_until_idle()
     assert timing.IDLE_WINDOW_S <= time.perf_counter() - start < 0.3
+
+
+def test_cores_to_speed_computes_on_every_cpu_the_process_may_use():
+    used = timing.cores_to_speed(0.05)
+    assert len(used) == len(os.sched_getaffinity(0))
+    assert all(0 < seconds <= 0.05 + 0.02 for seconds in used), used  # CPU time: no more than the wall
+
+
+def test_blocked_times_brings_the_cores_to_speed_after_the_idle_wait_when_asked(monkeypatch):
+    events = []
+    monkeypatch.setattr(timing, "wait_until_idle", lambda: events.append("wait"))
+    monkeypatch.setattr(timing, "cores_to_speed", lambda seconds: events.append(seconds))
+    runners = {name: (lambda name=name: events.append(name)) for name in ("a", "b")}
+    timing.blocked_times(runners, runs=1, warmup=0, block=2, speed_up_seconds=0.03)
+    assert events == ["wait", 0.03, "a", "a", "wait", 0.03, "b", "b"]
+    events.clear()
+    timing.blocked_times(runners, runs=1, warmup=0, block=2)
+    assert events == ["wait", "a", "a", "wait", "b", "b"]
 
 
 def test_blocked_times_discards_each_blocks_first_call_and_keeps_runners_apart():

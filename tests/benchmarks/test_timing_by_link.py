@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from benchmarks import timing_by_link
+from benchmarks import timing, timing_by_link
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,13 @@ def test_without_a_link_every_part_is_mixed() -> None:
         {"a": lambda: None}, runs=3, warmup=0, block=2, warm_seconds=0.0, link=lambda: None
     )
     assert links == [] and list(placed) == ["mixed"] and len(every["a"]) == len(placed["mixed"]["a"]) == 3
+
+
+def test_every_part_brings_the_cores_to_speed_before_each_turn(monkeypatch) -> None:
+    speed_ups = []
+    monkeypatch.setattr(timing, "cores_to_speed", lambda seconds: speed_ups.append(seconds))
+    timing_by_link.blocked_times_by_link(
+        {"a": lambda: None, "b": lambda: None}, runs=3, warmup=0, block=2, warm_seconds=0.0, parts=2,
+        link=lambda: (40.0, 100.0), speed_up_seconds=0.02,
+    )  # fmt: skip
+    assert speed_ups == [0.02] * 6  # 3 rounds of 2 runners, over both parts
