@@ -90,8 +90,7 @@ BLOCK = 3  # per runner per round: one warm-up stretch (discarded), then BLOCK -
 # 3-4 back-to-back QuickNet engine calls (~10 ms) to reach steady speed (after a 30 ms sleep, medians
 # of calls 1-8: 4.11, 3.75, 3.55, 3.50, 3.42, 3.42, 3.42, 3.39 ms), while one 24 ms LCE call does.
 WARM_S = 0.025
-# Before that, both cores compute this long: after LCE's mostly single-threaded turns or an idle wait,
-# the second vCPU stayed slow for over 150 ms of 2-thread engine calls (timing.cores_to_speed).
+# Every core computes this long first: an idle vCPU here stayed slow for 150+ ms of engine calls.
 SPEED_UP_S = 0.05
 
 
@@ -227,7 +226,11 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
         print(f"skipped, the interpreter cannot prepare the model on this path: {', '.join(skipped)}")
     awake = {engine.keeps_workers_awake for key, engine in engines.items() if key[1] > 1}
     if awake:
-        state = "kept awake between ops" if all(awake) else "put to sleep after each partition (warned above)"
+        state = (
+            "kept awake between ops and calls"
+            if all(awake)
+            else "put to sleep after each partition (warned above)"
+        )
         print(f"engine at more than 1 thread: XNNPACK's workers {state}")
     links, by_placement = [], {}
     if any(t > 1 for t in args.threads) and levels:  # link measured; speed-ups from the same rounds
@@ -237,7 +240,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
         for kind, samples in placed.items():
             by_placement[kind] = {k: statistics.median(v) * 1e3 for k, v in samples.items()}
     else:
-        times = blocked_times(runners, args.runs, args.warmup, BLOCK, WARM_S, SPEED_UP_S)
+        times = blocked_times(runners, args.runs, args.warmup, BLOCK, WARM_S, speed_up_seconds=SPEED_UP_S)
     medians = {k: statistics.median(v) * 1e3 for k, v in times.items()}
     peaks = {level: library.peak_binary_macs_per_second(level) for level in levels}
     rows = _rows(args, host, levels, medians, engines, runners, flatbuffers, peaks)

@@ -37,11 +37,9 @@ def garbage_collection_paused() -> Iterator[None]:
 
 
 IDLE_MAX_WAIT_S, IDLE_POLL_S, IDLE_POLLS = 0.5, 0.001, 2
-# Without /proc: the process clock over a window. It credits another thread's CPU time at
-# scheduler ticks (4 ms steps measured here), so the window spans two ticks; a 2 ms window read
-# 0.0 ms now and then while XNNPACK's workers spun.
+# Without /proc: the CPU clock credits other threads at scheduler ticks (4 ms here); span two.
 IDLE_WINDOW_S, IDLE_CPU_S = 0.010, 0.0001
-TASKS = Path("/proc/self/task")
+_TASKS = Path("/proc/self/task")
 
 
 def other_threads_running() -> Optional[bool]:
@@ -49,15 +47,16 @@ def other_threads_running() -> Optional[bool]:
     /proc/self/task/*/stat, as a pool's spinning worker is); None where /proc cannot say."""
     me = str(threading.get_native_id())
     try:
-        tasks = [t for t in os.listdir(TASKS) if t != me]
+        tasks = [t for t in os.listdir(_TASKS) if t != me]
     except OSError:
         return None
     for task in tasks:
         try:
-            stat = (TASKS / task / "stat").read_text()
-        except OSError:  # the thread ended
+            stat = (_TASKS / task / "stat").read_bytes()
+            state = stat[stat.rindex(b")") + 2 :]  # the name in parentheses may hold any byte
+        except (OSError, ValueError):  # the thread ended
             continue
-        if stat[stat.rindex(")") + 2 :].startswith("R"):  # the name in parentheses may hold anything
+        if state.startswith(b"R"):
             return True
     return False
 
@@ -83,21 +82,25 @@ def wait_until_idle() -> None:
 
 
 def cores_to_speed(seconds: float) -> List[float]:
-    """Computes on every CPU this process may run on for `seconds` (a thread each, NumPy with
-    the GIL released); returns each thread's CPU seconds. A VM's host leaves an idle vCPU slow
-    for longer than a runner's warm-up: LabBNN 224² on the engine at 2 threads took 0.97-1.52 ms
-    per call (8 repeats, calls 25-59) after 0.5 s idle, 0.95-0.99 ms with 50 ms of this first."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    used = [0.0] * cpus
+    """Computes for `seconds` on every CPU this process may use, a thread pinned to each (NumPy,
+    GIL released), so a turn that follows starts with every vCPU at speed (README: engine_vs_lce).
+
+    Returns:
+        Each thread's CPU seconds, in the order of the CPUs.
+    """
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [None]
+    used = [0.0] * len(cpus)
 
     def compute(slot: int) -> None:
+        if cpus[slot] is not None:
+            os.sched_setaffinity(0, {cpus[slot]})  # this thread only
         values, out = np.linspace(1.0, 2.0, 1 << 14), np.empty(1 << 14)
         start, stop = time.thread_time(), time.perf_counter() + seconds
         while time.perf_counter() < stop:
             np.sqrt(values, out=out)
         used[slot] = time.thread_time() - start
 
-    threads = [threading.Thread(target=compute, args=(slot,)) for slot in range(cpus)]
+    threads = [threading.Thread(target=compute, args=(slot,)) for slot in range(len(cpus))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -117,6 +120,7 @@ def blocked_times(
     warmup: int,
     block: int = 2,
     warm_seconds: float = 0.0,
+    *,
     speed_up_seconds: float = 0.0,
 ) -> Dict[object, List[float]]:
     """Seconds per call of each runner: `runs` rounds, round-robin; in each round every runner
@@ -125,6 +129,8 @@ def blocked_times(
     makes `block` - 1 timed calls back to back."""
     if block < 2:
         raise UserError(f"block must be >= 2 (the first call is discarded); received {block}")
+    if speed_up_seconds < 0:
+        raise UserError(f"speed_up_seconds must be >= 0; received {speed_up_seconds}")
     _warm_up(runners, warmup)
     times = {name: [] for name in runners}
     with garbage_collection_paused():

@@ -34,6 +34,7 @@ def blocked_times_by_link(
     warm_seconds: float,
     parts: int = 4,
     link: Callable[[], Optional[Tuple[float, float]]] = library.core_link,
+    *,
     speed_up_seconds: float = 0.0,
 ) -> Tuple[Dict[object, List[float]], Dict[str, Dict[object, List[float]]], List[Tuple[float, float, int]]]:
     """`blocked_times` over `runs` rounds in up to `parts` parts, the link measured around each.
@@ -51,7 +52,9 @@ def blocked_times_by_link(
     for i, rounds in enumerate(sizes):
         wait_until_idle()  # a pool still spinning would share a core with the link's pinned threads
         before = link()
-        times = blocked_times(runners, rounds, warmup if i == 0 else 0, block, warm_seconds, speed_up_seconds)
+        times = blocked_times(
+            runners, rounds, warmup if i == 0 else 0, block, warm_seconds, speed_up_seconds=speed_up_seconds
+        )
         wait_until_idle()
         after = link() if before else None
         kind = placement(before[0], after[0]) if before and after else "mixed"

@@ -40,8 +40,9 @@ def test_prints_a_table_per_thread_count_and_a_summary_line(run):
         assert row[:2] == ["QuickNet", "32²"] and row[2] in engine_vs_lce.LCE_PATHS
         assert len(row) == 4 + 2 * len(levels)
     assert "speed-up over 1 thread (same path)" in text
+    assert f"after {engine_vs_lce.SPEED_UP_S * 1e3:.0f} ms of compute on every core" in lines[2]
     if levels:  # the 2-thread engines were built with XNNPACK's workers kept awake
-        assert "engine at more than 1 thread: XNNPACK's workers kept awake between ops" in lines
+        assert "engine at more than 1 thread: XNNPACK's workers kept awake between ops and calls" in lines
         # the run went in two parts (2 rounds), the link measured around each
         link = next(line for line in lines if line.startswith("core-to-core link (`library.core_link`"))
         assert link.split("): ")[1].count("→") == 2 and "of the run" in link

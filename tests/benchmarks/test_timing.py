@@ -55,16 +55,17 @@ def test_no_collection_runs_during_timed_calls():
     assert collections[0] == 2  # one full collection before timing starts
 
 
-def spinning_runner(seconds: float):
-    """A call that leaves a thread burning CPU for `seconds` after it returns, as a thread
-    pool's workers spin after a job."""
-
-    def spin():
-        stop = time.perf_counter() + seconds
-        while time.perf_counter() < stop:
-            pass
-
-    return lambda: threading.Thread(target=spin, daemon=True).start()
+def spin_in_c(seconds: float) -> threading.Thread:
+    """A started thread that spins in C with the GIL released for `seconds` and no system call, as
+    a pool's workers do between jobs (the engine's portable peak microbenchmark)."""
+    library.load()  # loaded (or built) here: the thread must spin at once
+    rates = []
+    spinner = threading.Thread(
+        target=lambda: rates.append(library.peak_binary_macs_per_second("portable", seconds))
+    )
+    spinner.rates = rates
+    spinner.start()
+    return spinner
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -79,30 +80,30 @@ def test_multi_thread_runners_are_timed_after_an_idle_wait_and_an_untimed_call(m
 
 
 def test_waiting_for_idle_is_bounded_while_a_thread_spins_and_prompt_once_none_does():
-    spinning_runner(1.0)()
+    spinner = spin_in_c(1.0)
     start = time.perf_counter()
-    timing.wait_until_idle()  # a busy core may hide the spinner for a window: only the bound is exact
-    assert time.perf_counter() - start <= timing.IDLE_MAX_WAIT_S + 0.1
-    time.sleep(1.1)
+    timing.wait_until_idle()
+    assert timing.IDLE_MAX_WAIT_S <= time.perf_counter() - start <= timing.IDLE_MAX_WAIT_S + 0.1
+    spinner.join()
+    assert spinner.rates[0] > 0  # it did spin
+    time.sleep(0.1)
     start = time.perf_counter()
     timing.wait_until_idle()
     assert time.perf_counter() - start < 0.3  # nothing spins (lingering pools stop within ~30 ms)
 
 
 def test_waiting_for_idle_outlasts_a_thread_spinning_in_c():
-    # A thread spinning in C without a system call (as a pool's workers do between jobs) reaches the
-    # process clock only at scheduler ticks (4 ms here), so a short window of CPU time can read zero
-    # while it spins; its state in /proc says R throughout. The engine's peak microbenchmark is such
-    # a loop, run with the GIL released.
+    # Such a thread reaches the process CPU clock only at scheduler ticks (4 ms here), so a short
+    # window could read zero while it spins; /proc says R throughout.
     time.sleep(0.2)
-    spinner = threading.Thread(target=library.peak_binary_macs_per_second, args=("portable", 0.15))
-    spinner.start()
+    spinner = spin_in_c(0.15)
     time.sleep(0.01)
     assert timing.other_threads_running() is True
     start = time.perf_counter()
     timing.wait_until_idle()
     assert time.perf_counter() - start >= 0.09
     spinner.join()
+    assert spinner.rates[0] > 0
 
 
 def test_without_proc_the_process_clock_decides_and_an_idle_process_waits_one_window(monkeypatch):
@@ -112,10 +113,13 @@ def test_without_proc_the_process_clock_decides_and_an_idle_process_waits_one_wi
     assert timing.IDLE_WINDOW_S <= time.perf_counter() - start < 0.3
 
 
-def test_cores_to_speed_computes_on_every_cpu_the_process_may_use():
+def test_cores_to_speed_computes_a_thread_on_every_cpu_and_leaves_the_callers_affinity():
+    cpus = os.sched_getaffinity(0)
     used = timing.cores_to_speed(0.05)
-    assert len(used) == len(os.sched_getaffinity(0))
+    assert len(used) == len(cpus) and os.sched_getaffinity(0) == cpus
     assert all(0 < seconds <= 0.05 + 0.02 for seconds in used), used  # CPU time: no more than the wall
+    with pytest.raises(UserError, match="speed_up_seconds must be >= 0; received -0.01"):
+        timing.blocked_times({"a": lambda: None}, runs=1, warmup=0, speed_up_seconds=-0.01)
 
 
 def test_blocked_times_brings_the_cores_to_speed_after_the_idle_wait_when_asked(monkeypatch):

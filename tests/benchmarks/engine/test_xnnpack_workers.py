@@ -75,7 +75,7 @@ def test_workers_spin_after_engine_calls_until_released(flatbuffers):
 
 def test_one_thread_and_float_only_engines_leave_the_workers_alone(flatbuffers):
     assert not EngineInterpreter(flatbuffers["binary"], threads=1).keeps_workers_awake
-    # No engine op finds the shared pool that would put the workers to sleep after a call.
+    # No engine op finds the shared pool through which release_threads puts the workers to sleep.
     assert not EngineInterpreter(flatbuffers["float"], threads=2).keeps_workers_awake
 
 
