@@ -45,7 +45,6 @@ import io
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
@@ -69,7 +68,7 @@ from benchmarks.kernel_paths import (
     random_inputs,
     runnable_kernel_paths,
 )
-from benchmarks.timing import blocked_times, cores_to_speed, wait_until_idle
+from benchmarks.timing import blocked_times, start_turn
 from benchmarks.timing_by_link import FAR_NS, NEAR_NS, PLACEMENTS, blocked_times_by_link, placement
 from converter import convert, multiply_accumulates, read_operators
 from zoo.experiments.run_folder import write_text_atomic
@@ -137,12 +136,7 @@ def engine_levels() -> List[str]:
 def bconv_throughput(engine, flatbuffer: bytes, run, runs: int) -> List[dict]:
     """Each LceBconv2d's mean time over `runs` calls (engine timers) and binary MACs."""
     ops = {op.index: op for op in read_operators(flatbuffer)}
-    wait_until_idle()
-    cores_to_speed(SPEED_UP_S)
-    warm_until = time.perf_counter() + WARM_S
-    run()  # wakes this runner's pools and clocks, as blocked_times' discarded calls
-    while time.perf_counter() < warm_until:
-        run()
+    start_turn(run, WARM_S, SPEED_UP_S)  # as blocked_times starts each runner's turn
     engine.reset_op_times()
     for _ in range(runs):
         run()

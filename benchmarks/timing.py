@@ -114,6 +114,19 @@ def _warm_up(runners: Dict[object, Callable[[], None]], warmup: int) -> None:
             run()
 
 
+def start_turn(run: Callable[[], None], warm_seconds: float, speed_up_seconds: float = 0.0) -> None:
+    """A runner's turn up to its timed calls: wait until the process is idle, every core computes
+    for `speed_up_seconds` (when > 0), then `run` untimed until `warm_seconds` have passed (at
+    least once: it wakes the runner's own pools)."""
+    wait_until_idle()
+    if speed_up_seconds > 0:
+        cores_to_speed(speed_up_seconds)
+    warm_until = time.perf_counter() + warm_seconds
+    run()
+    while time.perf_counter() < warm_until:
+        run()
+
+
 def blocked_times(
     runners: Dict[object, Callable[[], None]],
     runs: int,
@@ -136,13 +149,7 @@ def blocked_times(
     with garbage_collection_paused():
         for _ in range(runs):
             for name, run in runners.items():
-                wait_until_idle()
-                if speed_up_seconds > 0:
-                    cores_to_speed(speed_up_seconds)
-                warm_until = time.perf_counter() + warm_seconds
-                run()
-                while time.perf_counter() < warm_until:
-                    run()
+                start_turn(run, warm_seconds, speed_up_seconds)
                 for _ in range(block - 1):
                     start = time.perf_counter()
                     run()
