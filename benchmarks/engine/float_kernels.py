@@ -218,3 +218,48 @@ def depthwise2d(
 
 def params_text(params: ctypes.Structure) -> str:
     return ", ".join(f"{name}={getattr(params, name)}" for name, _ in params._fields_)
+
+
+BINARY_OPERATIONS = {"add": 0, "mul": 1}
+
+
+def binary(
+    a: np.ndarray, b: np.ndarray, operation: str = "add", activation: str = "none", *, threads: int = 1
+) -> np.ndarray:
+    """Float32 ADD or MUL with TFLite's fused ``activation``; ``b`` is ``a``'s shape, a scalar or
+    ``a``'s trailing dimensions (it repeats along ``a``)."""
+    a, b = _array("a", a, np.float32), _array("b", b, np.float32)
+    if operation not in BINARY_OPERATIONS or activation not in ACTIVATIONS:
+        raise UserError(
+            f"operation must be one of {', '.join(BINARY_OPERATIONS)} and activation one of "
+            f"{', '.join(ACTIVATIONS)}; received {operation!r}, {activation!r}"
+        )
+    trailing = tuple(b.shape)
+    while trailing and trailing[0] == 1:  # leading 1s broadcast
+        trailing = trailing[1:]
+    if b.ndim > a.ndim or b.size < 1 or a.shape[a.ndim - len(trailing) :] != trailing:
+        raise UserError(f"b must be a scalar or a's trailing dimensions {a.shape}; received shape {b.shape}")
+    out = kernels._empty(a.shape, np.float32)
+    with library.Pool(threads) as pool:
+        code, act = BINARY_OPERATIONS[operation], ACTIVATIONS[activation]
+        library.load().lbe_binary_f32(_ptr(a), _ptr(b), _ptr(out), a.size, b.size, code, act, pool.handle)
+    return out
+
+
+def strided_copy(x: np.ndarray, begin, strides, out_shape, *, threads: int = 1) -> np.ndarray:
+    """``x[begin_0::strides_0, ...]`` cut to ``out_shape`` (rank 1-8, any dtype, begin >= 0,
+    strides >= 1): STRIDED_SLICE once TFLite's masks and negative indices are resolved."""
+    x = np.ascontiguousarray(x)
+    vectors = [np.asarray(v, np.int32) for v in (x.shape, begin, strides, out_shape)]
+    if not 1 <= x.ndim <= 8 or any(v.shape != (x.ndim,) for v in vectors):
+        received = [v.tolist() for v in vectors[1:]]
+        raise UserError(f"begin, strides and out_shape need {x.ndim} values each (rank 1-8); got {received}")
+    out = kernels._empty(tuple(int(d) for d in vectors[3]), x.dtype)
+    with library.Pool(threads) as pool:
+        pointers = [_ptr(v) for v in vectors]
+        if library.load().lbe_strided_copy(_ptr(x), _ptr(out), x.ndim, *pointers, x.itemsize, pool.handle):
+            raise UserError(
+                f"slice begin {vectors[1].tolist()}, strides {vectors[2].tolist()}, "
+                f"shape {vectors[3].tolist()} reaches outside shape {x.shape}"
+            )
+    return out

@@ -26,8 +26,9 @@ well, where tflite-runtime's kernel makes one memcpy per element when the axis i
 input (Bi-RealNet's and LabBNN's shortcuts) becomes `LabBnnAveragePool2d`, which adds in XNNPACK's order and
 multiplies by its scale, so again the outputs are the same bits. LAB's DEPTHWISE_CONV_2D →
 LceQuantize pairs become `LabBnnDepthwiseQuantize` (`depthwise_fusion`), BoolNet's TILE → ADD/SUB →
-LceQuantize [→ LceDequantize] chains `LabBnnMultiSliceSign` (`sign_fusion`), and a MIRROR_PAD
-that only an LceQuantize reads pads the packed words instead (`quantize_before_pad`).
+LceQuantize [→ LceDequantize] chains `LabBnnMultiSliceSign` (`sign_fusion`), a MIRROR_PAD
+that only an LceQuantize reads pads the packed words instead (`quantize_before_pad`), and the
+float ADD, MUL, RESHAPE and STRIDED_SLICE ops left become the engine's (`float_ops`).
 """
 
 from typing import Dict, List, Optional, Tuple
@@ -36,6 +37,7 @@ import numpy as np
 from flatbuffers import flexbuffers
 from tensorflow.lite.python import schema_py_generated as schema
 
+from benchmarks.engine import float_ops
 from benchmarks.engine.depthwise_fusion import DEPTHWISE_QUANTIZE, fuse_depthwise_quantize
 from benchmarks.engine.graph_edit import ENGINE_ACTIVATIONS as _ENGINE_ACTIVATIONS
 from benchmarks.engine.graph_edit import become_custom as _become_custom
@@ -63,7 +65,7 @@ _NOT_FIXED_SIZE = {schema.TensorType.STRING, schema.TensorType.RESOURCE, schema.
 # The custom ops the engine runs (each has an engine timer), LCE's and ours.
 ENGINE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
 ENGINE_OPS += (FUSED_BCONV_ADD, FLOAT_MAX_POOL, MIRROR_PAD, FLOAT_AVERAGE_POOL, DEPTHWISE_QUANTIZE, PACK)
-ENGINE_OPS += (MULTI_SLICE_SIGN,)
+ENGINE_OPS += (MULTI_SLICE_SIGN, float_ops.BINARY, float_ops.RESHAPE, float_ops.STRIDED_SLICE)
 
 
 def _add_activation(add: schema.OperatorT) -> Optional[int]:
@@ -336,7 +338,8 @@ def fuse(flatbuffer: bytes, absorbed: Optional[Dict[int, int]] = None) -> Tuple[
     """`flatbuffer` with every LceBconv2d → ADD pair, every DEPTHWISE_CONV_2D → LceQuantize pair
     (`depthwise_fusion`) and every multi-slice sign chain (`sign_fusion`) fused and float pools,
     constant-padded MIRROR_PADs and PACKs on the engine, a MIRROR_PAD read only by an LceQuantize
-    moved after it (`quantize_before_pad`; unchanged bytes if none of these occurs), and for
+    moved after it (`quantize_before_pad`), small float ops on the engine (`float_ops`;
+    unchanged bytes if none of these occurs), and for
     each operator of the result the index of the operator of `flatbuffer` it came from
     (`absorbed` as in `fuse_bconv_add`, plus each op fused into a depthwise conv or a sign)."""
     model = load_model(flatbuffer)
@@ -346,6 +349,7 @@ def fuse(flatbuffer: bytes, absorbed: Optional[Dict[int, int]] = None) -> Tuple[
     fused = origin
     origin = quantize_before_mirror_pad(model, origin)
     replaced = replace_pools(model) + replace_mirror_pads(model) + replace_packs(model)
+    replaced += float_ops.replace_float_ops(model)
     if len(origin) == count and origin is fused and not replaced:
         return flatbuffer, origin
     return pack_model(model), origin

@@ -1,8 +1,9 @@
 """Runs a whole converted `.tflite` on tflite-runtime 2.14.0 with the engine's Lce kernels.
 
 Float ops stay on tflite-runtime's builtin kernels and its default XNNPACK delegate (with
-the same thread count, its workers kept awake between ops and calls); LceQuantize, LceDequantize,
-LceBconv2d and LceBMaxPool2d run on our C kernels at one dispatch level. The object is
+the same thread count, its workers kept awake between ops and calls), except those `fusion.fuse`
+hands the engine; LceQuantize, LceDequantize, LceBconv2d and LceBMaxPool2d run on our C kernels
+at one dispatch level. The object is
 duck-typed like LCE's
 `larq_compute_engine.tflite.python.interpreter.Interpreter`, so `benchmarks.kernel_paths`
 can treat it as one more path.

@@ -99,6 +99,11 @@ _SIGNATURES = {
         [_P, _P, ctypes.c_int64, _I32, _I32, ctypes.c_int, _P, _P, ctypes.c_int, _P],
     ),
     "lbe_core_link": (ctypes.c_int, [ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    "lbe_binary_f32": (
+        ctypes.c_int,
+        [_P, _P, _P, ctypes.c_int64, ctypes.c_int64, ctypes.c_int, ctypes.c_int, _P],
+    ),
+    "lbe_strided_copy": (ctypes.c_int, [_P, _P, ctypes.c_int, _P, _P, _P, _P, _I32, _P]),
 }
 
 

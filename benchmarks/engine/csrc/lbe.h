@@ -122,6 +122,17 @@ int lbe_core_link(double *round_trip_ns, double *handoff_bytes_per_second);
 int lbe_multi_slice_sign(const float *x, const float *thresholds, int64_t pixels, int32_t channels, int32_t slices,
                          int subtract, float *signs, int32_t *bits, int level, lbe_pool *pool);
 
+/* Appended: float32 ADD (multiply 0) or MUL (1) with TFLite's fused activation 0-3: out[i] = act(a[i] op
+ * b[i % period]), n a multiple of period (the shapes equal: n; a scalar: 1; one value a channel: C). Split across
+ * the pool from 64 Ki values. 0, or -1 for a bad argument. */
+int lbe_binary_f32(const float *a, const float *b, float *out, int64_t n, int64_t period, int multiply,
+                   int activation, lbe_pool *pool);
+/* Appended: out = in[begin_d + i_d * stride_d] over out_dims (rank 1-8, strides >= 1), elements of
+ * `element_bytes` bytes: STRIDED_SLICE's copy once its begin and strides are resolved. 0, or -1 for a bad
+ * argument (including a slice reaching outside the input). */
+int lbe_strided_copy(const void *in, void *out, int rank, const int32_t *in_dims, const int32_t *begin,
+                     const int32_t *stride, const int32_t *out_dims, int32_t element_bytes, lbe_pool *pool);
+
 #ifdef __cplusplus
 }
 #endif

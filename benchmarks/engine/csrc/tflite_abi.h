@@ -60,5 +60,6 @@ typedef struct {
 enum { kOk = 0, kError = 1 };
 enum { kNoType = 0, kFloat32 = 1, kInt32 = 2, kInt64 = 4, kBool = 6, kInt8 = 9 };
 enum { kBuiltinCustom = 32 };
+enum { kInplaceDataUnmodified = 1, kInplaceInput0Shared = 4 }; /* TfLiteInPlaceOp (2 scopes sharing to OutputN) */
 typedef void (*add_custom_fn)(void *resolver, const char *name, const TfLiteRegistration *reg, int version);
 #endif

@@ -6,6 +6,7 @@
  *   fused_activation_function;
  * - LabBnnMirrorPad, LabBnnPack: MIRROR_PAD with constant paddings, PACK (tflite_data_ops.c);
  * - LabBnnMultiSliceSign: BoolNet's TILE -> ADD/SUB -> LceQuantize [-> LceDequantize] (tflite_sign_op.c);
+ * - LabBnnBinary, LabBnnReshape, LabBnnStridedSlice: float ADD/MUL, RESHAPE, STRIDED_SLICE (tflite_float_ops.c);
  * - LabBnnDepthwiseQuantize: a float DEPTHWISE_CONV_2D's inputs (depth multiplier 1) and options as
  *   FlexBuffers, the output its LceQuantize's (int32 words).
  *
@@ -18,9 +19,11 @@
 #include "tflite_op.h"
 
 /* ---- session: one per interpreter (pool, level, per-op timers) ---- */
-enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, OP_MIRROR_PAD = 6, OP_AVGPOOL2D = 7, OP_DEPTHWISE = 8, OP_PACK = 9, OP_SIGN = 10, N_OPS = 11 };
+enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, OP_MIRROR_PAD = 6, OP_AVGPOOL2D = 7, OP_DEPTHWISE = 8, OP_PACK = 9, OP_SIGN = 10, OP_BINARY = 11, OP_RESHAPE = 12,
+       OP_STRIDED_SLICE = 13, N_OPS = 14 };
 static const char *const OP_NAMES[] = {"LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", "LabBnnBconv2dAdd",
-                                       "LabBnnMaxPool2d", "LabBnnMirrorPad", "LabBnnAveragePool2d", "LabBnnDepthwiseQuantize", "LabBnnPack", "LabBnnMultiSliceSign"};
+                                       "LabBnnMaxPool2d", "LabBnnMirrorPad", "LabBnnAveragePool2d", "LabBnnDepthwiseQuantize", "LabBnnPack", "LabBnnMultiSliceSign",
+                                       "LabBnnBinary", "LabBnnReshape", "LabBnnStridedSlice"};
 enum { PROBE_FIELDS = 32 };
 
 /* tflite-runtime's exported tflite::CpuBackendContext::GetFromContext (static) and get_xnnpack_threadpool
@@ -125,6 +128,8 @@ static void *op_init(TfLiteContext *ctx, const char *buf, size_t len, int kind) 
   lbe_flex_int(b, len, "filter_width", &op->filter_w); lbe_flex_int(b, len, "add_activation", &op->add_act);
   lbe_flex_int(b, len, "mode", &op->mode); lbe_flex_int(b, len, "axis", &op->axis);
   lbe_flex_int(b, len, "slices", &op->slices); lbe_flex_int(b, len, "subtract", &op->subtract);
+  lbe_flex_int(b, len, "operation", &op->operation); lbe_flex_int(b, len, "begin_mask", &op->begin_mask);
+  lbe_flex_int(b, len, "end_mask", &op->end_mask);
   return op;
 }
 static void op_free(TfLiteContext *ctx, void *p) {
@@ -148,6 +153,9 @@ INIT(init_avgpool2d, OP_AVGPOOL2D)
 INIT(init_depthwise, OP_DEPTHWISE)
 INIT(init_pack, OP_PACK)
 INIT(init_sign, OP_SIGN)
+INIT(init_binary, OP_BINARY)
+INIT(init_reshape, OP_RESHAPE)
+INIT(init_strided_slice, OP_STRIDED_SLICE)
 
 static int64_t leading(const TfLiteTensor *t) {
   int64_t p = 1;
@@ -204,6 +212,8 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
     rc = lbe_tfl_prepare_pack(ctx, node, op);
   } else if (op->kind == OP_SIGN) {
     rc = lbe_tfl_prepare_multi_slice_sign(ctx, node, op);
+  } else if (op->kind == OP_BINARY || op->kind == OP_RESHAPE || op->kind == OP_STRIDED_SLICE) {
+    rc = (op->kind == OP_BINARY ? lbe_tfl_prepare_binary : op->kind == OP_RESHAPE ? lbe_tfl_prepare_reshape : lbe_tfl_prepare_strided_slice)(ctx, node, op);
   } else if (op->kind == OP_BMAXPOOL2D || op->kind == OP_MAXPOOL2D || op->kind == OP_AVGPOOL2D) {
     const int type = op->kind == OP_BMAXPOOL2D ? kInt32 : kFloat32;
     if (n != 4 || in->type != type || out->type != type) FAIL("lab-bnn engine: %s needs a 4-D %s input and output", OP_NAMES[op->kind], type == kInt32 ? "int32" : "float32");
@@ -321,6 +331,8 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
     rc = lbe_tfl_invoke_pack(ctx, node, op);
   } else if (op->kind == OP_SIGN) {
     rc = lbe_tfl_invoke_multi_slice_sign(ctx, node, op, op->s->level);
+  } else if (op->kind == OP_BINARY || op->kind == OP_RESHAPE || op->kind == OP_STRIDED_SLICE) {
+    rc = (op->kind == OP_BINARY ? lbe_tfl_invoke_binary : op->kind == OP_RESHAPE ? lbe_tfl_invoke_reshape : lbe_tfl_invoke_strided_slice)(ctx, node, op);
   } else if (op->kind == OP_MAXPOOL2D || op->kind == OP_AVGPOOL2D) {
     const int *d = in->dims->data;
     const lbe_pool2d_params p = {d[0], d[1], d[2], d[3], op->out_h, op->out_w, (int32_t)op->filter_h, (int32_t)op->filter_w,
@@ -351,13 +363,16 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
  * interpreter then creates on this thread belong to it until lbe_tfl_constructed(). */
 int lbe_tfl_register(void *resolver, void *add_custom, lbe_tfl_session *session) {
   static void *(*const inits[N_OPS])(TfLiteContext *, const char *, size_t) = {
-      init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add, init_maxpool2d, init_mirror_pad, init_avgpool2d, init_depthwise, init_pack, init_sign};
+      init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add, init_maxpool2d, init_mirror_pad, init_avgpool2d, init_depthwise, init_pack, init_sign,
+      init_binary, init_reshape, init_strided_slice};
   if (!resolver || !add_custom || !session) return kError;
   for (int k = 0; k < N_OPS; k++) {
     TfLiteRegistration r;
     memset(&r, 0, sizeof r);
     r.init = inits[k]; r.free = op_free; r.prepare = prepare; r.invoke = invoke;
     r.builtin_code = kBuiltinCustom; r.custom_name = OP_NAMES[k]; r.version = 1;
+    /* LabBnnReshape may share its input's buffer, as TFLite's RESHAPE (its invoke then copies nothing) */
+    if (k == OP_RESHAPE) r.inplace_operator = kInplaceDataUnmodified | kInplaceInput0Shared;
     ((add_custom_fn)add_custom)(resolver, OP_NAMES[k], &r, 1);  /* the resolver copies r */
   }
   constructing = session;

@@ -17,6 +17,9 @@ typedef struct {
   int64_t axis;     /* LabBnnPack */
   int64_t slices, subtract; /* LabBnnMultiSliceSign */
   int64_t pads[16]; /* LabBnnMirrorPad: before/after per dim, read at Prepare */
+  int64_t operation, swap, period; /* LabBnnBinary: 0 ADD / 1 MUL, inputs swapped, values of the broadcast one */
+  int64_t begin_mask, end_mask;   /* LabBnnStridedSlice, then its resolved begin and strides (at Prepare) */
+  int32_t begin[8], stride[8];
   int options_len;
   lbe_bconv2d *conv;
   int32_t out_h, out_w, pad_top, pad_left;
@@ -51,4 +54,11 @@ int lbe_tfl_invoke_pack(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
 /* LabBnnMultiSliceSign (tflite_sign_op.c). */
 int lbe_tfl_prepare_multi_slice_sign(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
 int lbe_tfl_invoke_multi_slice_sign(TfLiteContext *ctx, TfLiteNode *node, op_t *op, int level);
+/* Float ADD/MUL, RESHAPE and STRIDED_SLICE (tflite_float_ops.c). */
+int lbe_tfl_prepare_binary(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
+int lbe_tfl_invoke_binary(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
+int lbe_tfl_prepare_reshape(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
+int lbe_tfl_invoke_reshape(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
+int lbe_tfl_prepare_strided_slice(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
+int lbe_tfl_invoke_strided_slice(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
 #endif

@@ -33,7 +33,9 @@ def converted(binary: bool) -> bytes:
     x = inputs
     if binary:
         x = lq.layers.QuantConv2D(32, 3, input_quantizer="ste_sign", kernel_quantizer="ste_sign")(x)
-    x = tf.keras.layers.Dense(256)(tf.keras.layers.Flatten()(x))
+    # without the binary conv, no op of the engine's: a MEAN, not a RESHAPE (LabBnnReshape), feeds the Dense
+    x = tf.keras.layers.Flatten()(x) if binary else tf.keras.layers.GlobalAveragePooling2D()(x)
+    x = tf.keras.layers.Dense(256)(x)
     flatbuffer = convert(tf.keras.Model(inputs, x))
     tf.keras.backend.clear_session()
     return flatbuffer
