@@ -37,7 +37,7 @@ import numpy as np
 from flatbuffers import flexbuffers
 from tensorflow.lite.python import schema_py_generated as schema
 
-from benchmarks.engine import float_ops
+from benchmarks.engine import float_ops, pixel_chains
 from benchmarks.engine.depthwise_fusion import DEPTHWISE_QUANTIZE, fuse_depthwise_quantize
 from benchmarks.engine.graph_edit import ENGINE_ACTIVATIONS as _ENGINE_ACTIVATIONS
 from benchmarks.engine.graph_edit import become_custom as _become_custom
@@ -66,6 +66,7 @@ _NOT_FIXED_SIZE = {schema.TensorType.STRING, schema.TensorType.RESOURCE, schema.
 ENGINE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
 ENGINE_OPS += (FUSED_BCONV_ADD, FLOAT_MAX_POOL, MIRROR_PAD, FLOAT_AVERAGE_POOL, DEPTHWISE_QUANTIZE, PACK)
 ENGINE_OPS += (MULTI_SLICE_SIGN, float_ops.BINARY, float_ops.RESHAPE, float_ops.STRIDED_SLICE)
+ENGINE_OPS += (pixel_chains.PIXEL_CHAIN,)
 
 
 def _add_activation(add: schema.OperatorT) -> Optional[int]:
@@ -334,14 +335,18 @@ def _quantize_reading(operators, codes, tensors, readers: List[int]) -> Optional
     return None
 
 
-def fuse(flatbuffer: bytes, absorbed: Optional[Dict[int, int]] = None) -> Tuple[bytes, List[int]]:
+def fuse(
+    flatbuffer: bytes, absorbed: Optional[Dict[int, int]] = None, *, chains: bool = True
+) -> Tuple[bytes, List[int]]:
     """`flatbuffer` with every LceBconv2d → ADD pair, every DEPTHWISE_CONV_2D → LceQuantize pair
     (`depthwise_fusion`) and every multi-slice sign chain (`sign_fusion`) fused and float pools,
     constant-padded MIRROR_PADs and PACKs on the engine, a MIRROR_PAD read only by an LceQuantize
-    moved after it (`quantize_before_pad`), small float ops on the engine (`float_ops`;
-    unchanged bytes if none of these occurs), and for
+    moved after it (`quantize_before_pad`), small float ops on the engine (`float_ops`), and,
+    unless `chains` is False, runs of pixel-wise ops fused (`pixel_chains`; unchanged bytes if
+    none of these occurs), and for
     each operator of the result the index of the operator of `flatbuffer` it came from
-    (`absorbed` as in `fuse_bconv_add`, plus each op fused into a depthwise conv or a sign)."""
+    (`absorbed` as in `fuse_bconv_add`, plus each op fused into a depthwise conv, a sign or a
+    chain)."""
     model = load_model(flatbuffer)
     count = len(model.subgraphs[0].operators or [])
     origin = fuse_depthwise_quantize(model, fuse_bconv_add(model, absorbed), absorbed)
@@ -350,6 +355,8 @@ def fuse(flatbuffer: bytes, absorbed: Optional[Dict[int, int]] = None) -> Tuple[
     origin = quantize_before_mirror_pad(model, origin)
     replaced = replace_pools(model) + replace_mirror_pads(model) + replace_packs(model)
     replaced += float_ops.replace_float_ops(model)
+    if chains:
+        origin = pixel_chains.build_chains(model, origin, absorbed)
     if len(origin) == count and origin is fused and not replaced:
         return flatbuffer, origin
     return pack_model(model), origin

@@ -34,6 +34,44 @@ static int check_params(const lbe_bconv2d_params *p, int level, char *error, siz
   return 1;
 }
 
+typedef struct {
+  int32_t *scratch; /* one row's accumulators (not for accumulators_only) */
+  uint8_t *outside; /* vector levels: outside-tap flags and gathered taps of one row */
+  int32_t *cols;
+} workspace;
+
+static void free_workspaces(void *kept, int threads) {
+  workspace *ws = kept;
+  for (int t = 0; ws && t < threads; ++t) free(ws[t].scratch), free(ws[t].outside), free(ws[t].cols);
+  free(ws);
+}
+
+/* The conv's kept workspaces when no other caller holds them (*kept = 1), else new ones; each thread fills
+ * its own on first use. The cache is the conv's only state that changes after creation. */
+static workspace *take_workspaces(const lbe_bconv2d *c, int threads, int *kept) {
+  lbe_bconv2d *m = (lbe_bconv2d *)c;
+  *kept = 0;
+  if (__atomic_exchange_n(&m->kept_busy, 1, __ATOMIC_ACQUIRE) == 0) {
+    if (m->kept_threads < threads) {
+      free_workspaces(m->kept_workspaces, m->kept_threads);
+      m->kept_workspaces = calloc((size_t)threads, sizeof(workspace));
+      m->kept_threads = m->kept_workspaces ? threads : 0;
+    }
+    if (m->kept_workspaces) return *kept = 1, m->kept_workspaces;
+    __atomic_store_n(&m->kept_busy, 0, __ATOMIC_RELEASE);
+  }
+  workspace *ws = calloc((size_t)threads, sizeof *ws);
+  if (!ws) abort(); /* out of memory */
+  return ws;
+}
+
+static void give_back_workspaces(const lbe_bconv2d *c, workspace *ws, int threads, int kept) {
+  if (kept)
+    __atomic_store_n(&((lbe_bconv2d *)c)->kept_busy, 0, __ATOMIC_RELEASE);
+  else
+    free_workspaces(ws, threads);
+}
+
 void lbe_bconv2d_destroy(lbe_bconv2d *c) {
   if (!c) return;
   free(c->filter);
@@ -47,6 +85,7 @@ void lbe_bconv2d_destroy(lbe_bconv2d *c) {
   free(c->mul);
   free(c->bias);
   free(c->thresholds);
+  free_workspaces(c->kept_workspaces, c->kept_threads);
   free(c);
 }
 
@@ -242,11 +281,6 @@ void lbe_transform_tail(const lbe_bconv2d *c, const int32_t *a, void *out_row, i
   }
 }
 
-typedef struct {
-  int32_t *scratch; /* one row's accumulators (not for accumulators_only) */
-  uint8_t *outside; /* vector levels: outside-tap flags and gathered taps of one row */
-  int32_t *cols;
-} workspace;
 
 typedef struct {
   const lbe_bconv2d *c;
@@ -254,7 +288,7 @@ typedef struct {
   void *output;
   int accumulators_only;
   int32_t segments; /* each output row is split into this many pixel ranges (units of work) */
-  workspace *ws;    /* one per pool thread, allocated by the thread on first use */
+  workspace *ws;    /* one per pool thread, filled by the thread on first use */
   const float *residual; /* fused ADD (float output only) or NULL */
   int add_activation;
   const float *alpha; /* fused PRELU after the ADD: [channels_out] slopes, or NULL */
@@ -271,12 +305,10 @@ static void run_units(void *ctx_, int64_t begin, int64_t end, int thread) {
   const int vector = c->level != LBE_PORTABLE;
   const size_t pixel_words = (size_t)c->taps * c->words_in; /* every group's words: bconv2d_gather.c */
   workspace *ws = &ctx->ws[thread];
-  if (!ws->scratch && !ws->cols) {
-    ws->scratch = ctx->accumulators_only ? NULL : malloc(sizeof(int32_t) * row_acc);
-    ws->outside = vector ? malloc((size_t)p->out_w * c->taps) : NULL;
-    ws->cols = vector ? aligned_alloc(64, (sizeof(int32_t) * p->out_w * pixel_words + 63) / 64 * 64) : NULL;
-    if ((!ctx->accumulators_only && !ws->scratch) || (vector && (!ws->outside || !ws->cols))) abort(); /* out of memory */
-  }
+  if (!ctx->accumulators_only && !ws->scratch) ws->scratch = malloc(sizeof(int32_t) * row_acc);
+  if (vector && !ws->outside) ws->outside = malloc((size_t)p->out_w * c->taps);
+  if (vector && !ws->cols) ws->cols = aligned_alloc(64, (sizeof(int32_t) * p->out_w * pixel_words + 63) / 64 * 64);
+  if ((!ctx->accumulators_only && !ws->scratch) || (vector && (!ws->outside || !ws->cols))) abort(); /* out of memory */
   int32_t *scratch = ws->scratch, *cols = ws->cols;
   uint8_t *outside = ws->outside;
   const int popcnt = lbe_cpu_has_popcnt();
@@ -322,16 +354,11 @@ static void run(const lbe_bconv2d *c, const int32_t *input, void *output, int ac
     const int64_t wanted = (4 * threads + rows - 1) / rows, most = c->p.out_w / 4 > 1 ? c->p.out_w / 4 : 1;
     segments = (int32_t)(wanted < most ? wanted : most);
   }
-  workspace *ws = calloc((size_t)threads, sizeof *ws);
-  if (!ws) abort(); /* out of memory */
+  int kept;
+  workspace *ws = take_workspaces(c, threads, &kept);
   run_ctx ctx = {c, input, output, accumulators_only, segments, ws, residual, add_activation, alpha, bits};
   lbe_pool_run(pool, run_units, &ctx, rows * segments);
-  for (int t = 0; t < threads; ++t) {
-    free(ws[t].scratch);
-    free(ws[t].outside);
-    free(ws[t].cols);
-  }
-  free(ws);
+  give_back_workspaces(c, ws, threads, kept);
 }
 
 int lbe_bconv2d_run(const lbe_bconv2d *conv, const int32_t *input, void *output, lbe_pool *pool) {

@@ -7,6 +7,7 @@
  * - LabBnnMirrorPad, LabBnnPack: MIRROR_PAD with constant paddings, PACK (tflite_data_ops.c);
  * - LabBnnMultiSliceSign: BoolNet's TILE -> ADD/SUB -> LceQuantize [-> LceDequantize] (tflite_sign_op.c);
  * - LabBnnBinary, LabBnnReshape, LabBnnStridedSlice: float ADD/MUL, RESHAPE, STRIDED_SLICE (tflite_float_ops.c);
+ * - LabBnnPixelChain: a run of the ops above that work pixel by pixel, run unit by unit (tflite_pixel_chain.c);
  * - LabBnnDepthwiseQuantize: a float DEPTHWISE_CONV_2D's inputs (depth multiplier 1) and options as
  *   FlexBuffers, the output its LceQuantize's (int32 words).
  *
@@ -20,10 +21,10 @@
 
 /* ---- session: one per interpreter (pool, level, per-op timers) ---- */
 enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, OP_MIRROR_PAD = 6, OP_AVGPOOL2D = 7, OP_DEPTHWISE = 8, OP_PACK = 9, OP_SIGN = 10, OP_BINARY = 11, OP_RESHAPE = 12,
-       OP_STRIDED_SLICE = 13, N_OPS = 14 };
+       OP_STRIDED_SLICE = 13, OP_PIXEL_CHAIN = 14, N_OPS = 15 };
 static const char *const OP_NAMES[] = {"LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", "LabBnnBconv2dAdd",
                                        "LabBnnMaxPool2d", "LabBnnMirrorPad", "LabBnnAveragePool2d", "LabBnnDepthwiseQuantize", "LabBnnPack", "LabBnnMultiSliceSign",
-                                       "LabBnnBinary", "LabBnnReshape", "LabBnnStridedSlice"};
+                                       "LabBnnBinary", "LabBnnReshape", "LabBnnStridedSlice", "LabBnnPixelChain"};
 enum { PROBE_FIELDS = 32 };
 
 /* tflite-runtime's exported tflite::CpuBackendContext::GetFromContext (static) and get_xnnpack_threadpool
@@ -137,6 +138,7 @@ static void op_free(TfLiteContext *ctx, void *p) {
   op_t *op = p;
   if (!op) return;
   lbe_bconv2d_destroy(op->conv);
+  lbe_pixel_chain_free(op->chain);
   session_release(op->s);
   free(op);
 }
@@ -156,6 +158,7 @@ INIT(init_sign, OP_SIGN)
 INIT(init_binary, OP_BINARY)
 INIT(init_reshape, OP_RESHAPE)
 INIT(init_strided_slice, OP_STRIDED_SLICE)
+INIT(init_pixel_chain, OP_PIXEL_CHAIN)
 
 static int64_t leading(const TfLiteTensor *t) {
   int64_t p = 1;
@@ -212,6 +215,8 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
     rc = lbe_tfl_prepare_pack(ctx, node, op);
   } else if (op->kind == OP_SIGN) {
     rc = lbe_tfl_prepare_multi_slice_sign(ctx, node, op);
+  } else if (op->kind == OP_PIXEL_CHAIN) {
+    rc = lbe_tfl_prepare_pixel_chain(ctx, node, op, op->s->level);
   } else if (op->kind == OP_BINARY || op->kind == OP_RESHAPE || op->kind == OP_STRIDED_SLICE) {
     rc = (op->kind == OP_BINARY ? lbe_tfl_prepare_binary : op->kind == OP_RESHAPE ? lbe_tfl_prepare_reshape : lbe_tfl_prepare_strided_slice)(ctx, node, op);
   } else if (op->kind == OP_BMAXPOOL2D || op->kind == OP_MAXPOOL2D || op->kind == OP_AVGPOOL2D) {
@@ -262,6 +267,7 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
     if (p.output == LBE_OUT_BITPACKED ? !th : (!m || !bi)) FAIL("lab-bnn engine: LceBconv2d lacks constant %s", p.output == LBE_OUT_BITPACKED ? "thresholds" : "multiplier/bias");
     char err[256] = "";
     lbe_bconv2d_destroy(op->conv);
+  lbe_pixel_chain_free(op->chain);
     op->conv = lbe_bconv2d_create(&p, op->s->level, filter->data, m, bi, th, err, sizeof err);
     if (!op->conv) FAIL("lab-bnn engine: LceBconv2d: %s", err);
     int od[4] = {p.batch, p.out_h, p.out_w, p.output == LBE_OUT_BITPACKED ? words(p.channels_out) : p.channels_out};
@@ -331,6 +337,8 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
     rc = lbe_tfl_invoke_pack(ctx, node, op);
   } else if (op->kind == OP_SIGN) {
     rc = lbe_tfl_invoke_multi_slice_sign(ctx, node, op, op->s->level);
+  } else if (op->kind == OP_PIXEL_CHAIN) {
+    rc = lbe_tfl_invoke_pixel_chain(ctx, node, op);
   } else if (op->kind == OP_BINARY || op->kind == OP_RESHAPE || op->kind == OP_STRIDED_SLICE) {
     rc = (op->kind == OP_BINARY ? lbe_tfl_invoke_binary : op->kind == OP_RESHAPE ? lbe_tfl_invoke_reshape : lbe_tfl_invoke_strided_slice)(ctx, node, op);
   } else if (op->kind == OP_MAXPOOL2D || op->kind == OP_AVGPOOL2D) {
@@ -364,7 +372,7 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
 int lbe_tfl_register(void *resolver, void *add_custom, lbe_tfl_session *session) {
   static void *(*const inits[N_OPS])(TfLiteContext *, const char *, size_t) = {
       init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add, init_maxpool2d, init_mirror_pad, init_avgpool2d, init_depthwise, init_pack, init_sign,
-      init_binary, init_reshape, init_strided_slice};
+      init_binary, init_reshape, init_strided_slice, init_pixel_chain};
   if (!resolver || !add_custom || !session) return kError;
   for (int k = 0; k < N_OPS; k++) {
     TfLiteRegistration r;

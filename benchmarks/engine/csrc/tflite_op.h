@@ -9,6 +9,7 @@
 #include "tflite_abi.h"
 
 typedef struct lbe_tfl_session lbe_tfl_session;
+typedef struct lbe_pixel_chain lbe_pixel_chain;
 typedef struct {
   lbe_tfl_session *s;
   lbe_pool *pool; /* the session's, set at Prepare */
@@ -22,6 +23,7 @@ typedef struct {
   int32_t begin[8], stride[8];
   int options_len;
   lbe_bconv2d *conv;
+  lbe_pixel_chain *chain; /* LabBnnPixelChain: its checked program and scratch */
   int32_t out_h, out_w, pad_top, pad_left;
 } op_t;
 
@@ -61,4 +63,8 @@ int lbe_tfl_prepare_reshape(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
 int lbe_tfl_invoke_reshape(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
 int lbe_tfl_prepare_strided_slice(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
 int lbe_tfl_invoke_strided_slice(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
+/* LabBnnPixelChain (tflite_pixel_chain.c). */
+int lbe_tfl_prepare_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op, int level);
+int lbe_tfl_invoke_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
+void lbe_pixel_chain_free(lbe_pixel_chain *chain);
 #endif

@@ -12,9 +12,10 @@ from converter import read_operators
 
 
 def assert_builtin_replaced(flatbuffer: bytes, builtin: str, custom: str) -> None:
-    """Asserts `flatbuffer` holds `builtin` and `fusion.fuse` turns every one of them into `custom`."""
+    """Asserts `flatbuffer` holds `builtin` and `fusion.fuse` turns every one of them into `custom`
+    (before any becomes a step of a pixel chain: test_pixel_chains)."""
     assert builtin in {op.op_type for op in read_operators(flatbuffer)}
-    types = [op.op_type for op in read_operators(fusion.fuse(flatbuffer)[0])]
+    types = [op.op_type for op in read_operators(fusion.fuse(flatbuffer, chains=False)[0])]
     assert custom in types and builtin not in types
 
 

@@ -1,0 +1,132 @@
+"""Runs of pixel-wise ops fused into `LabBnnPixelChain`: every zoo model, converted, gives the same
+bits with and without the rewrite at every level and at 1 and 2 threads; a model built to hold
+every step kind (aliases, broadcast operands, tensors read outside the run, a model output made
+inside it) does too; and a damaged program is refused with the engine's error, not run."""
+
+from __future__ import annotations
+
+import functools
+
+import lab_bnn
+
+import larq as lq
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from benchmarks.engine import fusion, pixel_chains
+from benchmarks.engine.interpreter import EngineInterpreter
+from benchmarks.flatbuffer_model import load_model, pack_model
+from benchmarks.kernel_paths import random_inputs
+from converter import convert, read_operators
+from tests.benchmarks.engine.fused_vs_unfused import assert_fused_equals_unfused
+from tests.benchmarks.engine.test_interpreter import ZOO_CASES
+from zoo.models import get_model
+
+
+@functools.lru_cache(maxsize=None)
+def zoo_flatbuffer(case: str) -> bytes:
+    name = case.split("-")[0]
+    tf.keras.utils.set_random_seed(0)
+    model = get_model(name).build(input_shape=get_model(name).small_input, **dict(ZOO_CASES)[case])
+    flatbuffer = convert(model)
+    tf.keras.backend.clear_session()
+    return flatbuffer
+
+
+def program_words(model, op) -> np.ndarray:
+    """A chain's program: the int32 words of its first input's buffer."""
+    return np.frombuffer(bytes(model.buffers[model.subgraphs[0].tensors[op.inputs[0]].buffer].data), "<i4")
+
+
+def chains_in(flatbuffer: bytes) -> list:
+    return [op for op in read_operators(fusion.fuse(flatbuffer)[0]) if op.op_type == pixel_chains.PIXEL_CHAIN]
+
+
+@pytest.mark.parametrize("case", [case for case, _ in ZOO_CASES])
+def test_zoo_model_with_chains_equals_without_exactly(case) -> None:
+    flatbuffer = zoo_flatbuffer(case)
+    if not chains_in(flatbuffer):
+        assert not case.startswith("BoolNet"), "BoolNet's blocks are runs of pixel-wise ops"
+        return
+    engine = EngineInterpreter(flatbuffer, threads=1)
+    inputs = [np.concatenate([random_inputs(engine, s)[0] for s in range(2)])]
+    assert_fused_equals_unfused(flatbuffer, inputs)
+
+
+def test_boolnet_blocks_become_chains_and_no_chained_op_is_left() -> None:
+    flatbuffer = zoo_flatbuffer("BoolNet-sign")
+    before, after = read_operators(flatbuffer), read_operators(fusion.fuse(flatbuffer)[0])
+    chains = [op for op in after if op.op_type == pixel_chains.PIXEL_CHAIN]
+    assert len(chains) >= 8 and len(after) < len(before) / 2 + 10
+    # every chain's first input is its program: the magic word, then the pixels of its maps
+    model = load_model(fusion.fuse(flatbuffer)[0])
+    for op in chains:
+        program = np.frombuffer(
+            bytes(model.buffers[model.subgraphs[0].tensors[op.inputs[0]].buffer].data), "<i4"
+        )
+        assert program[0] == pixel_chains.MAGIC and program[1] == np.prod(op.output_shapes[0][:3])
+
+
+def every_step_model() -> tf.keras.Model:
+    """16x16 maps of 64 channels (a 2-thread run splits them): multi-slice sign (through TILE → SUB
+    → LceQuantize → LceDequantize), MUL and ADD with same-shape, per-channel and scalar operands,
+    RESHAPE, STRIDED_SLICE of channel halves, PACK of them, LceQuantize."""
+    binary = {"input_quantizer": "ste_sign", "kernel_quantizer": "ste_sign"}
+    inputs = tf.keras.Input((16, 16, 64))
+    sign = lab_bnn.layers.BatchNormSign(2)  # multi-slice sign, as in every BoolNet block
+    signs = sign(inputs)  # [16, 16, 128] of ±1
+    scaled = tf.keras.layers.Lambda(lambda t: t * tf.linspace(0.5, 2.0, 128) + 0.25)(signs)
+    mixed = tf.keras.layers.Multiply()([scaled, signs])
+    halves = tf.keras.layers.Reshape((16, 16, 2, 64))(mixed)
+    first, second = (tf.keras.layers.Lambda(lambda t, i=i: t[..., i : i + 1, :])(halves) for i in range(2))
+    shuffled = tf.keras.layers.Lambda(lambda ab: tf.stack([ab[0], ab[1]], axis=-1))([first, second])
+    flat = tf.keras.layers.Reshape((16, 16, 128))(shuffled)
+    conv = lq.layers.QuantConv2D(32, 3, padding="same", **binary)
+    # read outside the run: the sign's floats (a model output), `flat` (a MEAN reads it: its reshape
+    # copies) and `mixed`
+    pooled = tf.keras.layers.GlobalAveragePooling2D()(flat)
+    model = tf.keras.Model(inputs, [conv(flat), signs, pooled, tf.keras.layers.Reshape((256, 128))(mixed)])
+    gamma, beta, mean, variance = sign.batch_norm.weights  # thresholds away from their initial zeros
+    for weight, value in ((beta, 0.3), (mean, -0.2), (variance, 2.0)):
+        weight.assign(np.random.default_rng(2).uniform(0.5, 1.5, weight.shape) * value)
+    return model
+
+
+@pytest.fixture(scope="module")
+def every_step() -> bytes:
+    tf.keras.utils.set_random_seed(0)
+    flatbuffer = convert(every_step_model())
+    tf.keras.backend.clear_session()
+    return flatbuffer
+
+
+def test_every_step_kind_equals_tflite_runtime_exactly(every_step) -> None:
+    chains = chains_in(every_step)
+    assert chains, [op.op_type for op in read_operators(fusion.fuse(every_step)[0])]
+    model = load_model(fusion.fuse(every_step)[0])
+    kinds = set()
+    for op in chains:
+        words = np.frombuffer(
+            bytes(model.buffers[model.subgraphs[0].tensors[op.inputs[0]].buffer].data), "<i4"
+        )
+        at = 4 + 3 * int(words[2])
+        while at < len(words):
+            kinds.add(int(words[at]))
+            at += 2 + int(words[at + 1])
+    names = {v: k for k, v in pixel_chains.STEP.items()}
+    assert {names[k] for k in kinds} >= {"sign", "binary", "strided", "pack", "quantize", "copy"}
+    x = np.random.default_rng(4).standard_normal((2, 16, 16, 64)).astype(np.float32)
+    assert_fused_equals_unfused(every_step, x)
+
+
+def test_a_damaged_program_is_refused_with_the_engines_error(every_step) -> None:
+    fused = fusion.fuse(every_step)[0]
+    model = load_model(fused)
+    (chain, *_) = [op for op in read_operators(fused) if op.op_type == pixel_chains.PIXEL_CHAIN]
+    buffer = model.buffers[model.subgraphs[0].tensors[chain.inputs[0]].buffer]
+    words = np.frombuffer(bytes(buffer.data), "<i4").copy()
+    words[4 + 2] += 4  # the first slot's bytes a pixel no longer match its tensor
+    buffer.data = words.tobytes()
+    with pytest.raises((RuntimeError, ValueError), match="LabBnnPixelChain slot 0"):
+        EngineInterpreter(pack_model(model), threads=1, fuse=False)
