@@ -9,11 +9,11 @@
 enum { MAGIC = 0x4C504331, HEADER = 4, MAX_SLOTS = 256, MAX_STEPS = 256, MAX_ARGS = 80 };
 enum { IN = 0, OUT = 1, SCRATCH = 2, WHOLE = 3 };
 enum { SIGN = 0, QUANTIZE = 1, BINARY = 2, COPY = 3, STRIDED = 4, PACK = 5 };
-enum { UNIT_BYTES = 1 << 30, SPLIT_BYTES = 32 << 10 }; /* bytes a unit touches; below SPLIT in all: one thread */
+enum { UNIT_BYTES = 64 << 10, SPLIT_BYTES = 32 << 10 }; /* bytes a unit touches; below SPLIT in all: one thread */
 
 typedef struct {
   int where, position;
-  int64_t bytes, offset; /* offset: scratch slots, within a thread's block */
+  int64_t bytes, offset; /* offset: scratch slots, of this slot's unit of rows within a thread's block */
 } slot_t;
 typedef struct {
   int kind, n;
@@ -107,7 +107,6 @@ int lbe_tfl_prepare_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op, 
     if (s->where != SCRATCH && t->bytes != (size_t)(s->where == WHOLE ? s->bytes : s->bytes * c->pixels))
       BAD("slot %d: tensor of %zu bytes, program says %lld", i, t->bytes, (long long)(s->where == WHOLE ? s->bytes : s->bytes * c->pixels));
     if (s->where != WHOLE) pixel_bytes += s->bytes;
-    if (s->where == SCRATCH) s->offset = scratch_row, scratch_row += (s->bytes + 63) / 64 * 64;
   }
   for (int k = 0; k < c->steps; k++) {
     step_t *s = &c->step[k];
@@ -123,13 +122,13 @@ int lbe_tfl_prepare_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op, 
     const int64_t most = (c->pixels + 2 * c->threads - 1) / (2 * c->threads);
     c->unit = c->unit < most ? c->unit : most;
   }
-  const int64_t scratch = scratch_row * c->unit;
-  if (scratch != c->scratch_bytes || !c->scratch) {
-    free(c->scratch);
-    c->scratch = scratch ? aligned_alloc(64, (size_t)(scratch * c->threads)) : NULL;
-    c->scratch_bytes = scratch;
-    if (scratch && !c->scratch) BAD("could not allocate %lld bytes of scratch", (long long)(scratch * c->threads));
-  }
+  /* A thread's scratch: each scratch slot's rows for one unit, one block after another. */
+  for (int i = 0; i < c->slots; i++)
+    if (c->slot[i].where == SCRATCH) c->slot[i].offset = scratch_row, scratch_row += (c->slot[i].bytes * c->unit + 63) / 64 * 64;
+  free(c->scratch); /* Prepare runs again after a resize: sizes may change */
+  c->scratch = scratch_row ? aligned_alloc(64, (size_t)(scratch_row * c->threads)) : NULL;
+  c->scratch_bytes = scratch_row;
+  if (scratch_row && !c->scratch) BAD("could not allocate %lld bytes of scratch", (long long)(scratch_row * c->threads));
   return kOk;
 }
 
@@ -138,8 +137,7 @@ static void run_unit(const lbe_pixel_chain *c, int64_t first, int64_t count, int
   char *at[MAX_SLOTS];
   for (int i = 0; i < c->slots; i++) {
     const slot_t *s = &c->slot[i];
-    /* a thread's scratch: each slot's rows for one unit, one block after another */
-    at[i] = s->where == SCRATCH ? c->scratch + thread * c->scratch_bytes + s->offset * c->unit
+    at[i] = s->where == SCRATCH ? c->scratch + thread * c->scratch_bytes + s->offset
             : s->where == WHOLE ? c->base[i]
                                 : c->base[i] + first * s->bytes;
   }
