@@ -50,15 +50,14 @@ from benchmarks.engine.graph_edit import opcode_index as _opcode_index
 from benchmarks.engine.graph_edit import quantized as _quantized
 from benchmarks.engine.graph_edit import readers as _readers
 from benchmarks.engine.graph_edit import shape as _shape
+from benchmarks.engine.op_names import MIRROR_PAD, PACK
 from benchmarks.engine.quantize_before_pad import quantize_before_mirror_pad
 from benchmarks.engine.sign_fusion import MULTI_SLICE_SIGN, fuse_multi_slice_sign
 from benchmarks.flatbuffer_model import load_model, pack_model
 
 FUSED_BCONV_ADD = "LabBnnBconv2dAdd"
 FLOAT_MAX_POOL = "LabBnnMaxPool2d"
-MIRROR_PAD = "LabBnnMirrorPad"
 FLOAT_AVERAGE_POOL = "LabBnnAveragePool2d"
-PACK = "LabBnnPack"
 MAX_PACKED = 64  # inputs of one LabBnnPack (csrc/tflite_data_ops.c)
 # tensor types whose elements are not fixed-size bytes: a PACK of them stays on TFLite's kernel
 _NOT_FIXED_SIZE = {schema.TensorType.STRING, schema.TensorType.RESOURCE, schema.TensorType.VARIANT}

@@ -5,7 +5,9 @@ A pixel is a position in the first three dimensions (N, H, W) that every tensor 
 shares; an op qualifies when its output at a pixel depends only on its inputs at that pixel:
 `LabBnnMultiSliceSign`, `LceQuantize` of floats, `LabBnnBinary` (the broadcast operand inside
 a pixel), `LabBnnReshape`, `LabBnnStridedSlice` and `LabBnnPack` that keep the pixel dimensions
-whole. BoolNet runs 5-10 of them between each pair of binary convs. One at a time, each op is a
+whole; and `LabBnnMirrorPad` of H and W, whose output is on a larger grid but each padded
+position copies exactly one input pixel, so each pixel is written to all of its positions.
+BoolNet runs 5-10 of them between each pair of binary convs. One at a time, each op is a
 pass over the whole map on the calling thread (too small to split, and a split of each would
 cost a hand-over between threads per op); as a chain, each thread takes its own rows of pixels
 (the rows the binary conv before it wrote) through every op of the run, and tensors that only
@@ -35,11 +37,13 @@ from benchmarks.engine.graph_edit import (
     readers,
     shape,
 )
+from benchmarks.engine.op_names import MIRROR_PAD, PACK
 
 PIXEL_CHAIN = "LabBnnPixelChain"
 MAGIC = 0x4C504331  # "LPC1": the program's first word
-WHERE = {"input": 0, "output": 1, "scratch": 2, "whole": 3}  # a slot's storage
-STEP = {"sign": 0, "quantize": 1, "binary": 2, "copy": 3, "strided": 4, "pack": 5}
+# a slot's storage: rows a pixel in a node input or output or in scratch; a whole input or output
+WHERE = {"input": 0, "output": 1, "scratch": 2, "whole": 3, "whole output": 4}
+STEP = {"sign": 0, "quantize": 1, "binary": 2, "copy": 3, "strided": 4, "pack": 5, "mirror pad": 6}
 _ITEM_BYTES = {
     schema.TensorType.FLOAT32: 4,
     schema.TensorType.INT32: 4,
@@ -159,29 +163,32 @@ def _step(model, op, pixel_dims) -> Optional[Tuple[str, list, List[int], List[in
             item,
         ]
         return "strided", args, ins[:1], outs
-    if name == _pack_name() and 1 <= len(ins) <= _MAX_PACKED and len(outs) == 1 and rows[outs[0]]:
+    if name == PACK and 1 <= len(ins) <= _MAX_PACKED and len(outs) == 1 and rows[outs[0]]:
         axis = int(_options(op).get("axis", 0))
         if axis < 3 or not all(rows[t] and shape(tensors[t]) == shape(tensors[ins[0]]) for t in ins):
             return None
         dims, item = shape(tensors[ins[0]]), _ITEM_BYTES[tensors[ins[0]].type]
         outer, inner = int(np.prod(dims[3:axis])), int(np.prod(dims[axis:])) * item
         return "pack", [("t", outs[0]), len(ins), *[("t", t) for t in ins], outer, inner], ins, outs
+    if name == MIRROR_PAD and len(ins) == 2 and len(outs) == 1 and rows[ins[0]]:
+        pads = constant_ints(model, tensors[ins[1]])
+        dims = shape(tensors[ins[0]])
+        if pads is None or len(pads) != 2 * len(dims) or pads[:2].any() or pads[6:].any() or pads.min() < 0:
+            return None  # it pads only H and W: each padded pixel copies one pixel of the input
+        mode = int(_options(op).get("mode", 0))
+        return (
+            "mirror pad",
+            [("t", ins[0]), ("o", outs[0]), *dims[1:3], *(int(p) for p in pads[2:6]), mode],
+            ins,
+            outs,
+        )
     return None
 
 
-def _pack_name() -> str:
-    from benchmarks.engine.fusion import PACK  # fusion imports this module
-
-    return PACK
-
-
 def _pixel_dims(model, op) -> Optional[Tuple[int, ...]]:
-    """The first three dimensions of `op`'s first output, when it has four or more."""
-    dims = (
-        shape(model.subgraphs[0].tensors[int(op.outputs[0])])
-        if op.outputs is not None and len(op.outputs)
-        else ()
-    )
+    """The first three dimensions of `op`'s first output (a mirror pad's: input), when it has four or more."""
+    ends = op.inputs if custom_name(model.operatorCodes[op.opcodeIndex]) == MIRROR_PAD else op.outputs
+    dims = shape(model.subgraphs[0].tensors[int(ends[0])]) if ends is not None and len(ends) else ()
     return dims[:3] if len(dims) >= 4 else None
 
 
@@ -257,7 +264,12 @@ def _encode(model, chain: _Chain, outside: set) -> Tuple[List[int], List[int], L
         index = chain.aliases.get(index, index)
         if index not in slots:
             row = _pixel_row(tensors, index, chain.pixel_dims)
-            if kind == "w":
+            if kind == "o":  # a whole output: a mirror pad's, on a larger grid
+                t = tensors[index]
+                size = int(np.prod(shape(t))) * _ITEM_BYTES[t.type]
+                where, position = WHERE["whole output"], len(outputs)
+                outputs.append(index)
+            elif kind == "w":
                 t = tensors[index]
                 where, position, size = (
                     WHERE["whole"],

@@ -7,8 +7,8 @@
 #include "tflite_op.h"
 
 enum { MAGIC = 0x4C504331, HEADER = 4, MAX_SLOTS = 256, MAX_STEPS = 256, MAX_ARGS = 80 };
-enum { IN = 0, OUT = 1, SCRATCH = 2, WHOLE = 3 };
-enum { SIGN = 0, QUANTIZE = 1, BINARY = 2, COPY = 3, STRIDED = 4, PACK = 5 };
+enum { IN = 0, OUT = 1, SCRATCH = 2, WHOLE = 3, WHOLE_OUT = 4 };
+enum { SIGN = 0, QUANTIZE = 1, BINARY = 2, COPY = 3, STRIDED = 4, PACK = 5, MIRROR = 6 };
 enum { UNIT_BYTES = 64 << 10, SPLIT_BYTES = 32 << 10 }; /* bytes a unit touches; below SPLIT in all: one thread */
 
 typedef struct {
@@ -41,7 +41,7 @@ static int check_step(TfLiteContext *ctx, const lbe_pixel_chain *c, const step_t
   const int n = s->n;
 #define SLOT(i) (a[i] >= 0 && a[i] < c->slots)
 #define ROW(i) (c->slot[a[i]].bytes)
-#define PIXEL(i) (SLOT(i) && c->slot[a[i]].where != WHOLE)
+#define PIXEL(i) (SLOT(i) && c->slot[a[i]].where < WHOLE)
   if (s->kind == SIGN) {
     if (n != 7 || !PIXEL(0) || !SLOT(1) || c->slot[a[1]].where != WHOLE || a[2] < 1 || a[3] < 1 || ROW(0) % (4 * a[2]))
       BAD("step %d: bad multi-slice sign", k);
@@ -75,6 +75,13 @@ static int check_step(TfLiteContext *ctx, const lbe_pixel_chain *c, const step_t
     for (int i = 0; i < count; i++)
       if (!PIXEL(2 + i) || ROW(2 + i) != (int64_t)a[2 + count] * a[3 + count]) BAD("step %d: pack input %d size", k, i);
     if (ROW(0) != (int64_t)count * a[2 + count] * a[3 + count]) BAD("step %d: pack output size", k);
+  } else if (s->kind == MIRROR) {
+    const int64_t h = n == 9 ? a[2] : 0, w = n == 9 ? a[3] : 0;
+    if (n != 9 || !PIXEL(0) || !SLOT(1) || c->slot[a[1]].where != WHOLE_OUT || h < 1 || w < 1 || c->pixels % (h * w) || a[8] < 0 || a[8] > 1)
+      BAD("step %d: bad mirror pad", k);
+    for (int i = 4; i < 8; i++) /* REFLECT pads at most the size - 1, SYMMETRIC the size */
+      if (a[i] < 0 || a[i] > (i < 6 ? h : w) - (a[8] == 0)) BAD("step %d: mirror pad of %d outside its map", k, a[i]);
+    if (ROW(1) != c->pixels / (h * w) * (h + a[4] + a[5]) * (w + a[6] + a[7]) * ROW(0)) BAD("step %d: mirror pad output size", k);
   } else {
     BAD("step %d: unknown kind %d", k, s->kind);
   }
@@ -99,14 +106,15 @@ int lbe_tfl_prepare_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op, 
   for (int i = 0; i < c->slots; i++, w += 3) {
     slot_t *s = &c->slot[i];
     s->where = w[0], s->position = w[1], s->bytes = w[2];
-    const TfLiteTensor *t = s->where == OUT ? tensor(ctx, node->outputs, s->position)
+    const TfLiteTensor *t = s->where == OUT || s->where == WHOLE_OUT ? tensor(ctx, node->outputs, s->position)
                             : s->where == IN || s->where == WHOLE ? (s->position >= 1 ? tensor(ctx, node->inputs, s->position) : NULL)
                                                                   : NULL;
-    if (s->where < IN || s->where > WHOLE || s->bytes < 1 || (s->where != SCRATCH && !t))
+    if (s->where < IN || s->where > WHOLE_OUT || s->bytes < 1 || (s->where != SCRATCH && !t))
       BAD("slot %d (where %d, position %d) has no tensor", i, s->where, s->position);
-    if (s->where != SCRATCH && t->bytes != (size_t)(s->where == WHOLE ? s->bytes : s->bytes * c->pixels))
-      BAD("slot %d: tensor of %zu bytes, program says %lld", i, t->bytes, (long long)(s->where == WHOLE ? s->bytes : s->bytes * c->pixels));
-    if (s->where != WHOLE) pixel_bytes += s->bytes;
+    const int64_t bytes = s->where >= WHOLE ? s->bytes : s->bytes * c->pixels;
+    if (s->where != SCRATCH && t->bytes != (size_t)bytes)
+      BAD("slot %d: tensor of %zu bytes, program says %lld", i, t->bytes, (long long)bytes);
+    if (s->where < WHOLE) pixel_bytes += s->bytes;
   }
   for (int k = 0; k < c->steps; k++) {
     step_t *s = &c->step[k];
@@ -132,13 +140,38 @@ int lbe_tfl_prepare_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op, 
   return kOk;
 }
 
+/* The padded positions (at most 3) that copy position y of a map of `size` padded by `before` and `after`: its
+ * own, and its image in each border. REFLECT (mode 0): leading position i copies before - i, trailing position
+ * before + size + k copies size - 2 - k; SYMMETRIC (mode 1): before - 1 - i and size - 1 - k. */
+static int images(int64_t y, int64_t size, int64_t before, int64_t after, int mode, int64_t *at) {
+  int n = 0;
+  at[n++] = before + y;
+  const int64_t lead = before - mode - y, trail = size - 2 + mode - y;
+  if (lead >= 0 && lead < before) at[n++] = lead;
+  if (trail >= 0 && trail < after) at[n++] = before + size + trail;
+  return n;
+}
+
+/* The mirror pad step: every pixel of the unit to each padded position that copies it (a[2..8]: H, W, top, bottom,
+ * left, right, mode); a border position copies exactly one pixel, so units write disjoint bytes. */
+static void mirror_pad_rows(const lbe_pixel_chain *c, const int32_t *a, const char *in, char *out, int64_t first, int64_t count) {
+  const int64_t h = a[2], w = a[3], ph = h + a[4] + a[5], pw = w + a[6] + a[7], row = c->slot[a[0]].bytes;
+  for (int64_t q = first; q < first + count; q++, in += row) {
+    int64_t rows[3], cols[3];
+    const int64_t image = q / (h * w), y = q / w % h, x = q % w;
+    const int nr = images(y, h, a[4], a[5], a[8], rows), nc = images(x, w, a[6], a[7], a[8], cols);
+    for (int i = 0; i < nr; i++)
+      for (int j = 0; j < nc; j++) memcpy(out + ((image * ph + rows[i]) * pw + cols[j]) * row, in, (size_t)row);
+  }
+}
+
 /* Pixels [first, first + count) through every step on `thread`. */
 static void run_unit(const lbe_pixel_chain *c, int64_t first, int64_t count, int thread) {
   char *at[MAX_SLOTS];
   for (int i = 0; i < c->slots; i++) {
     const slot_t *s = &c->slot[i];
     at[i] = s->where == SCRATCH ? c->scratch + thread * c->scratch_bytes + s->offset
-            : s->where == WHOLE ? c->base[i]
+            : s->where >= WHOLE ? c->base[i]
                                 : c->base[i] + first * s->bytes;
   }
   for (int k = 0; k < c->steps; k++) {
@@ -162,6 +195,8 @@ static void run_unit(const lbe_pixel_chain *c, int64_t first, int64_t count, int
       in[0] = out[0] = (int32_t)count;
       for (int d = 0; d < r; d++) in[1 + d] = a[3 + d], begin[1 + d] = a[3 + r + d], stride[1 + d] = a[3 + 2 * r + d], out[1 + d] = a[3 + 3 * r + d];
       lbe_strided_copy(at[a[0]], at[a[1]], r + 1, in, begin, stride, out, a[3 + 4 * r], NULL);
+    } else if (s->kind == MIRROR) {
+      mirror_pad_rows(c, a, at[a[0]], at[a[1]], first, count);
     } else {
       const void *inputs[64];
       for (int i = 0; i < a[1]; i++) inputs[i] = at[a[2 + i]];
@@ -184,9 +219,10 @@ int lbe_tfl_invoke_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op) {
   int64_t pixel_bytes = 0;
   for (int i = 0; i < c->slots; i++) {
     const slot_t *s = &c->slot[i];
-    const TfLiteTensor *t = s->where == OUT ? tensor(ctx, node->outputs, s->position) : s->where == SCRATCH ? NULL : tensor(ctx, node->inputs, s->position);
+    const TfLiteTensor *t = s->where == OUT || s->where == WHOLE_OUT ? tensor(ctx, node->outputs, s->position)
+                            : s->where == SCRATCH ? NULL : tensor(ctx, node->inputs, s->position);
     c->base[i] = t ? t->data : NULL;
-    if (s->where != WHOLE) pixel_bytes += s->bytes;
+    if (s->where < WHOLE) pixel_bytes += s->bytes;
   }
   const int64_t units = (c->pixels + c->unit - 1) / c->unit;
   if (c->threads > 1 && c->pixels * pixel_bytes >= SPLIT_BYTES)

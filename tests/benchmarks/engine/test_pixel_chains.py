@@ -59,24 +59,26 @@ def test_boolnet_blocks_become_chains_and_no_chained_op_is_left() -> None:
     before, after = read_operators(flatbuffer), read_operators(fusion.fuse(flatbuffer)[0])
     chains = [op for op in after if op.op_type == pixel_chains.PIXEL_CHAIN]
     assert len(chains) >= 8 and len(after) < len(before) / 2 + 10
-    # every chain's first input is its program: the magic word, then the pixels of its maps
+    # every chain's first input is its program: the magic word, then the pixels of the maps it reads
     model = load_model(fusion.fuse(flatbuffer)[0])
     for op in chains:
         program = np.frombuffer(
             bytes(model.buffers[model.subgraphs[0].tensors[op.inputs[0]].buffer].data), "<i4"
         )
-        assert program[0] == pixel_chains.MAGIC and program[1] == np.prod(op.output_shapes[0][:3])
+        grids = {int(np.prod(s[:3])) for s in op.input_shapes[1:] if len(s) >= 4}
+        assert program[0] == pixel_chains.MAGIC and grids == {program[1]}
 
 
 def every_step_model() -> tf.keras.Model:
     """16x16 maps of 64 channels (a 2-thread run splits them): multi-slice sign (through TILE → SUB
     → LceQuantize → LceDequantize), MUL and ADD with same-shape, per-channel and scalar operands,
-    RESHAPE, STRIDED_SLICE of channel halves, PACK of them, LceQuantize."""
+    RESHAPE, STRIDED_SLICE of channel halves, PACK of them, LceQuantize, MIRROR_PAD."""
     binary = {"input_quantizer": "ste_sign", "kernel_quantizer": "ste_sign"}
     inputs = tf.keras.Input((16, 16, 64))
     sign = lab_bnn.layers.BatchNormSign(2)  # multi-slice sign, as in every BoolNet block
     signs = sign(inputs)  # [16, 16, 128] of ±1
-    scaled = tf.keras.layers.Lambda(lambda t: t * tf.linspace(0.5, 2.0, 128) + 0.25)(signs)
+    # mixed = scaled · signs = w + 0.25 · signs: its sign varies from pixel to pixel where |w| < 0.25
+    scaled = tf.keras.layers.Lambda(lambda t: t * tf.linspace(-1.0, 1.0, 128) + 0.25)(signs)
     mixed = tf.keras.layers.Multiply()([scaled, signs])
     halves = tf.keras.layers.Reshape((16, 16, 2, 64))(mixed)
     first, second = (tf.keras.layers.Lambda(lambda t, i=i: t[..., i : i + 1, :])(halves) for i in range(2))
@@ -86,7 +88,14 @@ def every_step_model() -> tf.keras.Model:
     # read outside the run: the sign's floats (a model output), `flat` (a MEAN reads it: its reshape
     # copies) and `mixed`
     pooled = tf.keras.layers.GlobalAveragePooling2D()(flat)
-    model = tf.keras.Model(inputs, [conv(flat), signs, pooled, tf.keras.layers.Reshape((256, 128))(mixed)])
+    # mirror pads of the packed words (quantize_before_pad), REFLECT by 2/1 and 1/2, SYMMETRIC by 1
+    reflect = tf.keras.layers.Lambda(lambda t: tf.pad(t, [[0, 0], [2, 1], [1, 2], [0, 0]], "REFLECT"))(flat)
+    symmetric = tf.keras.layers.Lambda(lambda t: tf.pad(t, [[0, 0], [1, 1], [1, 1], [0, 0]], "SYMMETRIC"))(
+        signs
+    )
+    padded = [lq.layers.QuantConv2D(16, 3, **binary)(t) for t in (reflect, symmetric)]
+    outputs = [conv(flat), signs, pooled, tf.keras.layers.Reshape((256, 128))(mixed), *padded]
+    model = tf.keras.Model(inputs, outputs)
     gamma, beta, mean, variance = sign.batch_norm.weights  # thresholds away from their initial zeros
     for weight, value in ((beta, 0.3), (mean, -0.2), (variance, 2.0)):
         weight.assign(np.random.default_rng(2).uniform(0.5, 1.5, weight.shape) * value)
@@ -115,7 +124,8 @@ def test_every_step_kind_equals_tflite_runtime_exactly(every_step) -> None:
             kinds.add(int(words[at]))
             at += 2 + int(words[at + 1])
     names = {v: k for k, v in pixel_chains.STEP.items()}
-    assert {names[k] for k in kinds} >= {"sign", "binary", "strided", "pack", "quantize", "copy"}
+    assert {names[k] for k in kinds} == set(pixel_chains.STEP)
+    assert "LabBnnMirrorPad" not in [op.op_type for op in read_operators(fusion.fuse(every_step)[0])]
     x = np.random.default_rng(4).standard_normal((2, 16, 16, 64)).astype(np.float32)
     assert_fused_equals_unfused(every_step, x)
 

@@ -1,0 +1,4 @@
+"""Names of the custom ops the engine's rewrites create that more than one rewrite refers to."""
+
+MIRROR_PAD = "LabBnnMirrorPad"  # a MIRROR_PAD with constant paddings (fusion.replace_mirror_pads)
+PACK = "LabBnnPack"  # a PACK (fusion.replace_packs)
