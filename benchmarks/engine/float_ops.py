@@ -33,6 +33,17 @@ STRIDED_SLICE = "LabBnnStridedSlice"
 _OPERATIONS = {schema.BuiltinOperator.ADD: 0, schema.BuiltinOperator.MUL: 1}
 _OPTIONS = {schema.BuiltinOperator.ADD: schema.AddOptionsT, schema.BuiltinOperator.MUL: schema.MulOptionsT}
 _FLOAT = schema.TensorType.FLOAT32
+# element types of a fixed size (the copies work in bytes a value; no strings or resources)
+_FIXED_SIZE = {
+    schema.TensorType.FLOAT32,
+    schema.TensorType.FLOAT16,
+    schema.TensorType.INT32,
+    schema.TensorType.INT16,
+    schema.TensorType.INT8,
+    schema.TensorType.UINT8,
+    schema.TensorType.INT64,
+    schema.TensorType.BOOL,
+}
 
 
 def _broadcasts(full, part) -> bool:
@@ -93,7 +104,9 @@ def replace_reshapes(model: schema.ModelT) -> int:
         if op.inputs is None or not 1 <= len(op.inputs) <= 2 or op.outputs is None or len(op.outputs) != 1:
             continue
         x, y = graph.tensors[int(op.inputs[0])], graph.tensors[int(op.outputs[0])]
-        if x.type != y.type or quantized(x) or quantized(y) or not shape(x) or any(d < 1 for d in shape(y)):
+        if x.type != y.type or x.type not in _FIXED_SIZE or quantized(x) or quantized(y):
+            continue
+        if not shape(x) or any(d < 1 for d in shape(y)):
             continue
         if int(np.prod(shape(x))) != int(np.prod(shape(y))):
             continue
@@ -120,7 +133,7 @@ def replace_strided_slices(model: schema.ModelT) -> int:
         values = [constant_ints(model, t) if t.type == schema.TensorType.INT32 else None for t in bounds]
         if any(v is None or len(v) != rank for v in values) or not 1 <= rank <= 8 or np.any(values[2] < 1):
             continue
-        if x.type != y.type or quantized(x) or quantized(y):
+        if x.type != y.type or x.type not in _FIXED_SIZE or quantized(x) or quantized(y):
             continue
         o = op.builtinOptions
         if not isinstance(o, schema.StridedSliceOptionsT):

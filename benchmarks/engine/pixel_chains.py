@@ -1,4 +1,4 @@
-"""The engine's last rewrite: runs of consecutive ops that each work pixel by pixel become one
+"""The engine's last rewrite: runs of ops that each work pixel by pixel become one
 custom op, `LabBnnPixelChain`, that runs the whole run over a few pixels at a time.
 
 A pixel is a position in the first three dimensions (N, H, W) that every tensor of the run
@@ -175,6 +175,10 @@ def _step(model, op, pixel_dims) -> Optional[Tuple[str, list, List[int], List[in
         dims = shape(tensors[ins[0]])
         if pads is None or len(pads) != 2 * len(dims) or pads[:2].any() or pads[6:].any() or pads.min() < 0:
             return None  # it pads only H and W: each padded pixel copies one pixel of the input
+        if not pads[2:6].any():
+            return (
+                None  # no padding: its output is on the run's grid, where later steps would read it by rows
+            )
         mode = int(_options(op).get("mode", 0))
         return (
             "mirror pad",
@@ -220,7 +224,9 @@ def _runs(model) -> List[_Chain]:
             if other is None or index in taken or other_dims != dims:
                 continue
             ready = all(producer.get(t, -1) < head or producer[t] in members for t in other[2])
-            if index != head and not ready:
+            # a broadcast operand or a sign's thresholds are read whole: never one the run writes
+            whole = {a[1] for a in other[1] if isinstance(a, tuple) and a[0] == "w"}
+            if (index != head and not ready) or whole & set(chain.produced):
                 continue
             members.add(index)
             chain.ops.append(index)

@@ -267,7 +267,6 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
     if (p.output == LBE_OUT_BITPACKED ? !th : (!m || !bi)) FAIL("lab-bnn engine: LceBconv2d lacks constant %s", p.output == LBE_OUT_BITPACKED ? "thresholds" : "multiplier/bias");
     char err[256] = "";
     lbe_bconv2d_destroy(op->conv);
-  lbe_pixel_chain_free(op->chain);
     op->conv = lbe_bconv2d_create(&p, op->s->level, filter->data, m, bi, th, err, sizeof err);
     if (!op->conv) FAIL("lab-bnn engine: LceBconv2d: %s", err);
     int od[4] = {p.batch, p.out_h, p.out_w, p.output == LBE_OUT_BITPACKED ? words(p.channels_out) : p.channels_out};

@@ -29,7 +29,7 @@ typedef struct {
 
 #define FAIL(...) do { ctx->ReportError(ctx, __VA_ARGS__); return kError; } while (0)
 static inline TfLiteTensor *tensor(TfLiteContext *ctx, const TfLiteIntArray *ids, int i) {
-  return i < ids->size && ids->data[i] >= 0 && (size_t)ids->data[i] < ctx->tensors_size ? &ctx->tensors[ids->data[i]] : NULL;
+  return i >= 0 && i < ids->size && ids->data[i] >= 0 && (size_t)ids->data[i] < ctx->tensors_size ? &ctx->tensors[ids->data[i]] : NULL;
 }
 static inline int64_t elements(const TfLiteTensor *t) {
   int64_t p = 1;

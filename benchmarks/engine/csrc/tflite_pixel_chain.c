@@ -35,53 +35,66 @@ void lbe_pixel_chain_free(lbe_pixel_chain *c) {
 
 #define BAD(...) do { ctx->ReportError(ctx, "lab-bnn engine: LabBnnPixelChain " __VA_ARGS__); return kError; } while (0)
 
-/* Checks step k's arguments against the slots' sizes. */
+/* a * b, or -1 when either is negative or the product passes 2^62: sizes from the program never wrap. */
+static int64_t product(int64_t a, int64_t b) {
+  int64_t p;
+  return a < 0 || b < 0 || __builtin_mul_overflow(a, b, &p) || p > ((int64_t)1 << 62) ? -1 : p;
+}
+
+/* Checks step k's arguments against the slots' sizes: every read and write stays inside its slot, and steps
+ * write only outputs and scratch (never an input, which may be a read-only constant). */
 static int check_step(TfLiteContext *ctx, const lbe_pixel_chain *c, const step_t *s, int k) {
   const int32_t *a = s->a;
   const int n = s->n;
 #define SLOT(i) (a[i] >= 0 && a[i] < c->slots)
 #define ROW(i) (c->slot[a[i]].bytes)
 #define PIXEL(i) (SLOT(i) && c->slot[a[i]].where < WHOLE)
+#define DEST(i) (SLOT(i) && (c->slot[a[i]].where == OUT || c->slot[a[i]].where == SCRATCH))
   if (s->kind == SIGN) {
-    if (n != 7 || !PIXEL(0) || !SLOT(1) || c->slot[a[1]].where != WHOLE || a[2] < 1 || a[3] < 1 || ROW(0) % (4 * a[2]))
+    if (n != 7 || !PIXEL(0) || !SLOT(1) || c->slot[a[1]].where != WHOLE || a[2] < 1 || a[3] < 1 || ROW(0) % product(4, a[2]))
       BAD("step %d: bad multi-slice sign", k);
-    const int64_t vectors = ROW(0) / (4 * a[2]), width = (int64_t)a[2] * a[3];
-    if (ROW(1) != 4 * width || (a[5] < 0 && a[6] < 0) || (a[5] >= 0 && (!PIXEL(5) || ROW(5) != vectors * 4 * width)) ||
-        (a[6] >= 0 && (!PIXEL(6) || ROW(6) != vectors * 4 * words(width))))
+    const int64_t vectors = ROW(0) / product(4, a[2]), width = product(a[2], a[3]);
+    if (ROW(1) != product(4, width) || (a[5] < 0 && a[6] < 0) || (a[5] >= 0 && (!DEST(5) || ROW(5) != product(vectors, product(4, width)))) ||
+        (a[6] >= 0 && (!DEST(6) || ROW(6) != product(vectors, 4 * ((width + 31) / 32)))))
       BAD("step %d: multi-slice sign sizes", k);
   } else if (s->kind == QUANTIZE) {
-    if (n != 3 || !PIXEL(0) || !PIXEL(1) || a[2] < 1 || ROW(0) % (4 * a[2]) || ROW(1) != ROW(0) / (4 * a[2]) * 4 * words(a[2]))
+    if (n != 3 || !PIXEL(0) || !DEST(1) || a[2] < 1 || ROW(0) % product(4, a[2]) ||
+        ROW(1) != product(ROW(0) / product(4, a[2]), 4 * (((int64_t)a[2] + 31) / 32)))
       BAD("step %d: bad quantize", k);
-  } else if (s->kind == BINARY) {
-    if (n != 7 || !PIXEL(0) || !SLOT(1) || !PIXEL(2) || a[3] < 1 || a[4] < 1 || a[3] % a[4] || a[5] < 0 || a[5] > 1 || a[6] < 0 || a[6] > 3 ||
-        ROW(0) != 4 * (int64_t)a[3] || ROW(2) != ROW(0) || ROW(1) != (c->slot[a[1]].where == WHOLE ? 4 * (int64_t)a[4] : ROW(0)))
+  } else if (s->kind == BINARY) { /* operand 1: rows a pixel like operand 0, or a whole input repeating every a[4] values */
+    if (n != 7 || !PIXEL(0) || !SLOT(1) || c->slot[a[1]].where > WHOLE || !DEST(2) || a[3] < 1 || a[4] < 1 || a[3] % a[4] ||
+        a[5] < 0 || a[5] > 1 || a[6] < 0 || a[6] > 3 || ROW(0) != product(4, a[3]) || ROW(2) != ROW(0) ||
+        ROW(1) != (c->slot[a[1]].where == WHOLE ? product(4, a[4]) : ROW(0)))
       BAD("step %d: bad add/multiply", k);
   } else if (s->kind == COPY) {
-    if (n != 2 || !PIXEL(0) || !PIXEL(1) || ROW(0) != ROW(1)) BAD("step %d: bad copy", k);
+    if (n != 2 || !PIXEL(0) || !DEST(1) || ROW(0) != ROW(1)) BAD("step %d: bad copy", k);
   } else if (s->kind == STRIDED) {
     const int r = n >= 3 ? a[2] : -1;
-    if (r < 1 || r > 5 || n != 4 + 4 * r || !PIXEL(0) || !PIXEL(1)) BAD("step %d: bad strided slice", k);
+    if (r < 1 || r > 5 || n != 4 + 4 * r || !PIXEL(0) || !DEST(1)) BAD("step %d: bad strided slice", k);
     const int32_t *in = a + 3, *begin = in + r, *stride = begin + r, *out = stride + r, item = a[3 + 4 * r];
     int64_t in_elems = 1, out_elems = 1;
     for (int d = 0; d < r; d++) {
       if (in[d] < 1 || out[d] < 1 || stride[d] < 1 || begin[d] < 0 || (int64_t)begin[d] + (int64_t)(out[d] - 1) * stride[d] >= in[d])
         BAD("step %d: strided slice outside its input", k);
-      in_elems *= in[d], out_elems *= out[d];
+      in_elems = product(in_elems, in[d]), out_elems = product(out_elems, out[d]);
     }
-    if (item < 1 || ROW(0) != in_elems * item || ROW(1) != out_elems * item) BAD("step %d: strided slice sizes", k);
+    if (item < 1 || ROW(0) != product(in_elems, item) || ROW(1) != product(out_elems, item)) BAD("step %d: strided slice sizes", k);
   } else if (s->kind == PACK) {
     const int count = n >= 2 ? a[1] : -1;
-    if (count < 1 || count > 64 || n != 4 + count || !PIXEL(0) || a[2 + count] < 1 || a[3 + count] < 1) BAD("step %d: bad pack", k);
+    if (count < 1 || count > 64 || n != 4 + count || !DEST(0) || a[2 + count] < 1 || a[3 + count] < 1) BAD("step %d: bad pack", k);
+    const int64_t inner = product(a[2 + count], a[3 + count]);
     for (int i = 0; i < count; i++)
-      if (!PIXEL(2 + i) || ROW(2 + i) != (int64_t)a[2 + count] * a[3 + count]) BAD("step %d: pack input %d size", k, i);
-    if (ROW(0) != (int64_t)count * a[2 + count] * a[3 + count]) BAD("step %d: pack output size", k);
+      if (!PIXEL(2 + i) || ROW(2 + i) != inner) BAD("step %d: pack input %d size", k, i);
+    if (ROW(0) != product(count, inner)) BAD("step %d: pack output size", k);
   } else if (s->kind == MIRROR) {
     const int64_t h = n == 9 ? a[2] : 0, w = n == 9 ? a[3] : 0;
-    if (n != 9 || !PIXEL(0) || !SLOT(1) || c->slot[a[1]].where != WHOLE_OUT || h < 1 || w < 1 || c->pixels % (h * w) || a[8] < 0 || a[8] > 1)
+    if (n != 9 || !PIXEL(0) || !SLOT(1) || c->slot[a[1]].where != WHOLE_OUT || h < 1 || w < 1 || c->pixels % product(h, w) ||
+        a[8] < 0 || a[8] > 1)
       BAD("step %d: bad mirror pad", k);
     for (int i = 4; i < 8; i++) /* REFLECT pads at most the size - 1, SYMMETRIC the size */
       if (a[i] < 0 || a[i] > (i < 6 ? h : w) - (a[8] == 0)) BAD("step %d: mirror pad of %d outside its map", k, a[i]);
-    if (ROW(1) != c->pixels / (h * w) * (h + a[4] + a[5]) * (w + a[6] + a[7]) * ROW(0)) BAD("step %d: mirror pad output size", k);
+    const int64_t maps = c->pixels / product(h, w), padded = product(h + a[4] + a[5], w + a[6] + a[7]);
+    if (ROW(1) != product(product(maps, padded), ROW(0))) BAD("step %d: mirror pad output size", k);
   } else {
     BAD("step %d: unknown kind %d", k, s->kind);
   }
@@ -89,6 +102,7 @@ static int check_step(TfLiteContext *ctx, const lbe_pixel_chain *c, const step_t
 #undef SLOT
 #undef ROW
 #undef PIXEL
+#undef DEST
 }
 
 int lbe_tfl_prepare_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op, int level) {
@@ -109,7 +123,7 @@ int lbe_tfl_prepare_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op, 
     const TfLiteTensor *t = s->where == OUT || s->where == WHOLE_OUT ? tensor(ctx, node->outputs, s->position)
                             : s->where == IN || s->where == WHOLE ? (s->position >= 1 ? tensor(ctx, node->inputs, s->position) : NULL)
                                                                   : NULL;
-    if (s->where < IN || s->where > WHOLE_OUT || s->bytes < 1 || (s->where != SCRATCH && !t))
+    if (s->where < IN || s->where > WHOLE_OUT || s->bytes < 1 || s->bytes > ((int64_t)1 << 40) || (s->where != SCRATCH && !t))
       BAD("slot %d (where %d, position %d) has no tensor", i, s->where, s->position);
     const int64_t bytes = s->where >= WHOLE ? s->bytes : s->bytes * c->pixels;
     if (s->where != SCRATCH && t->bytes != (size_t)bytes)

@@ -130,13 +130,56 @@ def test_every_step_kind_equals_tflite_runtime_exactly(every_step) -> None:
     assert_fused_equals_unfused(every_step, x)
 
 
-def test_a_damaged_program_is_refused_with_the_engines_error(every_step) -> None:
+def parse(words: np.ndarray):
+    """(header, slots [where, position, bytes], steps [kind, arguments]) of a chain's program."""
+    slots = [list(words[4 + 3 * i : 7 + 3 * i]) for i in range(int(words[2]))]
+    steps, at = [], 4 + 3 * len(slots)
+    while at < len(words):
+        steps.append([int(words[at]), list(words[at + 2 : at + 2 + int(words[at + 1])])])
+        at += 2 + int(words[at + 1])
+    return list(words[:4]), slots, steps
+
+
+def encode(header, slots, steps) -> bytes:
+    body = [w for kind, args in steps for w in (kind, len(args), *args)]
+    return np.asarray([*header, *[w for slot in slots for w in slot], *body], "<i4").tobytes()
+
+
+def first_step(steps, name: str) -> list:
+    return next(step for step in steps if step[0] == pixel_chains.STEP[name])
+
+
+def to_input(slots, steps, name: str, position: int) -> None:
+    """The named step writes slot 0 (the map the chain reads) instead of its own output."""
+    step = first_step(steps, name)
+    step[1][{"quantize": 1, "binary": 2}[name]] = 0
+
+
+DAMAGE = {
+    # a slot's bytes a pixel that do not match its tensor
+    "slot 0: tensor of": lambda slots, steps: slots[0].__setitem__(2, slots[0][2] + 4),
+    # an output slot at a negative position
+    "has no tensor": lambda slots, steps: next(s for s in slots if s[0] == 1).__setitem__(1, -2),
+    # a quantize whose channel count wraps 4 * channels to 0 in 32 bits
+    "bad quantize": lambda slots, steps: first_step(steps, "quantize")[1].__setitem__(2, 0x40000000),
+    # steps that would write into an input (a constant may be read-only memory)
+    "bad add/multiply": lambda slots, steps: to_input(slots, steps, "binary", 0),
+    "bad quantize ": lambda slots, steps: to_input(slots, steps, "quantize", 0),
+    # an add/multiply reading a mirror pad's whole output as rows of pixels
+    "bad add/multiply ": lambda slots, steps: first_step(steps, "binary")[1].__setitem__(
+        1, next(i for i, s in enumerate(slots) if s[0] == pixel_chains.WHERE["whole output"])
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_damaged_program_is_refused_with_the_engines_error(every_step, damage) -> None:
     fused = fusion.fuse(every_step)[0]
     model = load_model(fused)
     (chain, *_) = [op for op in read_operators(fused) if op.op_type == pixel_chains.PIXEL_CHAIN]
     buffer = model.buffers[model.subgraphs[0].tensors[chain.inputs[0]].buffer]
-    words = np.frombuffer(bytes(buffer.data), "<i4").copy()
-    words[4 + 2] += 4  # the first slot's bytes a pixel no longer match its tensor
-    buffer.data = words.tobytes()
-    with pytest.raises((RuntimeError, ValueError), match="LabBnnPixelChain slot 0"):
+    header, slots, steps = parse(np.frombuffer(bytes(buffer.data), "<i4"))
+    DAMAGE[damage](slots, steps)
+    buffer.data = encode(header, slots, steps)
+    with pytest.raises((RuntimeError, ValueError), match=f"LabBnnPixelChain .*{damage.strip()}"):
         EngineInterpreter(pack_model(model), threads=1, fuse=False)
