@@ -20,8 +20,10 @@ from tensorflow.lite.python import schema_py_generated as schema
 
 from benchmarks.engine.graph_edit import (
     ENGINE_ACTIVATIONS,
+    ITEM_BYTES,
     become_custom,
     builtin,
+    builtin_ops,
     constant_ints,
     quantized,
     shape,
@@ -33,25 +35,20 @@ STRIDED_SLICE = "LabBnnStridedSlice"
 _OPERATIONS = {schema.BuiltinOperator.ADD: 0, schema.BuiltinOperator.MUL: 1}
 _OPTIONS = {schema.BuiltinOperator.ADD: schema.AddOptionsT, schema.BuiltinOperator.MUL: schema.MulOptionsT}
 _FLOAT = schema.TensorType.FLOAT32
-# element types of a fixed size (the copies work in bytes a value; no strings or resources)
-_FIXED_SIZE = {
-    schema.TensorType.FLOAT32,
-    schema.TensorType.FLOAT16,
-    schema.TensorType.INT32,
-    schema.TensorType.INT16,
-    schema.TensorType.INT8,
-    schema.TensorType.UINT8,
-    schema.TensorType.INT64,
-    schema.TensorType.BOOL,
-}
+
+
+def trailing_dims(dims) -> tuple:
+    """`dims` without its leading 1s: what a broadcast operand repeats along the other."""
+    dims = tuple(dims)
+    while dims and dims[0] == 1:
+        dims = dims[1:]
+    return dims
 
 
 def _broadcasts(full, part) -> bool:
     """`part` (leading 1s dropped) is a suffix of `full`, as the engine's kernel repeats it."""
-    trimmed = list(part)
-    while trimmed and trimmed[0] == 1:
-        trimmed.pop(0)
-    return len(part) <= len(full) and tuple(full[len(full) - len(trimmed) :]) == tuple(trimmed)
+    trimmed = trailing_dims(part)
+    return len(part) <= len(full) and tuple(full[len(full) - len(trimmed) :]) == trimmed
 
 
 def _binary_inputs(tensors, op) -> Optional[list]:
@@ -96,15 +93,13 @@ def replace_reshapes(model: schema.ModelT) -> int:
     """Turn every RESHAPE of subgraph 0 whose output shape is known (unquantized, the input's
     element count) into LabBnnReshape in place, its shape input dropped (the engine runs the
     shapes the flatbuffer gives; `EngineInterpreter` never resizes inputs)."""
-    graph, codes = model.subgraphs[0], model.operatorCodes or []
+    graph = model.subgraphs[0]
     replaced = 0
-    for op in graph.operators or []:
-        if builtin(codes[op.opcodeIndex]) != schema.BuiltinOperator.RESHAPE:
-            continue
+    for op in builtin_ops(model, schema.BuiltinOperator.RESHAPE):
         if op.inputs is None or not 1 <= len(op.inputs) <= 2 or op.outputs is None or len(op.outputs) != 1:
             continue
         x, y = graph.tensors[int(op.inputs[0])], graph.tensors[int(op.outputs[0])]
-        if x.type != y.type or x.type not in _FIXED_SIZE or quantized(x) or quantized(y):
+        if x.type != y.type or x.type not in ITEM_BYTES or quantized(x) or quantized(y):
             continue
         if not shape(x) or any(d < 1 for d in shape(y)):
             continue
@@ -120,11 +115,9 @@ def replace_strided_slices(model: schema.ModelT) -> int:
     """Turn every STRIDED_SLICE of subgraph 0 with constant int32 begin/end/strides (one value a
     dimension, strides >= 1), no ellipsis, new-axis or shrink mask and no offset into
     LabBnnStridedSlice in place (options: its begin and end masks)."""
-    graph, codes = model.subgraphs[0], model.operatorCodes or []
+    graph = model.subgraphs[0]
     replaced = 0
-    for op in graph.operators or []:
-        if builtin(codes[op.opcodeIndex]) != schema.BuiltinOperator.STRIDED_SLICE:
-            continue
+    for op in builtin_ops(model, schema.BuiltinOperator.STRIDED_SLICE):
         if op.inputs is None or len(op.inputs) != 4 or op.outputs is None or len(op.outputs) != 1:
             continue
         x, y = graph.tensors[int(op.inputs[0])], graph.tensors[int(op.outputs[0])]
@@ -133,7 +126,7 @@ def replace_strided_slices(model: schema.ModelT) -> int:
         values = [constant_ints(model, t) if t.type == schema.TensorType.INT32 else None for t in bounds]
         if any(v is None or len(v) != rank for v in values) or not 1 <= rank <= 8 or np.any(values[2] < 1):
             continue
-        if x.type != y.type or x.type not in _FIXED_SIZE or quantized(x) or quantized(y):
+        if x.type != y.type or x.type not in ITEM_BYTES or quantized(x) or quantized(y):
             continue
         o = op.builtinOptions
         if not isinstance(o, schema.StridedSliceOptionsT):

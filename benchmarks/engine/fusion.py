@@ -42,7 +42,9 @@ from benchmarks.engine.depthwise_fusion import DEPTHWISE_QUANTIZE, fuse_depthwis
 from benchmarks.engine.graph_edit import ENGINE_ACTIVATIONS as _ENGINE_ACTIVATIONS
 from benchmarks.engine.graph_edit import become_custom as _become_custom
 from benchmarks.engine.graph_edit import builtin as _builtin
+from benchmarks.engine.graph_edit import builtin_ops as _builtin_ops
 from benchmarks.engine.graph_edit import constant_data as _constant_data
+from benchmarks.engine.graph_edit import custom_options as _custom_options
 from benchmarks.engine.graph_edit import drop_tensors as _drop_tensors
 from benchmarks.engine.graph_edit import graph_outputs as _graph_outputs
 from benchmarks.engine.graph_edit import is_custom as _is_custom
@@ -50,7 +52,7 @@ from benchmarks.engine.graph_edit import opcode_index as _opcode_index
 from benchmarks.engine.graph_edit import quantized as _quantized
 from benchmarks.engine.graph_edit import readers as _readers
 from benchmarks.engine.graph_edit import shape as _shape
-from benchmarks.engine.op_names import MIRROR_PAD, PACK
+from benchmarks.engine.op_names import MAX_PACKED, MIRROR_PAD, PACK
 from benchmarks.engine.quantize_before_pad import quantize_before_mirror_pad
 from benchmarks.engine.sign_fusion import MULTI_SLICE_SIGN, fuse_multi_slice_sign
 from benchmarks.flatbuffer_model import load_model, pack_model
@@ -58,7 +60,6 @@ from benchmarks.flatbuffer_model import load_model, pack_model
 FUSED_BCONV_ADD = "LabBnnBconv2dAdd"
 FLOAT_MAX_POOL = "LabBnnMaxPool2d"
 FLOAT_AVERAGE_POOL = "LabBnnAveragePool2d"
-MAX_PACKED = 64  # inputs of one LabBnnPack (csrc/tflite_data_ops.c)
 # tensor types whose elements are not fixed-size bytes: a PACK of them stays on TFLite's kernel
 _NOT_FIXED_SIZE = {schema.TensorType.STRING, schema.TensorType.RESOURCE, schema.TensorType.VARIANT}
 # The custom ops the engine runs (each has an engine timer), LCE's and ours.
@@ -164,7 +165,7 @@ def fuse_bconv_add(model: schema.ModelT, absorbed: Optional[Dict[int, int]] = No
             fused.inputs = np.array([*(int(t) for t in bconv.inputs), residual, *slopes], np.int32)
             quantized = [int(operators[quantize_of[index]].outputs[0])] if index in quantize_of else []
             fused.outputs = np.array([out, *quantized], np.int32)
-            options = flexbuffers.Loads(bytes(bytearray(bconv.customOptions)))
+            options = _custom_options(bconv)
             options["add_activation"] = activation
             fused.customOptions = list(flexbuffers.Dumps(options))
             fused.customOptionsFormat = schema.CustomOptionsFormat.FLEXBUFFERS
@@ -247,12 +248,9 @@ def replace_pools(model: schema.ModelT) -> int:
 def replace_mirror_pads(model: schema.ModelT) -> int:
     """Turn every MIRROR_PAD of subgraph 0 whose paddings are a constant buffer into
     LabBnnMirrorPad in place; returns how many."""
-    graph = model.subgraphs[0]
-    tensors, codes = graph.tensors or [], model.operatorCodes or []
+    tensors = model.subgraphs[0].tensors or []
     replaced = 0
-    for op in graph.operators or []:
-        if _builtin(codes[op.opcodeIndex]) != schema.BuiltinOperator.MIRROR_PAD:
-            continue
+    for op in _builtin_ops(model, schema.BuiltinOperator.MIRROR_PAD):
         if op.inputs is None or len(op.inputs) != 2 or op.outputs is None or len(op.outputs) != 1:
             continue
         paddings = tensors[int(op.inputs[1])]
@@ -269,12 +267,9 @@ def replace_mirror_pads(model: schema.ModelT) -> int:
 def replace_packs(model: schema.ModelT) -> int:
     """Turn every PACK of subgraph 0 (1 to MAX_PACKED unquantized inputs of rank 1 to 7) into
     LabBnnPack in place; returns how many."""
-    graph = model.subgraphs[0]
-    tensors, codes = graph.tensors or [], model.operatorCodes or []
+    tensors = model.subgraphs[0].tensors or []
     replaced = 0
-    for op in graph.operators or []:
-        if _builtin(codes[op.opcodeIndex]) != schema.BuiltinOperator.PACK:
-            continue
+    for op in _builtin_ops(model, schema.BuiltinOperator.PACK):
         if (
             op.inputs is None
             or not 1 <= len(op.inputs) <= MAX_PACKED

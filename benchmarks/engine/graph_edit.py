@@ -2,7 +2,7 @@
 engine's rewrites share: finding or adding a custom operator code, turning a builtin into a custom
 op, and dropping tensors no operator reads any more."""
 
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import numpy as np
 from flatbuffers import flexbuffers
@@ -14,6 +14,20 @@ ENGINE_ACTIVATIONS = {
     schema.ActivationFunctionType.RELU,
     schema.ActivationFunctionType.RELU_N1_TO_1,
     schema.ActivationFunctionType.RELU6,
+}
+
+
+# Bytes a value of the element types whose values all have one size (the engine's copies work in
+# bytes a value: no strings, resources or variants).
+ITEM_BYTES = {
+    schema.TensorType.FLOAT32: 4,
+    schema.TensorType.INT32: 4,
+    schema.TensorType.INT8: 1,
+    schema.TensorType.UINT8: 1,
+    schema.TensorType.BOOL: 1,
+    schema.TensorType.INT16: 2,
+    schema.TensorType.FLOAT16: 2,
+    schema.TensorType.INT64: 8,
 }
 
 
@@ -48,6 +62,18 @@ def become_custom(model: schema.ModelT, op: schema.OperatorT, name: str, options
     op.customOptions = list(flexbuffers.Dumps(options))
     op.customOptionsFormat = schema.CustomOptionsFormat.FLEXBUFFERS
     op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.NONE, None
+
+
+def builtin_ops(model: schema.ModelT, code: int) -> Iterator[schema.OperatorT]:
+    """The operators of subgraph 0 that are builtin `code`, in operator order."""
+    codes = model.operatorCodes or []
+    return (op for op in model.subgraphs[0].operators or [] if builtin(codes[op.opcodeIndex]) == code)
+
+
+def custom_options(op: schema.OperatorT) -> dict:
+    """A custom op's FlexBuffers options as a dict ({} when it has none)."""
+    data = op.customOptions
+    return dict(flexbuffers.Loads(bytes(bytearray(data)))) if data is not None and len(data) else {}
 
 
 def is_custom(codes, op: schema.OperatorT, name: str) -> bool:

@@ -23,44 +23,29 @@ fewer pixels, so the outputs are the same bits.
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
-from flatbuffers import flexbuffers
 from tensorflow.lite.python import schema_py_generated as schema
 
 from benchmarks.engine import float_ops
 from benchmarks.engine.graph_edit import (
+    ITEM_BYTES,
     become_custom,
     constant_data,
     constant_ints,
     custom_name,
+    custom_options,
     drop_tensors,
     graph_outputs,
     readers,
     shape,
 )
-from benchmarks.engine.op_names import MIRROR_PAD, PACK
+from benchmarks.engine.op_names import MAX_PACKED, MIRROR_PAD, PACK
 
 PIXEL_CHAIN = "LabBnnPixelChain"
 MAGIC = 0x4C504331  # "LPC1": the program's first word
 # a slot's storage: rows a pixel in a node input or output or in scratch; a whole input or output
 WHERE = {"input": 0, "output": 1, "scratch": 2, "whole": 3, "whole output": 4}
 STEP = {"sign": 0, "quantize": 1, "binary": 2, "copy": 3, "strided": 4, "pack": 5, "mirror pad": 6}
-_ITEM_BYTES = {
-    schema.TensorType.FLOAT32: 4,
-    schema.TensorType.INT32: 4,
-    schema.TensorType.INT8: 1,
-    schema.TensorType.UINT8: 1,
-    schema.TensorType.BOOL: 1,
-    schema.TensorType.INT16: 2,
-    schema.TensorType.FLOAT16: 2,
-    schema.TensorType.INT64: 8,
-}
 _FLOAT, _INT32 = schema.TensorType.FLOAT32, schema.TensorType.INT32
-_MAX_PACKED = 64
-
-
-def _options(op) -> Dict[str, int]:
-    data = op.customOptions
-    return dict(flexbuffers.Loads(bytes(bytearray(data)))) if data is not None and len(data) else {}
 
 
 class _Chain:
@@ -77,7 +62,7 @@ class _Chain:
 def _pixel_row(tensors, index: int, pixel_dims) -> Optional[Tuple[Tuple[int, ...], int]]:
     """(dimensions after the pixel ones, bytes a pixel) when tensor `index` starts with `pixel_dims`."""
     t = tensors[index]
-    dims, item = shape(t), _ITEM_BYTES.get(t.type)
+    dims, item = shape(t), ITEM_BYTES.get(t.type)
     if item is None or len(dims) < 4 or dims[:3] != pixel_dims or any(d < 1 for d in dims):
         return None
     return dims[3:], int(np.prod(dims[3:])) * item
@@ -107,7 +92,7 @@ def _step(model, op, pixel_dims) -> Optional[Tuple[str, list, List[int], List[in
         if tensors[ins[0]].type == _FLOAT and tensors[outs[0]].type == _INT32:
             return "quantize", [("t", ins[0]), ("t", outs[0]), dims[-1] if dims else 1], ins, outs
     if name == "LabBnnMultiSliceSign" and len(ins) == 2 and rows[ins[0]] and all(rows[t] for t in outs):
-        options = _options(op)
+        options = custom_options(op)
         signs = [t for t in outs if tensors[t].type == _FLOAT]
         bits = [t for t in outs if tensors[t].type == _INT32]
         if tensors[ins[0]].type != _FLOAT or constant_data(model, tensors[ins[1]]) is None:
@@ -121,15 +106,13 @@ def _step(model, op, pixel_dims) -> Optional[Tuple[str, list, List[int], List[in
         ]
         return "sign", args, ins, outs
     if name == float_ops.BINARY and len(ins) == 2 and len(outs) == 1 and rows[ins[0]] and rows[outs[0]]:
-        options, (dims, _) = _options(op), rows[ins[0]]
+        options, (dims, _) = custom_options(op), rows[ins[0]]
         row = int(np.prod(dims))
         if rows[ins[1]] and rows[ins[1]][0] == dims:
             b = ("t", ins[1])  # one row a pixel, as a
         else:
-            b_dims = list(shape(tensors[ins[1]]))
-            while b_dims and b_dims[0] == 1:
-                b_dims.pop(0)
-            if len(b_dims) > len(dims) or tuple(dims[len(dims) - len(b_dims) :]) != tuple(b_dims):
+            b_dims = float_ops.trailing_dims(shape(tensors[ins[1]]))
+            if len(b_dims) > len(dims) or tuple(dims[len(dims) - len(b_dims) :]) != b_dims:
                 return None  # broadcast across pixels
             b = ("w", ins[1])
         period = row if b[0] == "t" else int(np.prod(shape(tensors[ins[1]])))
@@ -143,7 +126,7 @@ def _step(model, op, pixel_dims) -> Optional[Tuple[str, list, List[int], List[in
         dims = shape(tensors[ins[0]])
         if any(v is None or len(v) != len(dims) for v in values):
             return None
-        options = _options(op)
+        options = custom_options(op)
         starts, sizes = _resolve_slice(
             dims, *values, options.get("begin_mask", 0), options.get("end_mask", 0)
         )
@@ -151,7 +134,7 @@ def _step(model, op, pixel_dims) -> Optional[Tuple[str, list, List[int], List[in
         whole = all(starts[d] == 0 and strides[d] == 1 and sizes[d] == dims[d] for d in range(3))
         if not whole or tuple(sizes) != shape(tensors[outs[0]]) or min(strides) < 1:
             return None
-        item = _ITEM_BYTES[tensors[ins[0]].type]
+        item = ITEM_BYTES[tensors[ins[0]].type]
         args = [
             ("t", ins[0]),
             ("t", outs[0]),
@@ -163,11 +146,11 @@ def _step(model, op, pixel_dims) -> Optional[Tuple[str, list, List[int], List[in
             item,
         ]
         return "strided", args, ins[:1], outs
-    if name == PACK and 1 <= len(ins) <= _MAX_PACKED and len(outs) == 1 and rows[outs[0]]:
-        axis = int(_options(op).get("axis", 0))
+    if name == PACK and 1 <= len(ins) <= MAX_PACKED and len(outs) == 1 and rows[outs[0]]:
+        axis = int(custom_options(op).get("axis", 0))
         if axis < 3 or not all(rows[t] and shape(tensors[t]) == shape(tensors[ins[0]]) for t in ins):
             return None
-        dims, item = shape(tensors[ins[0]]), _ITEM_BYTES[tensors[ins[0]].type]
+        dims, item = shape(tensors[ins[0]]), ITEM_BYTES[tensors[ins[0]].type]
         outer, inner = int(np.prod(dims[3:axis])), int(np.prod(dims[axis:])) * item
         return "pack", [("t", outs[0]), len(ins), *[("t", t) for t in ins], outer, inner], ins, outs
     if name == MIRROR_PAD and len(ins) == 2 and len(outs) == 1 and rows[ins[0]]:
@@ -176,10 +159,9 @@ def _step(model, op, pixel_dims) -> Optional[Tuple[str, list, List[int], List[in
         if pads is None or len(pads) != 2 * len(dims) or pads[:2].any() or pads[6:].any() or pads.min() < 0:
             return None  # it pads only H and W: each padded pixel copies one pixel of the input
         if not pads[2:6].any():
-            return (
-                None  # no padding: its output is on the run's grid, where later steps would read it by rows
-            )
-        mode = int(_options(op).get("mode", 0))
+            # no padding: its output is on the run's grid, where later steps would read it by rows
+            return None
+        mode = int(custom_options(op).get("mode", 0))
         return (
             "mirror pad",
             [("t", ins[0]), ("o", outs[0]), *dims[1:3], *(int(p) for p in pads[2:6]), mode],
@@ -272,7 +254,7 @@ def _encode(model, chain: _Chain, outside: set) -> Tuple[List[int], List[int], L
             row = _pixel_row(tensors, index, chain.pixel_dims)
             if kind == "o":  # a whole output: a mirror pad's, on a larger grid
                 t = tensors[index]
-                size = int(np.prod(shape(t))) * _ITEM_BYTES[t.type]
+                size = int(np.prod(shape(t))) * ITEM_BYTES[t.type]
                 where, position = WHERE["whole output"], len(outputs)
                 outputs.append(index)
             elif kind == "w":
@@ -280,7 +262,7 @@ def _encode(model, chain: _Chain, outside: set) -> Tuple[List[int], List[int], L
                 where, position, size = (
                     WHERE["whole"],
                     1 + len(inputs),
-                    int(np.prod(shape(t))) * _ITEM_BYTES[t.type],
+                    int(np.prod(shape(t))) * ITEM_BYTES[t.type],
                 )
                 inputs.append(index)
             elif index not in produced:
@@ -297,14 +279,14 @@ def _encode(model, chain: _Chain, outside: set) -> Tuple[List[int], List[int], L
         return slots[index]
 
     body: List[int] = []
+    steps = 0
     for kind, args in chain.steps:
         if kind == "copy" and args[1][1] in chain.aliases:
             continue
         words = [slot(a) if isinstance(a, tuple) else int(a) for a in args]
         body += [STEP[kind], len(words), *words]
-    pixels = int(np.prod(chain.pixel_dims))
-    steps = sum(1 for kind, args in chain.steps if not (kind == "copy" and args[1][1] in chain.aliases))
-    program = [MAGIC, pixels, len(table) // 3, steps, *table, *body]
+        steps += 1
+    program = [MAGIC, int(np.prod(chain.pixel_dims)), len(table) // 3, steps, *table, *body]
     used = produced | set(chain.aliases)
     return program, inputs, outputs, used - set(outputs)
 

@@ -20,7 +20,7 @@ typedef struct {
   int32_t a[MAX_ARGS];
 } step_t;
 struct lbe_pixel_chain {
-  int64_t pixels, unit, scratch_bytes; /* scratch_bytes: one thread's block */
+  int64_t pixels, pixel_bytes, unit, scratch_bytes; /* pixel_bytes: of every row slot; scratch_bytes: a thread's */
   int slots, steps, threads, level;
   slot_t slot[MAX_SLOTS];
   step_t step[MAX_STEPS];
@@ -139,6 +139,7 @@ int lbe_tfl_prepare_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op, 
     if (check_step(ctx, c, s, k) != kOk) return kError;
   }
   if (w != end) BAD("program has %d words after its last step", (int)(end - w));
+  c->pixel_bytes = pixel_bytes;
   c->unit = UNIT_BYTES / pixel_bytes > 1 ? UNIT_BYTES / pixel_bytes : 1;
   if (c->threads > 1) { /* two units a thread at least: each takes its own rows */
     const int64_t most = (c->pixels + 2 * c->threads - 1) / (2 * c->threads);
@@ -230,16 +231,14 @@ static void run_units(void *ctx, int64_t begin, int64_t end, int thread) {
 int lbe_tfl_invoke_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op) {
   lbe_pixel_chain *c = op->chain;
   if (!c) return kError;
-  int64_t pixel_bytes = 0;
   for (int i = 0; i < c->slots; i++) {
     const slot_t *s = &c->slot[i];
     const TfLiteTensor *t = s->where == OUT || s->where == WHOLE_OUT ? tensor(ctx, node->outputs, s->position)
                             : s->where == SCRATCH ? NULL : tensor(ctx, node->inputs, s->position);
     c->base[i] = t ? t->data : NULL;
-    if (s->where < WHOLE) pixel_bytes += s->bytes;
   }
   const int64_t units = (c->pixels + c->unit - 1) / c->unit;
-  if (c->threads > 1 && c->pixels * pixel_bytes >= SPLIT_BYTES)
+  if (c->threads > 1 && c->pixels * c->pixel_bytes >= SPLIT_BYTES)
     lbe_pool_run(op->pool, run_units, c, units);
   else
     run_units(c, 0, units, 0);
