@@ -46,6 +46,9 @@ class EngineInterpreter:
         fuse: rewrite the flatbuffer first (`fusion.fuse`: float-output LceBconv2d → ADD
             becomes one LabBnnBconv2dAdd op; outputs identical bit for bit). False runs the
             flatbuffer as given.
+        teams: at more than 1 thread, run each stretch of consecutive engine ops in the
+            execution plan inside one threadpool job, the first op invoking the others
+            (`csrc/tflite_team.c`); False gives each op its own job. Outputs are the same.
 
     Raises:
         EngineUnavailable: no library, tflite-runtime missing or not 2.14.0, or the struct
@@ -59,7 +62,14 @@ class EngineInterpreter:
         (2, 10)
     """
 
-    def __init__(self, flatbuffer: bytes, threads: int = 1, level: Optional[str] = None, fuse: bool = True):
+    def __init__(
+        self,
+        flatbuffer: bytes,
+        threads: int = 1,
+        level: Optional[str] = None,
+        fuse: bool = True,
+        teams: bool = True,
+    ):
         if not isinstance(threads, int) or threads < 1:
             raise UserError(f"threads must be a positive integer; received {threads!r}")
         lib = library.load()
@@ -78,7 +88,7 @@ class EngineInterpreter:
         # XNNPACK's workers stay awake between ops and between calls (release_threads puts them to
         # sleep). Only a model with engine ops: they find the shared pool that release_threads uses.
         awake = threads > 1 and bool(indices)
-        self._tflite = tflite_abi.open_interpreter(lib, flatbuffer, self._session, threads, awake)
+        self._tflite = tflite_abi.open_interpreter(lib, flatbuffer, self._session, threads, awake, teams)
         self.interpreter = _Wrapper(self._tflite)
         self._lce_op_indices = [origin[i] for i in indices] if origin is not None else indices
 
@@ -118,6 +128,12 @@ class EngineInterpreter:
         inside it), from the engine's own timers since construction or `reset_op_times()`."""
         times = self._session.op_times()
         return [(index, kind, ns) for index, (kind, ns) in zip(self._lce_op_indices, times)]
+
+    def team_counts(self) -> Tuple[int, int]:
+        """(teams run, engine ops run inside them) since construction or `reset_op_times()`: at
+        more than 1 thread with `teams`, each run of two or more consecutive engine ops in the
+        execution plan is one team per call."""
+        return self._session.team_counts()
 
     @property
     def shares_threads(self) -> bool:

@@ -30,6 +30,14 @@ _SHARED_THREADS = (
     "_ZN6tflite17CpuBackendContext22get_xnnpack_threadpoolEv",
     "pthreadpool_parallelize_1d",
 )
+# tflite::Subgraph::GetExecutionPlan(TfLiteContext*, TfLiteIntArray**) and
+# GetNodeAndRegistration(TfLiteContext*, int, TfLiteNode**, TfLiteRegistration**), exported by the
+# same wrapper (the context's own are forbidden to kernels): an engine op finds the engine ops
+# after it in the plan and runs them in one thread team.
+_READ_PLAN = (
+    "_ZN6tflite8Subgraph16GetExecutionPlanEP13TfLiteContextPP14TfLiteIntArray",
+    "_ZN6tflite8Subgraph22GetNodeAndRegistrationEP13TfLiteContextiPP10TfLiteNodePP18TfLiteRegistration",
+)
 _TFLITE_TYPES = {1: "float32", 2: "int32", 6: "bool", 9: "int8"}
 _PROBE_SHAPE = (1, 2, 3, 40)
 _PROBE_INPUT_NAME = "lab_bnn_engine_probe_input"
@@ -84,12 +92,14 @@ def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
         ("lbe_tfl_session_release", None, [p]),
         ("lbe_tfl_session_share_threads", None, [p, p, p, p]),
         ("lbe_tfl_session_shares_threads", i, [p]),
+        ("lbe_tfl_session_read_plan", None, [p, p, p]),
         ("lbe_tfl_session_yield_workers", None, [p]),
         ("lbe_tfl_register", i, [p, p, p]),
         ("lbe_tfl_constructed", None, []),
         ("lbe_tfl_op_count", i, [p]),
         ("lbe_tfl_op_times", None, [p, ctypes.POINTER(ctypes.c_int32), i64p]),
         ("lbe_tfl_reset_times", None, [p]),
+        ("lbe_tfl_team_counts", None, [p, i64p]),
         ("lbe_tfl_probe_report", i64p, [p]),
         ("lbe_tfl_probe_fields", i, []),
         ("lbe_tfl_op_name", ctypes.c_char_p, [i]),
@@ -121,6 +131,12 @@ class Session:
         self.lib.lbe_tfl_op_times(self.handle, kinds, ns)
         return [(self.lib.lbe_tfl_op_name(k).decode(), int(t)) for k, t in zip(kinds, ns)]
 
+    def team_counts(self) -> Tuple[int, int]:
+        """(teams run, engine ops they ran) since the last reset (`csrc/tflite_team.c`)."""
+        counts = (ctypes.c_int64 * 2)()
+        self.lib.lbe_tfl_team_counts(self.handle, counts)
+        return int(counts[0]), int(counts[1])
+
     def shares_threads(self) -> bool:
         """Whether our kernels run on the interpreter's XNNPACK threadpool (set at the first Prepare)."""
         return bool(self.lib.lbe_tfl_session_shares_threads(self.handle))
@@ -140,12 +156,18 @@ class Session:
 
 
 def open_interpreter(
-    lib: ctypes.CDLL, flatbuffer: bytes, session: Session, threads: int, keep_workers_awake: bool = True
+    lib: ctypes.CDLL,
+    flatbuffer: bytes,
+    session: Session,
+    threads: int,
+    keep_workers_awake: bool = True,
+    teams: bool = True,
 ):
     """tflite-runtime's interpreter for `flatbuffer` with the four Lce ops on `session`
     (float ops on tflite-runtime's default XNNPACK delegate with `threads` threads, whose
     workers stay awake between ops when threads > 1 and `keep_workers_awake`: `xnnpack_workers`;
-    `session.yield_workers` sends them to sleep)."""
+    `session.yield_workers` sends them to sleep). With `teams`, each run of consecutive engine
+    ops in the execution plan runs in one threadpool job when threads > 1 (`csrc/tflite_team.c`)."""
     from tflite_runtime import interpreter as tflite
 
     tflite_runtime_version()
@@ -156,6 +178,10 @@ def open_interpreter(
     except AttributeError:  # an unexpected build: our own pool then
         shared = [None] * len(_SHARED_THREADS)
     session.lib.lbe_tfl_session_share_threads(session.handle, *shared)
+    plan = [getattr(wrapper, name, None) if teams else None for name in _READ_PLAN]
+    session.lib.lbe_tfl_session_read_plan(
+        session.handle, *[ctypes.cast(f, ctypes.c_void_p).value if f else None for f in plan]
+    )
 
     def register(resolver: int) -> None:
         if session.lib.lbe_tfl_register(resolver, add_custom.value, session.handle) != 0:

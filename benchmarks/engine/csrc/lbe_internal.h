@@ -20,6 +20,11 @@ typedef void (*lbe_parallelize_1d)(void *pthreadpool, void (*task)(void *, size_
 lbe_pool *lbe_pool_create_shared(void *pthreadpool, lbe_parallelize_1d parallelize, int threads);
 #define PTHREADPOOL_FLAG_YIELD_WORKERS 0x2u /* pthreadpool.h */
 void lbe_pool_yield(lbe_pool *pool);
+/* Runs lead(ctx) on the caller with the pool's threads held in one pthreadpool job, so lbe_pool_run calls
+ * inside it skip pthreadpool's dispatch; -1 (nothing run) unless the pool is shared and has 2+ threads. */
+typedef void (*lbe_team_fn)(void *ctx);
+int lbe_pool_team(lbe_pool *pool, lbe_team_fn lead, void *ctx);
+int lbe_pool_in_team(const lbe_pool *pool);
 
 struct lbe_bconv2d {
   lbe_bconv2d_params p;

@@ -38,6 +38,7 @@ struct lbe_tfl_session {
   xnnpack_threadpool_fn xnnpack_threadpool;
   lbe_parallelize_1d parallelize;
   int shared; /* the pool runs on the interpreter's XNNPACK threadpool */
+  lbe_tfl_teams team; /* plan and node NULL: no teams */
   int32_t *kinds;
   int64_t *ns;
   int64_t report[PROBE_FIELDS];
@@ -84,7 +85,8 @@ int lbe_tfl_op_count(const lbe_tfl_session *s) { return s->n_ops; }
 void lbe_tfl_op_times(const lbe_tfl_session *s, int32_t *kinds, int64_t *ns) {
   for (int i = 0; i < s->n_ops; i++) { kinds[i] = s->kinds[i]; ns[i] = s->ns[i]; }
 }
-void lbe_tfl_reset_times(lbe_tfl_session *s) { memset(s->ns, 0, sizeof(int64_t) * (size_t)s->n_ops); }
+void lbe_tfl_reset_times(lbe_tfl_session *s) { memset(s->ns, 0, sizeof(int64_t) * (size_t)s->n_ops); s->team.runs = s->team.ops = 0; }
+void lbe_tfl_team_counts(const lbe_tfl_session *s, int64_t *counts) { counts[0] = s->team.runs, counts[1] = s->team.ops; }
 const int64_t *lbe_tfl_probe_report(const lbe_tfl_session *s) { return s->report; }
 int lbe_tfl_probe_fields(void) { return PROBE_FIELDS; }
 const char *lbe_tfl_op_name(int kind) { return kind >= 0 && kind < N_OPS ? OP_NAMES[kind] : "?"; }
@@ -139,6 +141,7 @@ static void op_free(TfLiteContext *ctx, void *p) {
   if (!op) return;
   lbe_bconv2d_destroy(op->conv);
   lbe_pixel_chain_free(op->chain);
+  free(op->followers);
   session_release(op->s);
   free(op);
 }
@@ -194,6 +197,7 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
   if (!op) FAIL("lab-bnn engine: op was not initialised");
   if (!ensure_pool(op->s, ctx)) FAIL("lab-bnn engine: could not start %d threads", op->s->threads);
   op->pool = op->s->pool;
+  op->team_checked = op->ran_early = 0; /* the plan may have changed */
   TfLiteTensor *in = tensor(ctx, node->inputs, 0), *out = tensor(ctx, node->outputs, 0);
   if (!in || !out || !in->dims || in->dims->size < 1) FAIL("lab-bnn engine: %s needs an input and an output", OP_NAMES[op->kind]);
   int n = in->dims->size, d[8];
@@ -290,42 +294,21 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
   return rc;
 }
 
-static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
+static int invoke_one(TfLiteContext *ctx, TfLiteNode *node) {
   op_t *op = node->user_data;
   TfLiteTensor *in = tensor(ctx, node->inputs, 0), *out = tensor(ctx, node->outputs, 0);
   int64_t t0 = now_ns();
   int rc = kOk;
   if (op->kind == OP_QUANTIZE) {
-    int64_t px = leading(in);
-    int c = in->dims->data[in->dims->size - 1], w = words(c);
-    if (in->type == kFloat32) {
-      lbe_quantize_f32_pool(in->data, out->data, px, c, op->s->level, op->s->pool);
-    } else {  /* int8 (x < zero point) and bool (false) pack to bit 1, as LCE does */
-      int32_t *o = out->data;
-      memset(o, 0, sizeof(int32_t) * (size_t)(px * w));
-      for (int64_t i = 0; i < px; i++)
-        for (int ch = 0; ch < c; ch++) {
-          bool neg = in->type == kInt8 ? ((const int8_t *)in->data)[i * c + ch] < in->params.zero_point
-                                       : !((const bool *)in->data)[i * c + ch];
-          if (neg) o[i * w + ch / 32] |= (int32_t)(1u << (ch % 32));
-        }
-    }
+    const int64_t px = leading(in);
+    const int c = in->dims->data[in->dims->size - 1];
+    if (in->type == kFloat32) lbe_quantize_f32_pool(in->data, out->data, px, c, op->s->level, op->s->pool);
+    else lbe_tfl_quantize_int8_bool(in, out->data, px, c);
   } else if (op->kind == OP_DEQUANTIZE) {
-    int64_t px = leading(out);
-    int c = out->dims->data[out->dims->size - 1], w = words(c);
-    if (out->type == kFloat32) {
-      lbe_dequantize_f32_at(in->data, out->data, px, c, op->s->level);
-    } else {
-      const int32_t *x = in->data;
-      int off = out->type == kInt8 ? (int)(1.0f / out->params.scale + (out->params.scale > 0 ? 0.5f : -0.5f)) : 0;
-      int zp = out->params.zero_point, hi = zp + off > 127 ? 127 : zp + off, lo = zp - off < -128 ? -128 : zp - off;
-      for (int64_t i = 0; i < px; i++)
-        for (int ch = 0; ch < c; ch++) {
-          bool neg = (x[i * w + ch / 32] >> (ch % 32)) & 1;
-          if (out->type == kInt8) ((int8_t *)out->data)[i * c + ch] = (int8_t)(neg ? lo : hi);
-          else ((bool *)out->data)[i * c + ch] = !neg;
-        }
-    }
+    const int64_t px = leading(out);
+    const int c = out->dims->data[out->dims->size - 1];
+    if (out->type == kFloat32) lbe_dequantize_f32_at(in->data, out->data, px, c, op->s->level);
+    else lbe_tfl_dequantize_int8_bool(in->data, out, px, c);
   } else if (op->kind == OP_BMAXPOOL2D) {
     const int *d = in->dims->data;
     lbe_bmaxpool2d(in->data, out->data, d[0], d[1], d[2], d[3], op->out_h, op->out_w, (int32_t)op->filter_h,
@@ -363,6 +346,17 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
   if (op->s->probe && op->index == 0) probe_record(op->s, ctx, node, op);
   if (rc != kOk) ctx->ReportError(ctx, "lab-bnn engine: %s failed", OP_NAMES[op->kind]);
   return rc;
+}
+static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
+  op_t *op = node->user_data;
+  return lbe_tfl_invoke_team(ctx, node, op, &op->s->team);
+}
+/* tflite::Subgraph::GetExecutionPlan and GetNodeAndRegistration (the static ones taking a TfLiteContext),
+ * found in tflite-runtime's wrapper before the interpreter is built; either NULL: no teams. */
+void lbe_tfl_session_read_plan(lbe_tfl_session *s, void *plan, void *node) {
+  s->team.plan = (int (*)(TfLiteContext *, TfLiteIntArray **))plan;
+  s->team.node = (int (*)(TfLiteContext *, int, TfLiteNode **, TfLiteRegistration **))node;
+  s->team.registered = invoke, s->team.one = invoke_one;
 }
 
 /* Registers the four Lce ops and our LabBnn* ops on a tflite::MutableOpResolver (`add_custom` is the address of

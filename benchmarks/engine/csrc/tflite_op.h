@@ -25,6 +25,8 @@ typedef struct {
   lbe_bconv2d *conv;
   lbe_pixel_chain *chain; /* LabBnnPixelChain: its checked program and scratch */
   int32_t out_h, out_w, pad_top, pad_left;
+  TfLiteNode **followers; /* a team's leader: the engine ops it runs after itself (tflite_team.c) */
+  int followers_n, team_checked, ran_early;
 } op_t;
 
 #define FAIL(...) do { ctx->ReportError(ctx, __VA_ARGS__); return kError; } while (0)
@@ -48,6 +50,9 @@ static inline int set_dims(TfLiteContext *ctx, TfLiteTensor *t, const int *d, in
   return ctx->ResizeTensor(ctx, t, a);
 }
 
+/* LceQuantize of int8/bool tensors and LceDequantize to them, `pixels` of `channels` (tflite_int8_bool.c). */
+void lbe_tfl_quantize_int8_bool(const TfLiteTensor *in, int32_t *out, int64_t pixels, int channels);
+void lbe_tfl_dequantize_int8_bool(const int32_t *in, TfLiteTensor *out, int64_t pixels, int channels);
 /* Data-movement ops (tflite_data_ops.c): Prepare checks and shapes the output, Invoke copies. */
 int lbe_tfl_prepare_mirror_pad(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
 int lbe_tfl_invoke_mirror_pad(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
@@ -67,4 +72,14 @@ int lbe_tfl_invoke_strided_slice(TfLiteContext *ctx, TfLiteNode *node, op_t *op)
 int lbe_tfl_prepare_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op, int level);
 int lbe_tfl_invoke_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
 void lbe_pixel_chain_free(lbe_pixel_chain *chain);
+/* Runs of engine ops in one thread team (tflite_team.c): tflite::Subgraph's exported GetExecutionPlan and
+ * GetNodeAndRegistration (TfLiteContext's own are forbidden to kernels), the invoke we register, one op's. */
+typedef struct {
+  int (*plan)(TfLiteContext *, TfLiteIntArray **);
+  int (*node)(TfLiteContext *, int, TfLiteNode **, TfLiteRegistration **);
+  int (*registered)(TfLiteContext *, TfLiteNode *);
+  int (*one)(TfLiteContext *, TfLiteNode *);
+  int64_t runs, ops; /* teams run and ops they ran, since the session began or its timers were reset */
+} lbe_tfl_teams;
+int lbe_tfl_invoke_team(TfLiteContext *ctx, TfLiteNode *node, op_t *op, lbe_tfl_teams *f);
 #endif

@@ -31,9 +31,16 @@ struct lbe_pool {
   int open;
   int active; /* workers inside the current job; read by the caller's spin */
   int quit;
+  /* Team (lbe_pool_team): the open job's number (0 between jobs, TEAM_OVER at the end) on the line with
+   * the job it publishes, so a spinning worker gets both in one transfer; `busy` on its own line. */
+  _Alignas(64) int64_t job;
   lbe_task_fn fn;
   void *ctx;
   int64_t n, grain;
+  int in_team;           /* the caller is inside lbe_pool_team */
+  int64_t jobs;          /* team jobs opened so far (the caller's) */
+  lbe_team_fn lead;
+  void *lead_ctx;
   /* Part t: [its first unclaimed index, end), a cache line each: each thread claims from its own part with an
    * atomic add, and parts sharing a line bounced it between the cores on every claim (~0.4 us a trip when a
    * VM's two vCPUs sit on different dies). */
@@ -41,6 +48,11 @@ struct lbe_pool {
     _Alignas(64) int64_t next;
     int64_t end;
   } parts[LBE_MAX_THREADS];
+  /* Team worker t's line: the job it took, whether it ran its part, the job it is done with. */
+  struct {
+    _Alignas(64) int64_t taken, finished;
+    int ran;
+  } seat[LBE_MAX_THREADS];
 };
 
 typedef struct {
@@ -158,6 +170,79 @@ static void shared_item(void *pool_, size_t slot) {
   claim_and_run(pool, pool->fn, pool->ctx, pool->n, pool->grain, (int)slot);
 }
 
+/* ---- teams: one pthreadpool job (a futex wake by the caller, one by the worker's check-in, ~0.3 us at 2 threads
+ * here) for a run of ops; inside it each lbe_pool_run costs a cache line out and one back. Item 0, the caller,
+ * runs `lead`; the other items spin for jobs until TEAM_OVER. Parts are static (no claiming: stealing at the end
+ * of every small job moved the parts' lines between the cores twice). A worker says which job it took before it
+ * re-reads `job`, and the caller closes the job before it reads what the worker took (all sequentially
+ * consistent): so either the caller waits for the worker, or the worker sees the job closed and the caller runs
+ * that part itself. A worker the OS has not scheduled holds nothing up. */
+enum { TEAM_OVER = -1 };
+
+/* Part t of the open job, in chunks as lbe_pool_run's, on `thread`. */
+static void run_part(lbe_pool *pool, int t, int thread) {
+  const int64_t n = pool->n, grain = pool->grain, chunks = (n + grain - 1) / grain;
+  const int64_t first = chunks * t / pool->threads * grain, last = chunks * (t + 1) / pool->threads * grain;
+  for (int64_t begin = first; begin < last && begin < n; begin += grain)
+    pool->fn(pool->ctx, begin, begin + grain < n ? begin + grain : n, thread);
+}
+
+static void team_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n, int64_t grain) {
+  pool->fn = fn, pool->ctx = ctx, pool->n = n, pool->grain = grain;
+  const int64_t job = ++pool->jobs;
+  __atomic_store_n(&pool->job, job, __ATOMIC_SEQ_CST);
+  run_part(pool, 0, 0);
+  __atomic_store_n(&pool->job, 0, __ATOMIC_SEQ_CST);
+  for (int t = 1; t < pool->threads; ++t) {
+    if (__atomic_load_n(&pool->seat[t].taken, __ATOMIC_SEQ_CST) == job) {
+      while (__atomic_load_n(&pool->seat[t].finished, __ATOMIC_ACQUIRE) != job) __builtin_ia32_pause();
+      if (pool->seat[t].ran) continue;
+    }
+    run_part(pool, t, 0);
+  }
+}
+
+static void team_worker(lbe_pool *pool, int thread) {
+  for (int64_t seen = 0;;) {
+    const int64_t job = __atomic_load_n(&pool->job, __ATOMIC_ACQUIRE);
+    if (job == TEAM_OVER) return;
+    if (job == 0 || job == seen) {
+      __builtin_ia32_pause();
+      continue;
+    }
+    seen = job;
+    __atomic_store_n(&pool->seat[thread].taken, job, __ATOMIC_SEQ_CST);
+    const int ran = __atomic_load_n(&pool->job, __ATOMIC_SEQ_CST) == job;
+    if (ran) run_part(pool, thread, thread);
+    pool->seat[thread].ran = ran;
+    __atomic_store_n(&pool->seat[thread].finished, job, __ATOMIC_RELEASE);
+  }
+}
+
+/* pthreadpool hands each thread its own item first and lets none steal before its own is done, so item 0
+ * runs on the caller, and a worker's loop ends only after item 0 has said TEAM_OVER. */
+static void team_item(void *pool_, size_t item) {
+  lbe_pool *pool = pool_;
+  if (item != 0) {
+    team_worker(pool, (int)item);
+    return;
+  }
+  pool->in_team = 1;
+  pool->lead(pool->lead_ctx);
+  pool->in_team = 0;
+  __atomic_store_n(&pool->job, TEAM_OVER, __ATOMIC_RELEASE);
+}
+
+int lbe_pool_team(lbe_pool *pool, lbe_team_fn lead, void *ctx) {
+  if (!pool || !pool->pthreadpool || pool->threads < 2 || pool->in_team || !lead) return -1;
+  pool->lead = lead, pool->lead_ctx = ctx;
+  __atomic_store_n(&pool->job, 0, __ATOMIC_RELAXED); /* published by pthreadpool's release of the job */
+  pool->parallelize(pool->pthreadpool, team_item, pool, (size_t)pool->threads, 0);
+  return 0;
+}
+
+int lbe_pool_in_team(const lbe_pool *pool) { return pool && pool->in_team; }
+
 int lbe_pool_threads(const lbe_pool *pool) { return pool ? pool->threads : 1; }
 
 static void nothing(void *context, size_t item) { (void)context, (void)item; }
@@ -197,6 +282,10 @@ void lbe_pool_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n) {
   /* About 4 chunks per thread: balance when every thread runs, little lost when one does not. */
   int64_t grain = n / (4 * (int64_t)pool->threads);
   grain = grain < 1 ? 1 : grain;
+  if (pool->in_team) {
+    team_run(pool, fn, ctx, n, grain);
+    return;
+  }
   if (pool->pthreadpool) {
     pool->fn = fn, pool->ctx = ctx, pool->n = n, pool->grain = grain;
     set_parts(pool, n, grain);
