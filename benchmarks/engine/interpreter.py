@@ -129,8 +129,8 @@ class EngineInterpreter:
         times = self._session.op_times()
         return [(index, kind, ns) for index, (kind, ns) in zip(self._lce_op_indices, times)]
 
-    def team_counts(self) -> Tuple[int, int]:
-        """(teams run, engine ops run inside them) since construction or `reset_op_times()`: at
+    def team_counts(self) -> tflite_abi.TeamCounts:
+        """What the thread teams did since construction or `reset_op_times()` (`TeamCounts`): at
         more than 1 thread with `teams`, each run of two or more consecutive engine ops in the
         execution plan is one team per call."""
         return self._session.team_counts()

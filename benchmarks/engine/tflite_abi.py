@@ -11,7 +11,7 @@ naming what was expected and what the C side saw.
 import ctypes
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
-from typing import Dict, Optional, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -41,6 +41,17 @@ _READ_PLAN = (
 _TFLITE_TYPES = {1: "float32", 2: "int32", 6: "bool", 9: "int8"}
 _PROBE_SHAPE = (1, 2, 3, 40)
 _PROBE_INPUT_NAME = "lab_bnn_engine_probe_input"
+
+
+class TeamCounts(NamedTuple):
+    """What the thread teams did since the last reset (`csrc/tflite_team.c`, `csrc/threadpool.c`)."""
+
+    teams: int  # teams run (one per run of 2+ engine ops in the plan per call)
+    ops: int  # engine ops the teams ran (leaders included)
+    early_returns: int  # invokes by TFLite that found their op already run by its leader
+    jobs: int  # split ops inside teams (each one hand-over between the threads)
+    worker_parts: int  # the workers' shares of those jobs the workers ran
+    taken_over: int  # the workers' shares the caller ran (a worker that had not yet started)
 
 
 class EngineAbiMismatch(EngineUnavailable):
@@ -131,11 +142,11 @@ class Session:
         self.lib.lbe_tfl_op_times(self.handle, kinds, ns)
         return [(self.lib.lbe_tfl_op_name(k).decode(), int(t)) for k, t in zip(kinds, ns)]
 
-    def team_counts(self) -> Tuple[int, int]:
-        """(teams run, engine ops they ran) since the last reset (`csrc/tflite_team.c`)."""
-        counts = (ctypes.c_int64 * 2)()
+    def team_counts(self) -> TeamCounts:
+        """What the thread teams did since the last reset."""
+        counts = (ctypes.c_int64 * len(TeamCounts._fields))()
         self.lib.lbe_tfl_team_counts(self.handle, counts)
-        return int(counts[0]), int(counts[1])
+        return TeamCounts(*(int(c) for c in counts))
 
     def shares_threads(self) -> bool:
         """Whether our kernels run on the interpreter's XNNPACK threadpool (set at the first Prepare)."""

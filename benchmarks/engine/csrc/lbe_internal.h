@@ -24,7 +24,8 @@ void lbe_pool_yield(lbe_pool *pool);
  * inside it skip pthreadpool's dispatch; -1 (nothing run) unless the pool is shared and has 2+ threads. */
 typedef void (*lbe_team_fn)(void *ctx);
 int lbe_pool_team(lbe_pool *pool, lbe_team_fn lead, void *ctx);
-int lbe_pool_in_team(const lbe_pool *pool);
+void lbe_pool_team_counts(const lbe_pool *pool, int64_t *counts);
+void lbe_pool_team_counts_reset(lbe_pool *pool);
 
 struct lbe_bconv2d {
   lbe_bconv2d_params p;

@@ -85,8 +85,17 @@ int lbe_tfl_op_count(const lbe_tfl_session *s) { return s->n_ops; }
 void lbe_tfl_op_times(const lbe_tfl_session *s, int32_t *kinds, int64_t *ns) {
   for (int i = 0; i < s->n_ops; i++) { kinds[i] = s->kinds[i]; ns[i] = s->ns[i]; }
 }
-void lbe_tfl_reset_times(lbe_tfl_session *s) { memset(s->ns, 0, sizeof(int64_t) * (size_t)s->n_ops); s->team.runs = s->team.ops = 0; }
-void lbe_tfl_team_counts(const lbe_tfl_session *s, int64_t *counts) { counts[0] = s->team.runs, counts[1] = s->team.ops; }
+void lbe_tfl_reset_times(lbe_tfl_session *s) {
+  memset(s->ns, 0, sizeof(int64_t) * (size_t)s->n_ops);
+  s->team.runs = s->team.ops = s->team.early = 0;
+  lbe_pool_team_counts_reset(s->pool);
+}
+/* counts[0..5]: teams, ops they ran, invokes that found their op run, team jobs, worker parts run by workers and
+ * by the caller (lbe_pool_team_counts). */
+void lbe_tfl_team_counts(const lbe_tfl_session *s, int64_t *counts) {
+  counts[0] = s->team.runs, counts[1] = s->team.ops, counts[2] = s->team.early;
+  lbe_pool_team_counts(s->pool, counts + 3);
+}
 const int64_t *lbe_tfl_probe_report(const lbe_tfl_session *s) { return s->report; }
 int lbe_tfl_probe_fields(void) { return PROBE_FIELDS; }
 const char *lbe_tfl_op_name(int kind) { return kind >= 0 && kind < N_OPS ? OP_NAMES[kind] : "?"; }
@@ -356,7 +365,6 @@ static int invoke(TfLiteContext *ctx, TfLiteNode *node) {
 void lbe_tfl_session_read_plan(lbe_tfl_session *s, void *plan, void *node) {
   s->team.plan = (int (*)(TfLiteContext *, TfLiteIntArray **))plan;
   s->team.node = (int (*)(TfLiteContext *, int, TfLiteNode **, TfLiteRegistration **))node;
-  s->team.registered = invoke, s->team.one = invoke_one;
 }
 
 /* Registers the four Lce ops and our LabBnn* ops on a tflite::MutableOpResolver (`add_custom` is the address of
@@ -367,6 +375,7 @@ int lbe_tfl_register(void *resolver, void *add_custom, lbe_tfl_session *session)
       init_quantize, init_dequantize, init_bconv2d, init_bmaxpool2d, init_bconv2d_add, init_maxpool2d, init_mirror_pad, init_avgpool2d, init_depthwise, init_pack, init_sign,
       init_binary, init_reshape, init_strided_slice, init_pixel_chain};
   if (!resolver || !add_custom || !session) return kError;
+  session->team.registered = invoke, session->team.one = invoke_one;
   for (int k = 0; k < N_OPS; k++) {
     TfLiteRegistration r;
     memset(&r, 0, sizeof r);

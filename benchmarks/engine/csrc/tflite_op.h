@@ -79,7 +79,7 @@ typedef struct {
   int (*node)(TfLiteContext *, int, TfLiteNode **, TfLiteRegistration **);
   int (*registered)(TfLiteContext *, TfLiteNode *);
   int (*one)(TfLiteContext *, TfLiteNode *);
-  int64_t runs, ops; /* teams run and ops they ran, since the session began or its timers were reset */
+  int64_t runs, ops, early; /* teams run, ops they ran, invokes that found their op run (since a reset) */
 } lbe_tfl_teams;
 int lbe_tfl_invoke_team(TfLiteContext *ctx, TfLiteNode *node, op_t *op, lbe_tfl_teams *f);
 #endif

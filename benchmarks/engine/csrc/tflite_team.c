@@ -58,16 +58,17 @@ static void lead(void *p) {
   const op_t *op = l->node->user_data;
   l->f->runs++, l->f->ops++;
   l->rc = l->f->one(l->ctx, l->node);
-  for (int i = 0; i < op->followers_n && l->rc == kOk; i++, l->f->ops++) {
+  for (int i = 0; i < op->followers_n && l->rc == kOk; i++) {
     TfLiteNode *follower = op->followers[i];
     l->rc = l->f->one(l->ctx, follower);
-    if (l->rc == kOk) ((op_t *)follower->user_data)->ran_early = 1;
+    if (l->rc == kOk) ((op_t *)follower->user_data)->ran_early = 1, l->f->ops++;
   }
 }
 
 int lbe_tfl_invoke_team(TfLiteContext *ctx, TfLiteNode *node, op_t *op, lbe_tfl_teams *f) {
   if (op->ran_early) { /* its leader ran it in this invoke; a stale mark is renewed before TFLite gets here */
     op->ran_early = 0;
+    f->early++;
     return kOk;
   }
   if (f->plan && f->node && lbe_pool_threads(op->pool) > 1) {

@@ -6,6 +6,7 @@
  * pthreadpool (XNNPACK's): one set of threads for float and binary ops, so no pool's spinning workers
  * hold a core the other's need. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lbe_internal.h"
@@ -32,13 +33,15 @@ struct lbe_pool {
   int active; /* workers inside the current job; read by the caller's spin */
   int quit;
   /* Team (lbe_pool_team): the open job's number (0 between jobs, TEAM_OVER at the end) on the line with
-   * the job it publishes, so a spinning worker gets both in one transfer; `busy` on its own line. */
+   * the job it publishes, so a spinning worker gets both in one transfer. */
   _Alignas(64) int64_t job;
   lbe_task_fn fn;
   void *ctx;
   int64_t n, grain;
-  int in_team;           /* the caller is inside lbe_pool_team */
-  int64_t jobs;          /* team jobs opened so far (the caller's) */
+  int in_team;            /* the caller is inside lbe_pool_team */
+  int requested;          /* threads asked for: a team needs one pthreadpool item per thread */
+  int64_t jobs;           /* team jobs opened so far (the caller's) */
+  int64_t counted_jobs, taken_over; /* since lbe_pool_team_counts_reset: jobs, worker parts the caller ran */
   lbe_team_fn lead;
   void *lead_ctx;
   /* Part t: [its first unclaimed index, end), a cache line each: each thread claims from its own part with an
@@ -48,9 +51,9 @@ struct lbe_pool {
     _Alignas(64) int64_t next;
     int64_t end;
   } parts[LBE_MAX_THREADS];
-  /* Team worker t's line: the job it took, whether it ran its part, the job it is done with. */
+  /* Team worker t's line: the job it took, whether it ran its part, the job it is done with, parts it ran. */
   struct {
-    _Alignas(64) int64_t taken, finished;
+    _Alignas(64) int64_t taken, finished, parts;
     int ran;
   } seat[LBE_MAX_THREADS];
 };
@@ -159,6 +162,7 @@ lbe_pool *lbe_pool_create_shared(void *pthreadpool, lbe_parallelize_1d paralleli
   lbe_pool *pool = pool_alloc();
   if (!pool) return NULL;
   pool->threads = threads < LBE_MAX_THREADS ? threads : LBE_MAX_THREADS;
+  pool->requested = threads;
   pool->pthreadpool = pthreadpool;
   pool->parallelize = parallelize;
   return pool;
@@ -176,8 +180,15 @@ static void shared_item(void *pool_, size_t slot) {
  * of every small job moved the parts' lines between the cores twice). A worker says which job it took before it
  * re-reads `job`, and the caller closes the job before it reads what the worker took (all sequentially
  * consistent): so either the caller waits for the worker, or the worker sees the job closed and the caller runs
- * that part itself. A worker the OS has not scheduled holds nothing up. */
-enum { TEAM_OVER = -1 };
+ * that part itself. A worker the OS has not scheduled holds nothing up; one it stopped after it took a job is
+ * waited for, and both loops yield the core after SPINS pauses (more threads than cores: the thread waited for
+ * may be queued behind the one waiting). */
+enum { TEAM_OVER = -1, SPINS = 4096 };
+
+static void pause_or_yield(int *spins) {
+  if (++*spins < SPINS) __builtin_ia32_pause();
+  else sched_yield();
+}
 
 /* Part t of the open job, in chunks as lbe_pool_run's, on `thread`. */
 static void run_part(lbe_pool *pool, int t, int thread) {
@@ -193,34 +204,39 @@ static void team_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n, int64
   __atomic_store_n(&pool->job, job, __ATOMIC_SEQ_CST);
   run_part(pool, 0, 0);
   __atomic_store_n(&pool->job, 0, __ATOMIC_SEQ_CST);
+  pool->counted_jobs++;
   for (int t = 1; t < pool->threads; ++t) {
     if (__atomic_load_n(&pool->seat[t].taken, __ATOMIC_SEQ_CST) == job) {
-      while (__atomic_load_n(&pool->seat[t].finished, __ATOMIC_ACQUIRE) != job) __builtin_ia32_pause();
+      int spins = 0;
+      while (__atomic_load_n(&pool->seat[t].finished, __ATOMIC_ACQUIRE) != job) pause_or_yield(&spins);
       if (pool->seat[t].ran) continue;
     }
     run_part(pool, t, 0);
+    pool->taken_over++;
   }
 }
 
 static void team_worker(lbe_pool *pool, int thread) {
+  int spins = 0;
   for (int64_t seen = 0;;) {
     const int64_t job = __atomic_load_n(&pool->job, __ATOMIC_ACQUIRE);
     if (job == TEAM_OVER) return;
     if (job == 0 || job == seen) {
-      __builtin_ia32_pause();
+      pause_or_yield(&spins);
       continue;
     }
-    seen = job;
+    seen = job, spins = 0;
     __atomic_store_n(&pool->seat[thread].taken, job, __ATOMIC_SEQ_CST);
     const int ran = __atomic_load_n(&pool->job, __ATOMIC_SEQ_CST) == job;
-    if (ran) run_part(pool, thread, thread);
+    if (ran) run_part(pool, thread, thread), pool->seat[thread].parts++;
     pool->seat[thread].ran = ran;
     __atomic_store_n(&pool->seat[thread].finished, job, __ATOMIC_RELEASE);
   }
 }
 
-/* pthreadpool hands each thread its own item first and lets none steal before its own is done, so item 0
- * runs on the caller, and a worker's loop ends only after item 0 has said TEAM_OVER. */
+/* pthreadpool hands each of its threads (the interpreter's count, which lbe_pool_team checks is ours) its own
+ * item first and lets none steal before its own is done, so item 0 runs on the caller, and a worker's loop ends
+ * only after item 0 has said TEAM_OVER. */
 static void team_item(void *pool_, size_t item) {
   lbe_pool *pool = pool_;
   if (item != 0) {
@@ -234,14 +250,26 @@ static void team_item(void *pool_, size_t item) {
 }
 
 int lbe_pool_team(lbe_pool *pool, lbe_team_fn lead, void *ctx) {
-  if (!pool || !pool->pthreadpool || pool->threads < 2 || pool->in_team || !lead) return -1;
+  if (!pool || !pool->pthreadpool || pool->threads < 2 || pool->requested != pool->threads || pool->in_team || !lead)
+    return -1;
   pool->lead = lead, pool->lead_ctx = ctx;
   __atomic_store_n(&pool->job, 0, __ATOMIC_RELAXED); /* published by pthreadpool's release of the job */
   pool->parallelize(pool->pthreadpool, team_item, pool, (size_t)pool->threads, 0);
   return 0;
 }
 
-int lbe_pool_in_team(const lbe_pool *pool) { return pool && pool->in_team; }
+/* counts[0..2]: team jobs, worker parts the workers ran, worker parts the caller ran (since the last reset). */
+void lbe_pool_team_counts(const lbe_pool *pool, int64_t *counts) {
+  counts[0] = counts[1] = counts[2] = 0;
+  if (!pool) return;
+  counts[0] = pool->counted_jobs, counts[2] = pool->taken_over;
+  for (int t = 1; t < pool->threads; ++t) counts[1] += __atomic_load_n(&pool->seat[t].parts, __ATOMIC_ACQUIRE);
+}
+void lbe_pool_team_counts_reset(lbe_pool *pool) {
+  if (!pool || pool->in_team) return;
+  pool->counted_jobs = pool->taken_over = 0;
+  for (int t = 1; t < pool->threads; ++t) __atomic_store_n(&pool->seat[t].parts, 0, __ATOMIC_RELEASE);
+}
 
 int lbe_pool_threads(const lbe_pool *pool) { return pool ? pool->threads : 1; }
 

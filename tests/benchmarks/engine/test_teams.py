@@ -43,12 +43,16 @@ def outputs(engine: EngineInterpreter, inputs) -> List[bytes]:
 
 
 def assert_team_counts(engine: EngineInterpreter, flatbuffer: bytes, calls: int) -> None:
-    """Teams ran in every call, each of 2+ ops, over no more ops than the model's engine ops."""
-    teams, ops = engine.team_counts()
-    assert teams % calls == 0 and ops % calls == 0, (teams, ops, calls)
-    teams, ops = teams // calls, ops // calls
+    """Teams ran in every call, each of 2+ ops, over no more ops than the model's engine ops; TFLite
+    found every op a leader ran already done, once; and every worker's share of every split op
+    ran exactly once, on the worker or (a worker not yet running) on the caller."""
+    counts = engine.team_counts()
+    assert counts.teams % calls == 0 and counts.ops % calls == 0, (counts, calls)
+    teams, ops = counts.teams // calls, counts.ops // calls
     assert (teams > 0) == bool(runs_of_engine_ops(flatbuffer)), (teams, runs_of_engine_ops(flatbuffer))
     assert 2 * teams <= ops <= engine_ops(flatbuffer), (teams, ops)
+    assert counts.early_returns == counts.ops - counts.teams, counts
+    assert counts.worker_parts + counts.taken_over == counts.jobs * (engine.threads - 1), counts
 
 
 @pytest.mark.parametrize("case", [case for case, _ in ZOO_CASES])
@@ -64,21 +68,25 @@ def test_teams_give_the_same_bits_as_one_job_per_op(case) -> None:
             expected = outputs(alone, inputs)
             assert outputs(apart, inputs) == expected, (level, seed)
             assert outputs(teamed, inputs) == expected, (level, seed)
-        assert alone.team_counts() == (0, 0) and apart.team_counts() == (0, 0)
+        assert not any(alone.team_counts()) and not any(apart.team_counts())
         assert_team_counts(teamed, flatbuffer, 2 * len(inputs[0]))
 
 
-def test_boolnet_body_runs_as_one_team_and_stays_exact_over_many_calls() -> None:
-    """A lost hand-over between the threads (a part run twice, not at all, or with a stale job)
-    shows as changed bits in some call; the inputs alternate so a skipped op cannot hide."""
+@pytest.mark.parametrize("threads", [2, 3])
+def test_boolnet_body_runs_as_one_team_and_stays_exact_over_many_calls(threads) -> None:
+    """A lost hand-over between the threads (a part not run, or run with a stale job) shows as
+    changed bits in some call; the inputs alternate so a skipped op cannot hide; the counts show
+    a part run twice. Three threads (more than this host's cores, then) give two workers."""
     flatbuffer = zoo_flatbuffer("BoolNet-sign")
-    engine = EngineInterpreter(flatbuffer, threads=2)
+    engine = EngineInterpreter(flatbuffer, threads=threads)
     single = EngineInterpreter(flatbuffer, threads=1)
     inputs = [[a[i : i + 1] for a in batch(engine)] for i in range(2)]
     expected = [outputs(single, x) for x in inputs]
     engine.reset_op_times()
-    calls = 300
+    calls = 300 if threads == 2 else 30
     for call in range(calls):
         assert outputs(engine, inputs[call % 2]) == expected[call % 2], call
     assert_team_counts(engine, flatbuffer, calls)
-    assert engine.team_counts()[1] >= 0.8 * engine_ops(flatbuffer) * calls, "the body between stem and head"
+    counts = engine.team_counts()
+    assert counts.ops >= 0.8 * engine_ops(flatbuffer) * calls, "the body between stem and head"
+    assert counts.jobs > 0 and counts.worker_parts > 0, counts
