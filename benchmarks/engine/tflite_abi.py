@@ -166,6 +166,14 @@ class Session:
             self.handle = None
 
 
+def _addresses(wrapper: ctypes.CDLL, names: Tuple[str, ...]) -> list:
+    """The addresses of the exported functions `names` in `wrapper`, or all None if one is missing."""
+    try:
+        return [ctypes.cast(getattr(wrapper, name), ctypes.c_void_p).value for name in names]
+    except AttributeError:
+        return [None] * len(names)
+
+
 def open_interpreter(
     lib: ctypes.CDLL,
     flatbuffer: bytes,
@@ -184,15 +192,10 @@ def open_interpreter(
     tflite_runtime_version()
     wrapper = ctypes.CDLL(tflite._interpreter_wrapper.__file__)
     add_custom = ctypes.cast(getattr(wrapper, _ADD_CUSTOM), ctypes.c_void_p)
-    try:
-        shared = [ctypes.cast(getattr(wrapper, name), ctypes.c_void_p).value for name in _SHARED_THREADS]
-    except AttributeError:  # an unexpected build: our own pool then
-        shared = [None] * len(_SHARED_THREADS)
-    session.lib.lbe_tfl_session_share_threads(session.handle, *shared)
-    plan = [getattr(wrapper, name, None) if teams else None for name in _READ_PLAN]
-    session.lib.lbe_tfl_session_read_plan(
-        session.handle, *[ctypes.cast(f, ctypes.c_void_p).value if f else None for f in plan]
-    )
+    # An unexpected build without them: our own pool, no teams.
+    session.lib.lbe_tfl_session_share_threads(session.handle, *_addresses(wrapper, _SHARED_THREADS))
+    plan = _addresses(wrapper, _READ_PLAN) if teams else [None] * len(_READ_PLAN)
+    session.lib.lbe_tfl_session_read_plan(session.handle, *plan)
 
     def register(resolver: int) -> None:
         if session.lib.lbe_tfl_register(resolver, add_custom.value, session.handle) != 0:

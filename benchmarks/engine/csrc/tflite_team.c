@@ -40,10 +40,12 @@ static void find_followers(TfLiteContext *ctx, TfLiteNode *node, op_t *op, const
   }
   if (at == plan->size || !engine_node(ctx, plan->data[at], op, f) || (at > 0 && engine_node(ctx, plan->data[at - 1], op, f)))
     return;
-  int end = at + 1;
-  while (end < plan->size && engine_node(ctx, plan->data[end], op, f)) end++;
-  if (end - at < 2 || !(op->followers = malloc(sizeof(TfLiteNode *) * (size_t)(end - at - 1)))) return;
-  for (int i = at + 1; i < end; i++) op->followers[op->followers_n++] = engine_node(ctx, plan->data[i], op, f);
+  if (!(op->followers = malloc(sizeof(TfLiteNode *) * (size_t)plan->size))) return;
+  for (int i = at + 1; i < plan->size; i++) {
+    TfLiteNode *follower = engine_node(ctx, plan->data[i], op, f);
+    if (!follower) break;
+    op->followers[op->followers_n++] = follower;
+  }
 }
 
 typedef struct {

@@ -41,7 +41,7 @@ struct lbe_pool {
   int in_team;            /* the caller is inside lbe_pool_team */
   int requested;          /* threads asked for: a team needs one pthreadpool item per thread */
   int64_t jobs;           /* team jobs opened so far (the caller's) */
-  int64_t counted_jobs, taken_over; /* since lbe_pool_team_counts_reset: jobs, worker parts the caller ran */
+  int64_t jobs_at_reset, taken_over; /* at lbe_pool_team_counts_reset; worker parts the caller ran since */
   lbe_team_fn lead;
   void *lead_ctx;
   /* Part t: [its first unclaimed index, end), a cache line each: each thread claims from its own part with an
@@ -78,13 +78,18 @@ static void claim_and_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n, 
   }
 }
 
-/* Contiguous parts of [0, n), one per thread, in whole chunks. */
+/* Part t of [0, n) split into `threads` contiguous parts of whole chunks: [*first, *end). */
+static void part_bounds(int64_t n, int64_t grain, int threads, int t, int64_t *first, int64_t *end) {
+  const int64_t chunks = (n + grain - 1) / grain, last = chunks * (t + 1) / threads * grain;
+  *first = chunks * t / threads * grain;
+  *end = last < n ? last : n;
+}
+
 static void set_parts(lbe_pool *pool, int64_t n, int64_t grain) {
-  const int64_t chunks = (n + grain - 1) / grain;
   for (int t = 0; t < pool->threads; ++t) {
-    const int64_t first = chunks * t / pool->threads * grain, last = chunks * (t + 1) / pool->threads * grain;
+    int64_t first;
+    part_bounds(n, grain, pool->threads, t, &first, &pool->parts[t].end);
     __atomic_store_n(&pool->parts[t].next, first, __ATOMIC_RELAXED);
-    pool->parts[t].end = last < n ? last : n;
   }
 }
 
@@ -197,10 +202,10 @@ static void pause_or_yield(int *spins) {
 
 /* Part t of the open job, in chunks as lbe_pool_run's, on `thread`. */
 static void run_part(lbe_pool *pool, int t, int thread) {
-  const int64_t n = pool->n, grain = pool->grain, chunks = (n + grain - 1) / grain;
-  const int64_t first = chunks * t / pool->threads * grain, last = chunks * (t + 1) / pool->threads * grain;
-  for (int64_t begin = first; begin < last && begin < n; begin += grain)
-    pool->fn(pool->ctx, begin, begin + grain < n ? begin + grain : n, thread);
+  int64_t first, end;
+  part_bounds(pool->n, pool->grain, pool->threads, t, &first, &end);
+  for (int64_t begin = first; begin < end; begin += pool->grain)
+    pool->fn(pool->ctx, begin, begin + pool->grain < end ? begin + pool->grain : end, thread);
 }
 
 /* Worker t's part of `job` done: by the worker, or by the caller if the worker had not taken the job when the
@@ -229,7 +234,6 @@ static void team_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n, int64
   __atomic_store_n(&pool->job, job, __ATOMIC_RELEASE);
   run_part(pool, 0, 0);
   const uint64_t now = __builtin_ia32_rdtsc();
-  pool->counted_jobs++;
   for (int t = 1; t < pool->threads; ++t) await_part(pool, t, job, now + (now - start) + LATE_TICKS);
 }
 
@@ -279,12 +283,12 @@ int lbe_pool_team(lbe_pool *pool, lbe_team_fn lead, void *ctx) {
 void lbe_pool_team_counts(const lbe_pool *pool, int64_t *counts) {
   counts[0] = counts[1] = counts[2] = 0;
   if (!pool) return;
-  counts[0] = pool->counted_jobs, counts[2] = pool->taken_over;
+  counts[0] = pool->jobs - pool->jobs_at_reset, counts[2] = pool->taken_over;
   for (int t = 1; t < pool->threads; ++t) counts[1] += __atomic_load_n(&pool->seat[t].parts, __ATOMIC_ACQUIRE);
 }
 void lbe_pool_team_counts_reset(lbe_pool *pool) {
   if (!pool || pool->in_team) return;
-  pool->counted_jobs = pool->taken_over = 0;
+  pool->jobs_at_reset = pool->jobs, pool->taken_over = 0;
   for (int t = 1; t < pool->threads; ++t) __atomic_store_n(&pool->seat[t].parts, 0, __ATOMIC_RELEASE);
 }
 

@@ -7,7 +7,8 @@ counts are checked against bounds from the flatbuffer, not against the plan itse
 
 from __future__ import annotations
 
-from typing import List
+import functools
+from typing import List, Tuple
 
 import numpy as np
 import pytest
@@ -19,12 +20,18 @@ from tests.benchmarks.engine.test_interpreter import ZOO_CASES, batch
 from tests.benchmarks.engine.test_pixel_chains import zoo_flatbuffer
 
 
+@functools.lru_cache(maxsize=None)
+def engine_op_flags(flatbuffer: bytes) -> Tuple[bool, ...]:
+    """For each operator of the rewritten flatbuffer, in operator order: is it an engine op."""
+    return tuple(op.op_type in fusion.ENGINE_OPS for op in read_operators(fusion.fuse(flatbuffer)[0]))
+
+
 def runs_of_engine_ops(flatbuffer: bytes) -> List[int]:
-    """Lengths of the runs of two or more consecutive engine ops in the rewritten flatbuffer's
-    operator order (any other op, XNNPACK's or a builtin kernel's, ends a run)."""
+    """Lengths of the runs of two or more consecutive engine ops in that order (any other op,
+    XNNPACK's or a builtin kernel's, ends a run)."""
     runs, length = [], 0
-    for op in read_operators(fusion.fuse(flatbuffer)[0]) + [None]:
-        if op is not None and op.op_type in fusion.ENGINE_OPS:
+    for engine in engine_op_flags(flatbuffer) + (False,):
+        if engine:
             length += 1
             continue
         if length >= 2:
@@ -34,7 +41,7 @@ def runs_of_engine_ops(flatbuffer: bytes) -> List[int]:
 
 
 def engine_ops(flatbuffer: bytes) -> int:
-    return sum(op.op_type in fusion.ENGINE_OPS for op in read_operators(fusion.fuse(flatbuffer)[0]))
+    return sum(engine_op_flags(flatbuffer))
 
 
 def outputs(engine: EngineInterpreter, inputs) -> List[bytes]:
@@ -48,8 +55,8 @@ def assert_team_counts(engine: EngineInterpreter, flatbuffer: bytes, calls: int)
     ran exactly once, on the worker or (a worker not yet running) on the caller."""
     counts = engine.team_counts()
     assert counts.teams % calls == 0 and counts.ops % calls == 0, (counts, calls)
-    teams, ops = counts.teams // calls, counts.ops // calls
-    assert (teams > 0) == bool(runs_of_engine_ops(flatbuffer)), (teams, runs_of_engine_ops(flatbuffer))
+    teams, ops, runs = counts.teams // calls, counts.ops // calls, runs_of_engine_ops(flatbuffer)
+    assert (teams > 0) == bool(runs), (teams, runs)
     assert 2 * teams <= ops <= engine_ops(flatbuffer), (teams, ops)
     assert counts.early_returns == counts.ops - counts.teams, counts
     assert counts.worker_parts + counts.taken_over == counts.jobs * (engine.threads - 1), counts
