@@ -45,7 +45,7 @@ static void quantize_units(void *job_, int64_t begin, int64_t end, int thread) {
 /* lbe_quantize_f32 with the pixels split across the pool: each thread packs its contiguous part, the part
  * its core wrote when the op before split its output the same way. */
 void lbe_quantize_f32_pool(const float *in, int32_t *out, int64_t pixels, int32_t channels, int level, lbe_pool *pool) {
-  if (lbe_pool_threads(pool) < 2 || pixels * channels < (64 << 10)) { /* too little to wake a thread for */
+  if (!lbe_pool_worth_splitting(pool, pixels * channels, 64 << 10)) { /* too little to wake a thread for */
     lbe_quantize_f32(in, out, pixels, channels, level);
     return;
   }

@@ -63,7 +63,7 @@ int lbe_binary_f32(const float *a, const float *b, float *out, int64_t n, int64_
   if (!a || !b || !out || n < 0 || period < 1 || n % period || activation < 0 || activation > 3) return -1;
   binary_job job = {a, b, out, n, period, multiply != 0, activation};
   const int64_t units = (n + BINARY_UNIT - 1) / BINARY_UNIT;
-  if (lbe_pool_threads(pool) < 2 || n < BINARY_SPLIT) /* too little to wake a thread for */
+  if (!lbe_pool_worth_splitting(pool, n, BINARY_SPLIT)) /* too little to wake a thread for */
     binary_units(&job, 0, units, 0);
   else
     lbe_pool_run(pool, binary_units, &job, units);

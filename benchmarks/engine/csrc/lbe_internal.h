@@ -13,6 +13,9 @@ typedef void (*lbe_task_fn)(void *ctx, int64_t begin, int64_t end, int thread);
 void lbe_pool_run(lbe_pool *pool, lbe_task_fn fn, void *ctx, int64_t n);
 int lbe_cpu_has_popcnt(void);
 int lbe_pool_threads(const lbe_pool *pool); /* 1 for NULL */
+/* Whether `amount` of work (the caller's unit) reaches `threshold`, the least worth waking a worker for; less
+ * inside a team, where a split is cheaper. 0 on one thread. */
+int lbe_pool_worth_splitting(const lbe_pool *pool, int64_t amount, int64_t threshold);
 /* pthreadpool_parallelize_1d's signature (pthreadpool.h), called through a pointer the caller found. */
 typedef void (*lbe_parallelize_1d)(void *pthreadpool, void (*task)(void *, size_t), void *context, size_t range,
                                    uint32_t flags);

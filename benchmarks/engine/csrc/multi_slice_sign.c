@@ -111,7 +111,7 @@ int lbe_multi_slice_sign(const float *x, const float *thresholds, int64_t pixels
   sign_job job = {x, thresholds, pixels, channels, slices, subtract != 0, level, 1, signs, bits};
   job.chunk = width >= SCRATCH_FLOATS ? 1 : (int32_t)(SCRATCH_FLOATS / width);
   const int64_t units = (pixels + job.chunk - 1) / job.chunk;
-  if (lbe_pool_threads(pool) < 2 || pixels * width < (64 << 10)) /* too little to wake a thread for */
+  if (!lbe_pool_worth_splitting(pool, pixels * width, 64 << 10)) /* too little to wake a thread for */
     sign_units(&job, 0, units, 0);
   else
     lbe_pool_run(pool, sign_units, &job, units);

@@ -46,7 +46,7 @@ int lbe_pack(const void *const *inputs, int n, void *out, int64_t outer, int64_t
   for (int i = 0; i < n; ++i)
     if (!inputs[i]) return -1;
   pack_job job = {(const char *const *)inputs, out, n, inner_bytes};
-  if (lbe_pool_threads(pool) < 2 || outer * n * inner_bytes < (256 << 10)) { /* too little to wake a thread for */
+  if (!lbe_pool_worth_splitting(pool, outer * n * inner_bytes, 256 << 10)) { /* too little to wake a thread for */
     pack_rows(&job, 0, outer, 0);
     return 0;
   }

@@ -80,7 +80,7 @@ int lbe_strided_copy(const void *in, void *out, int rank, const int32_t *in_dims
     job.rank = 2, job.out_dims[1] = count[0], job.in_step[1] = job.in_step[0], job.in_step[0] = 0, job.out_dims[0] = 1;
   }
   job.row_bytes = job.out_dims[job.rank - 1] * element_bytes;
-  if (lbe_pool_threads(pool) < 2 || rows * job.row_bytes < COPY_SPLIT) /* too little to wake a thread for */
+  if (!lbe_pool_worth_splitting(pool, rows * job.row_bytes, COPY_SPLIT)) /* too little to wake a thread for */
     copy_rows(&job, 0, rows, 0);
   else
     lbe_pool_run(pool, copy_rows, &job, rows);
