@@ -44,7 +44,7 @@ PIXEL_CHAIN = "LabBnnPixelChain"
 MAGIC = 0x4C504331  # "LPC1": the program's first word
 # a slot's storage: rows a pixel in a node input or output or in scratch; a whole input or output
 WHERE = {"input": 0, "output": 1, "scratch": 2, "whole": 3, "whole output": 4}
-STEP = {"sign": 0, "quantize": 1, "binary": 2, "copy": 3, "strided": 4, "pack": 5, "mirror pad": 6}
+STEP = {"sign": 0, "quantize": 1, "binary": 2, "copy": 3, "strided": 4, "pack": 5, "mirror pad": 6, "conv": 7}
 _FLOAT, _INT32 = schema.TensorType.FLOAT32, schema.TensorType.INT32
 
 
@@ -57,6 +57,7 @@ class _Chain:
         self.steps: List[Tuple[str, list]] = []  # (kind, [tensor or int arguments]); tensors as ("t", index)
         self.produced: List[int] = []
         self.aliases: Dict[int, int] = {}  # a reshape's output -> its input, when only the run reads it
+        self.options: dict = {}  # a conv head's LceBconv2d options, which the chain op carries
 
 
 def _pixel_row(tensors, index: int, pixel_dims) -> Optional[Tuple[Tuple[int, ...], int]]:
@@ -181,6 +182,28 @@ def _pixel_dims(model, op) -> Optional[Tuple[int, ...]]:
 LOOK_AHEAD = 6  # ops past a run's last one searched for steps that can move up into it
 
 
+def _conv_head(model, op, pixel_dims) -> Optional[Tuple[list, List[int], List[int]]]:
+    """(arguments, tensors read, tensors written) of `op` as a run's first step, when it is a grouped
+    LceBconv2d with float output on the run's pixels and constant filter, multiplier and bias. Only
+    grouped convs: at AVX-512 an ungrouped one runs on a padded copy of its input (bconv2d_direct.c),
+    which a unit of rows cannot share; a grouped one runs row piece by row piece either way."""
+    tensors = model.subgraphs[0].tensors
+    if custom_name(model.operatorCodes[op.opcodeIndex]) != "LceBconv2d" or op.outputs is None:
+        return None
+    ins, outs = [int(t) for t in op.inputs], [int(t) for t in op.outputs]
+    if len(ins) < 4 or min(ins[:4]) < 0 or any(t >= 0 for t in ins[4:]) or len(outs) != 1:
+        return None
+    source, weights, multiplier, bias = ins[:4]
+    if tensors[outs[0]].type != _FLOAT or not _pixel_row(tensors, outs[0], pixel_dims):
+        return None
+    if any(constant_data(model, tensors[t]) is None for t in (weights, multiplier, bias)):
+        return None
+    if shape(tensors[weights])[-1:] == shape(tensors[source])[-1:]:
+        return None  # one group
+    args = [("w", source), ("t", outs[0]), ("w", weights), ("w", multiplier), ("w", bias)]
+    return args, [source, weights, multiplier, bias], outs
+
+
 def _runs(model) -> List[_Chain]:
     """Runs of two or more chain steps over the same pixels: consecutive ones, plus later ones
     (up to LOOK_AHEAD ops past the run) whose inputs are ready at the run's first op, which move up
@@ -199,6 +222,13 @@ def _runs(model) -> List[_Chain]:
             continue
         chain, members = _Chain(dims), {head}
         last = head
+        conv = _conv_head(model, operators[head - 1], dims) if head > 0 and head - 1 not in taken else None
+        if conv and conv[2][0] in step[2]:  # the run's first op reads the conv: it starts the run
+            chain.ops.append(head - 1)
+            chain.steps.append(("conv", conv[0]))
+            chain.produced.extend(conv[2])
+            chain.options = custom_options(operators[head - 1])
+            members.add(head - 1)
         for index in range(head, len(operators)):
             if index - last > LOOK_AHEAD:
                 break
@@ -311,7 +341,7 @@ def build_chains(
         }
         program, inputs, outputs, internal = _encode(model, chain, outside)
         head = operators[chain.ops[0]]
-        become_custom(model, head, PIXEL_CHAIN, {"steps": program[3]})
+        become_custom(model, head, PIXEL_CHAIN, {**chain.options, "steps": program[3]})
         head.inputs = np.array([_add_program(model, program), *inputs], np.int32)
         head.outputs = np.array(outputs, np.int32)
         dead_ops.update(chain.ops[1:])

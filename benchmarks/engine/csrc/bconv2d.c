@@ -1,5 +1,5 @@
-/* LceBconv2d: preparation (filter repacking, folded output transform), the row driver
- * shared by every level, and the portable accumulator kernel every faster level is tested against. */
+/* LceBconv2d: preparation (filter repacking, folded output transform) and the portable accumulator kernel
+ * every faster level is tested against; bconv2d_rows.c drives the levels' kernels over the output. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -34,44 +34,6 @@ static int check_params(const lbe_bconv2d_params *p, int level, char *error, siz
   return 1;
 }
 
-typedef struct {
-  int32_t *scratch; /* one row's accumulators (not for accumulators_only) */
-  uint8_t *outside; /* vector levels: outside-tap flags and gathered taps of one row */
-  int32_t *cols;
-} workspace;
-
-static void free_workspaces(void *kept, int threads) {
-  workspace *ws = kept;
-  for (int t = 0; ws && t < threads; ++t) free(ws[t].scratch), free(ws[t].outside), free(ws[t].cols);
-  free(ws);
-}
-
-/* The conv's kept workspaces when no other caller holds them (*kept = 1), else new ones; each thread fills
- * its own on first use. The cache is the conv's only state that changes after creation. */
-static workspace *take_workspaces(const lbe_bconv2d *c, int threads, int *kept) {
-  lbe_bconv2d *m = (lbe_bconv2d *)c;
-  *kept = 0;
-  if (__atomic_exchange_n(&m->kept_busy, 1, __ATOMIC_ACQUIRE) == 0) {
-    if (m->kept_threads < threads) {
-      free_workspaces(m->kept_workspaces, m->kept_threads);
-      m->kept_workspaces = calloc((size_t)threads, sizeof(workspace));
-      m->kept_threads = m->kept_workspaces ? threads : 0;
-    }
-    if (m->kept_workspaces) return *kept = 1, m->kept_workspaces;
-    __atomic_store_n(&m->kept_busy, 0, __ATOMIC_RELEASE);
-  }
-  workspace *ws = calloc((size_t)threads, sizeof *ws);
-  if (!ws) abort(); /* out of memory */
-  return ws;
-}
-
-static void give_back_workspaces(const lbe_bconv2d *c, workspace *ws, int threads, int kept) {
-  if (kept)
-    __atomic_store_n(&((lbe_bconv2d *)c)->kept_busy, 0, __ATOMIC_RELEASE);
-  else
-    free_workspaces(ws, threads);
-}
-
 void lbe_bconv2d_destroy(lbe_bconv2d *c) {
   if (!c) return;
   free(c->filter);
@@ -85,7 +47,7 @@ void lbe_bconv2d_destroy(lbe_bconv2d *c) {
   free(c->mul);
   free(c->bias);
   free(c->thresholds);
-  free_workspaces(c->kept_workspaces, c->kept_threads);
+  lbe_bconv2d_free_workspaces(c);
   free(c);
 }
 
@@ -242,7 +204,11 @@ oom:
 LBE_PORTABLE_ROW(row_portable_popcnt, LBE_TARGET_POPCNT)
 LBE_PORTABLE_ROW(row_portable_plain, )
 
-static void transform_row(const lbe_bconv2d *c, const int32_t *acc, void *out_row) {
+void lbe_row_portable(const lbe_bconv2d *c, const int32_t *input, int32_t b, int32_t oy, int32_t *acc) {
+  (lbe_cpu_has_popcnt() ? row_portable_popcnt : row_portable_plain)(c, input, b, oy, acc);
+}
+
+void lbe_transform_row(const lbe_bconv2d *c, const int32_t *acc, void *out_row) {
   const lbe_bconv2d_params *p = &c->p;
   const int32_t cout = p->channels_out;
   if (p->output == LBE_OUT_BITPACKED) {
@@ -279,114 +245,4 @@ void lbe_transform_tail(const lbe_bconv2d *c, const int32_t *a, void *out_row, i
       out[oc] = y >= 127.0f ? 127 : y <= -128.0f ? -128 : (int8_t)y;
     }
   }
-}
-
-
-typedef struct {
-  const lbe_bconv2d *c;
-  const int32_t *input;
-  void *output;
-  int accumulators_only;
-  int32_t segments; /* each output row is split into this many pixel ranges (units of work) */
-  workspace *ws;    /* one per pool thread, filled by the thread on first use */
-  const float *residual; /* fused ADD (float output only) or NULL */
-  int add_activation;
-  const float *alpha; /* fused PRELU after the ADD: [channels_out] slopes, or NULL */
-  int32_t *bits; /* LceQuantize of the float output, fused (NULL: none) */
-} run_ctx;
-
-/* Portable units are whole rows; vector units are (row, pixel range) pairs. */
-static void run_units(void *ctx_, int64_t begin, int64_t end, int thread) {
-  const run_ctx *ctx = ctx_;
-  const lbe_bconv2d *c = ctx->c;
-  const lbe_bconv2d_params *p = &c->p;
-  const int32_t cout = p->channels_out;
-  const size_t row_acc = (size_t)p->out_w * cout;
-  const int vector = c->level != LBE_PORTABLE;
-  const size_t pixel_words = (size_t)c->taps * c->words_in; /* every group's words: bconv2d_gather.c */
-  workspace *ws = &ctx->ws[thread];
-  if (!ctx->accumulators_only && !ws->scratch) ws->scratch = malloc(sizeof(int32_t) * row_acc);
-  if (vector && !ws->outside) ws->outside = malloc((size_t)p->out_w * c->taps);
-  if (vector && !ws->cols) ws->cols = aligned_alloc(64, (sizeof(int32_t) * p->out_w * pixel_words + 63) / 64 * 64);
-  if ((!ctx->accumulators_only && !ws->scratch) || (vector && (!ws->outside || !ws->cols))) abort(); /* out of memory */
-  int32_t *scratch = ws->scratch, *cols = ws->cols;
-  uint8_t *outside = ws->outside;
-  const int popcnt = lbe_cpu_has_popcnt();
-  const lbe_row_fn row_fn = c->level == LBE_AVX512 ? lbe_row_avx512 : lbe_row_avx2;
-  for (int64_t unit = begin; unit < end; ++unit) {
-    const int64_t row = unit / ctx->segments;
-    const int32_t seg = (int32_t)(unit % ctx->segments);
-    const int32_t x0 = (int32_t)((int64_t)p->out_w * seg / ctx->segments);
-    const int32_t npix = (int32_t)((int64_t)p->out_w * (seg + 1) / ctx->segments) - x0;
-    const int32_t b = (int32_t)(row / p->out_h), oy = (int32_t)(row % p->out_h);
-    int32_t *acc = ctx->accumulators_only ? (int32_t *)ctx->output + row * row_acc + (size_t)x0 * cout : scratch;
-    if (!vector) {
-      (popcnt ? row_portable_popcnt : row_portable_plain)(c, ctx->input, b, oy, acc);
-    } else {
-      lbe_gathered_pixels(c, ctx->input, b, oy, x0, npix, cols, outside, row_fn, acc); /* AVX2; grouped AVX-512 */
-    }
-    if (!ctx->accumulators_only) {
-      void *dst = (char *)ctx->output + ((size_t)row * p->out_w + x0) * lbe_output_pixel_bytes(p);
-      const float *residual = ctx->residual ? ctx->residual + ((size_t)row * p->out_w + x0) * cout : NULL;
-      if (c->level == LBE_AVX512) {
-        lbe_transform_avx512(c, acc, npix, dst, residual, ctx->add_activation);
-      } else {
-        if (c->level == LBE_AVX2)
-          lbe_transform_avx2(c, acc, npix, dst);
-        else
-          transform_row(c, acc, dst);
-        if (residual) lbe_add_act_f32(dst, residual, (int64_t)npix * cout, ctx->add_activation);
-      }
-      if (residual && ctx->alpha) lbe_prelu_f32(dst, ctx->alpha, npix, cout);
-      if (ctx->bits)
-        lbe_quantize_f32(dst, ctx->bits + ((size_t)row * p->out_w + x0) * ((cout + 31) / 32), npix, cout, c->level);
-    }
-  }
-}
-
-static void run(const lbe_bconv2d *c, const int32_t *input, void *output, int accumulators_only, lbe_pool *pool,
-                const float *residual, int add_activation, const float *alpha, int32_t *bits) {
-  if (lbe_bconv2d_run_direct(c, input, output, accumulators_only, pool, residual, add_activation, alpha, bits)) return;
-  const int64_t rows = (int64_t)c->p.batch * c->p.out_h;
-  const int threads = lbe_pool_threads(pool);
-  int32_t segments = 1;
-  if (threads > 1 && c->level != LBE_PORTABLE) { /* few rows (small maps): split rows so threads balance */
-    const int64_t wanted = (4 * threads + rows - 1) / rows, most = c->p.out_w / 4 > 1 ? c->p.out_w / 4 : 1;
-    segments = (int32_t)(wanted < most ? wanted : most);
-  }
-  int kept;
-  workspace *ws = take_workspaces(c, threads, &kept);
-  run_ctx ctx = {c, input, output, accumulators_only, segments, ws, residual, add_activation, alpha, bits};
-  lbe_pool_run(pool, run_units, &ctx, rows * segments);
-  give_back_workspaces(c, ws, threads, kept);
-}
-
-int lbe_bconv2d_run(const lbe_bconv2d *conv, const int32_t *input, void *output, lbe_pool *pool) {
-  if (!conv || !input || !output) return -1;
-  run(conv, input, output, 0, pool, NULL, 0, NULL, NULL);
-  return 0;
-}
-
-int lbe_bconv2d_run_fused(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
-                          int activation, const float *alpha, int32_t *bits, lbe_pool *pool) {
-  if (!conv || !input || !output || !residual || conv->p.output != LBE_OUT_FLOAT || activation < 0 || activation > 3)
-    return -1;
-  run(conv, input, output, 0, pool, residual, activation, alpha, bits);
-  return 0;
-}
-
-int lbe_bconv2d_run_add(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
-                        int activation, lbe_pool *pool) {
-  return lbe_bconv2d_run_fused(conv, input, output, residual, activation, NULL, NULL, pool);
-}
-
-int lbe_bconv2d_run_add_quantize(const lbe_bconv2d *conv, const int32_t *input, float *output, const float *residual,
-                                 int activation, int32_t *bits, lbe_pool *pool) {
-  return bits ? lbe_bconv2d_run_fused(conv, input, output, residual, activation, NULL, bits, pool) : -1;
-}
-
-int lbe_bconv2d_accumulators(const lbe_bconv2d *conv, const int32_t *input, int32_t *accumulators, lbe_pool *pool) {
-  if (!conv || !input || !accumulators) return -1;
-  run(conv, input, accumulators, 1, pool, NULL, 0, NULL, NULL);
-  return 0;
 }

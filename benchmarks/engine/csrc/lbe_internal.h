@@ -100,6 +100,17 @@ void lbe_transform_avx2(const struct lbe_bconv2d *c, const int32_t *acc, int32_t
 /* Float/int8 transform of pixel ox's channels [oc_begin, channels_out) (portable). */
 void lbe_transform_tail(const struct lbe_bconv2d *c, const int32_t *acc_pixel, void *out_row, int32_t ox,
                         int32_t oc_begin);
+/* The portable kernel's accumulators of output row oy of image b, and their output transform (bconv2d.c). */
+void lbe_row_portable(const struct lbe_bconv2d *c, const int32_t *input, int32_t b, int32_t oy, int32_t *acc);
+void lbe_transform_row(const struct lbe_bconv2d *c, const int32_t *acc, void *out_row);
+void lbe_bconv2d_free_workspaces(struct lbe_bconv2d *c);
+/* For a pixel chain (tflite_pixel_chain.c) that runs a float-output conv unit by unit: the conv keeps a
+ * workspace for each of `threads` threads from now on (0, or -1), and lbe_bconv2d_run_rows computes output
+ * rows [first, first + count) (batch * out_h of them) into output (row `first`'s floats) on `thread`; calls
+ * on one thread never overlap. 0, or -1 for a bad argument. */
+int lbe_bconv2d_reserve_threads(struct lbe_bconv2d *conv, int threads);
+int lbe_bconv2d_run_rows(const struct lbe_bconv2d *conv, const int32_t *input, float *output, int64_t first,
+                         int64_t count, int thread);
 /* Accumulators of output pixels [x0, x0+npix) of one row through row_fn on gathered taps (cols, outside:
  * scratch for npix pixels), zero padding corrected. */
 void lbe_gathered_pixels(const struct lbe_bconv2d *c, const int32_t *input, int32_t b, int32_t oy, int32_t x0,

@@ -20,8 +20,6 @@
 #include "tflite_op.h"
 
 /* ---- session: one per interpreter (pool, level, per-op timers) ---- */
-enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, OP_MIRROR_PAD = 6, OP_AVGPOOL2D = 7, OP_DEPTHWISE = 8, OP_PACK = 9, OP_SIGN = 10, OP_BINARY = 11, OP_RESHAPE = 12,
-       OP_STRIDED_SLICE = 13, OP_PIXEL_CHAIN = 14, N_OPS = 15 };
 static const char *const OP_NAMES[] = {"LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", "LabBnnBconv2dAdd",
                                        "LabBnnMaxPool2d", "LabBnnMirrorPad", "LabBnnAveragePool2d", "LabBnnDepthwiseQuantize", "LabBnnPack", "LabBnnMultiSliceSign",
                                        "LabBnnBinary", "LabBnnReshape", "LabBnnStridedSlice", "LabBnnPixelChain"};
@@ -177,14 +175,6 @@ static int64_t leading(const TfLiteTensor *t) {
   for (int i = 0; i + 1 < t->dims->size; i++) p *= t->dims->data[i];
   return p;
 }
-/* TFLite's SAME/VALID output size and leading padding (padding enum: 0 SAME, 1 VALID). */
-static void out_and_pad(int in, int k, int stride, int dil, int64_t padding, int32_t *out, int32_t *pad) {
-  int eff = (k - 1) * dil + 1;
-  *out = padding == 0 ? (in + stride - 1) / stride : (in + stride - eff) / stride;
-  int total = (*out - 1) * stride + eff - in;
-  *pad = padding == 0 && total > 0 ? total / 2 : 0;
-}
-
 static void probe_record(lbe_tfl_session *s, TfLiteContext *ctx, TfLiteNode *node, const op_t *op) {
   int64_t *r = s->report;
   const TfLiteTensor *ts[2] = {tensor(ctx, node->inputs, 0), tensor(ctx, node->outputs, 0)};
@@ -256,48 +246,7 @@ static int prepare(TfLiteContext *ctx, TfLiteNode *node) {
     int od[4] = {d[0], op->out_h, op->out_w, words(d[3])};
     rc = set_dims(ctx, out, od, 4);
   } else {
-    TfLiteTensor *filter = tensor(ctx, node->inputs, 1), *mul = tensor(ctx, node->inputs, 2),
-                 *bias = tensor(ctx, node->inputs, 3), *thr = tensor(ctx, node->inputs, 4);
-    if (n != 4 || in->type != kInt32) FAIL("lab-bnn engine: LceBconv2d needs a 4-D int32 input");
-    if (!filter || filter->type != kInt32 || filter->dims->size != 4 || !filter->data) FAIL("lab-bnn engine: LceBconv2d needs a constant 4-D int32 filter");
-    lbe_bconv2d_params p = {0};
-    const int *f = filter->dims->data;
-    p.batch = d[0]; p.in_h = d[1]; p.in_w = d[2]; p.channels_in = (int32_t)op->channels_in;
-    p.channels_out = f[0]; p.kernel_h = f[1]; p.kernel_w = f[2];
-    p.stride_h = (int32_t)op->stride_h; p.stride_w = (int32_t)op->stride_w;
-    p.dilation_h = (int32_t)op->dil_h; p.dilation_w = (int32_t)op->dil_w;
-    if (words(p.channels_in) != d[3] || f[3] < 1 || d[3] % f[3]) FAIL("lab-bnn engine: LceBconv2d channels_in %d does not fit input words %d and filter words %d", p.channels_in, d[3], f[3]);
-    p.groups = d[3] / f[3];
-    out_and_pad(p.in_h, p.kernel_h, p.stride_h, p.dilation_h, op->padding, &p.out_h, &p.pad_top);
-    out_and_pad(p.in_w, p.kernel_w, p.stride_w, p.dilation_w, op->padding, &p.out_w, &p.pad_left);
-    p.zero_padding = op->padding == 0 && op->pad_values == 0;
-    p.activation = (int32_t)op->act;
-    p.output = out->type == kFloat32 ? LBE_OUT_FLOAT : out->type == kInt8 ? LBE_OUT_INT8 : out->type == kInt32 ? LBE_OUT_BITPACKED : -1;
-    if (p.output < 0) FAIL("lab-bnn engine: LceBconv2d output type %d (float32, int8 or int32)", out->type);
-    p.output_scale = out->params.scale; p.output_zero_point = out->params.zero_point;
-    const float *m = mul && mul->type == kFloat32 ? mul->data : NULL, *bi = bias && bias->type == kFloat32 ? bias->data : NULL;
-    const int32_t *th = thr && thr->type == kInt32 ? thr->data : NULL;
-    if (p.output == LBE_OUT_BITPACKED ? !th : (!m || !bi)) FAIL("lab-bnn engine: LceBconv2d lacks constant %s", p.output == LBE_OUT_BITPACKED ? "thresholds" : "multiplier/bias");
-    char err[256] = "";
-    lbe_bconv2d_destroy(op->conv);
-    op->conv = lbe_bconv2d_create(&p, op->s->level, filter->data, m, bi, th, err, sizeof err);
-    if (!op->conv) FAIL("lab-bnn engine: LceBconv2d: %s", err);
-    int od[4] = {p.batch, p.out_h, p.out_w, p.output == LBE_OUT_BITPACKED ? words(p.channels_out) : p.channels_out};
-    rc = set_dims(ctx, out, od, 4);
-    TfLiteTensor *r = tensor(ctx, node->inputs, 5);
-    if (op->kind == OP_BCONV2D_ADD && (p.output != LBE_OUT_FLOAT || !r || r->type != kFloat32 || !r->dims || r->dims->size != 4 || memcmp(r->dims->data, od, sizeof od) || op->add_act < 0 || op->add_act > 3)) FAIL("lab-bnn engine: LabBnnBconv2dAdd needs a float output, a float residual of its shape and add_activation 0-3");
-    TfLiteTensor *alpha = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->inputs, 6) : NULL;
-    if (alpha) { /* fusion.py's seventh input: the absorbed PRELU's slopes, one per channel */
-      int64_t count = 1;
-      for (int i = 0; alpha->dims && i < alpha->dims->size; i++) count *= alpha->dims->data[i];
-      if (alpha->type != kFloat32 || !alpha->data || count != p.channels_out) FAIL("lab-bnn engine: LabBnnBconv2dAdd's PRELU needs %d constant float slopes", p.channels_out);
-    }
-    TfLiteTensor *bits = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->outputs, 1) : NULL;
-    if (bits) { /* fusion.py's second output: LceQuantize of the first */
-      if (bits->type != kInt32) FAIL("lab-bnn engine: LabBnnBconv2dAdd's quantized output type %d (int32)", bits->type);
-      int bd[4] = {p.batch, p.out_h, p.out_w, words(p.channels_out)};
-      if (rc == kOk) rc = set_dims(ctx, bits, bd, 4);
-    }
+    rc = lbe_tfl_prepare_bconv(ctx, node, op, op->s->level);
   }
   if (op->s->probe && op->index == 0) probe_record(op->s, ctx, node, op);
   return rc;
@@ -344,12 +293,7 @@ static int invoke_one(TfLiteContext *ctx, TfLiteNode *node) {
                                     (int32_t)op->stride_w, (int32_t)op->dil_h, (int32_t)op->dil_w, op->pad_top, op->pad_left, (int32_t)op->act};
     if (lbe_depthwise_f32(in->data, tensor(ctx, node->inputs, 1)->data, bias ? bias->data : NULL, NULL, out->data, &p, op->s->level, op->s->pool) != 0) rc = kError;
   } else {
-    TfLiteTensor *r = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->inputs, 5) : NULL;
-    TfLiteTensor *bits = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->outputs, 1) : NULL;
-    TfLiteTensor *alpha = op->kind == OP_BCONV2D_ADD ? tensor(ctx, node->inputs, 6) : NULL;
-    if ((r ? lbe_bconv2d_run_fused(op->conv, in->data, out->data, r->data, (int)op->add_act, alpha ? alpha->data : NULL,
-                                   bits ? bits->data : NULL, op->s->pool)
-           : lbe_bconv2d_run(op->conv, in->data, out->data, op->s->pool)) != 0) rc = kError;
+    rc = lbe_tfl_invoke_bconv(ctx, node, op);
   }
   op->s->ns[op->index] += now_ns() - t0;
   if (op->s->probe && op->index == 0) probe_record(op->s, ctx, node, op);

@@ -8,6 +8,10 @@
 #include "lbe_internal.h"
 #include "tflite_abi.h"
 
+/* The ops, in the order tflite_adapter.c names and registers them. */
+enum { OP_QUANTIZE = 0, OP_DEQUANTIZE = 1, OP_BCONV2D = 2, OP_BMAXPOOL2D = 3, OP_BCONV2D_ADD = 4, OP_MAXPOOL2D = 5, OP_MIRROR_PAD = 6, OP_AVGPOOL2D = 7, OP_DEPTHWISE = 8, OP_PACK = 9, OP_SIGN = 10, OP_BINARY = 11, OP_RESHAPE = 12,
+       OP_STRIDED_SLICE = 13, OP_PIXEL_CHAIN = 14, N_OPS = 15 };
+
 typedef struct lbe_tfl_session lbe_tfl_session;
 typedef struct lbe_pixel_chain lbe_pixel_chain;
 typedef struct {
@@ -50,6 +54,20 @@ static inline int set_dims(TfLiteContext *ctx, TfLiteTensor *t, const int *d, in
   return ctx->ResizeTensor(ctx, t, a);
 }
 
+/* TFLite's SAME/VALID output size and leading padding (padding enum: 0 SAME, 1 VALID). */
+static inline void out_and_pad(int in, int k, int stride, int dil, int64_t padding, int32_t *out, int32_t *pad) {
+  int eff = (k - 1) * dil + 1;
+  *out = padding == 0 ? (in + stride - 1) / stride : (in + stride - eff) / stride;
+  int total = (*out - 1) * stride + eff - in;
+  *pad = padding == 0 && total > 0 ? total / 2 : 0;
+}
+/* LceBconv2d and LabBnnBconv2dAdd (tflite_bconv_op.c); lbe_tfl_bconv_create makes *conv (destroying the one
+ * there) from an LceBconv2d's tensors and op's options; out NULL: float output. */
+int lbe_tfl_bconv_create(TfLiteContext *ctx, const op_t *op, int level, const TfLiteTensor *in, const TfLiteTensor *filter,
+                         const TfLiteTensor *mul, const TfLiteTensor *bias, const TfLiteTensor *thr, const TfLiteTensor *out,
+                         lbe_bconv2d **conv, lbe_bconv2d_params *params);
+int lbe_tfl_prepare_bconv(TfLiteContext *ctx, TfLiteNode *node, op_t *op, int level);
+int lbe_tfl_invoke_bconv(TfLiteContext *ctx, TfLiteNode *node, op_t *op);
 /* LceQuantize of int8/bool tensors and LceDequantize to them, `pixels` of `channels` (tflite_int8_bool.c). */
 void lbe_tfl_quantize_int8_bool(const TfLiteTensor *in, int32_t *out, int64_t pixels, int channels);
 void lbe_tfl_dequantize_int8_bool(const int32_t *in, TfLiteTensor *out, int64_t pixels, int channels);

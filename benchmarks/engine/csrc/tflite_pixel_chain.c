@@ -3,12 +3,15 @@
  * (kind, argument count, arguments). A slot is a node input (position >= 1) or output with `bytes` a pixel, a
  * per-thread scratch row block, or a whole input (`bytes` in all: a broadcast operand, thresholds). Prepare
  * checks every slot and step against the tensors, so a wrong program fails there, never reads out of bounds.
- * Each unit of pixels goes through every step on one thread; steps call the kernels the ops run alone. */
+ * Each unit of pixels goes through every step on one thread; steps call the kernels the ops run alone. A chain may
+ * start with a float-output LceBconv2d (the node's options are the conv's), computed unit by unit: a unit is then
+ * whole rows of its output, the conv's output rows read while still in cache, and one hand-over between threads
+ * for the conv and the ops after it. */
 #include "tflite_op.h"
 
 enum { MAGIC = 0x4C504331, HEADER = 4, MAX_SLOTS = 256, MAX_STEPS = 256, MAX_ARGS = 80 };
 enum { IN = 0, OUT = 1, SCRATCH = 2, WHOLE = 3, WHOLE_OUT = 4 };
-enum { SIGN = 0, QUANTIZE = 1, BINARY = 2, COPY = 3, STRIDED = 4, PACK = 5, MIRROR = 6 };
+enum { SIGN = 0, QUANTIZE = 1, BINARY = 2, COPY = 3, STRIDED = 4, PACK = 5, MIRROR = 6, CONV = 7 };
 enum { UNIT_BYTES = 64 << 10, SPLIT_BYTES = 32 << 10 }; /* bytes a unit touches; below SPLIT in all: one thread */
 
 typedef struct {
@@ -26,10 +29,11 @@ struct lbe_pixel_chain {
   step_t step[MAX_STEPS];
   char *base[MAX_SLOTS]; /* data pointers, set at each invoke */
   char *scratch;
+  lbe_bconv2d *conv; /* the CONV step's, made at Prepare */
 };
 
 void lbe_pixel_chain_free(lbe_pixel_chain *c) {
-  if (c) free(c->scratch);
+  if (c) free(c->scratch), lbe_bconv2d_destroy(c->conv);
   free(c);
 }
 
@@ -95,6 +99,10 @@ static int check_step(TfLiteContext *ctx, const lbe_pixel_chain *c, const step_t
       if (a[i] < 0 || a[i] > (i < 6 ? h : w) - (a[8] == 0)) BAD("step %d: mirror pad of %d outside its map", k, a[i]);
     const int64_t maps = c->pixels / product(h, w), padded = product(h + a[4] + a[5], w + a[6] + a[7]);
     if (ROW(1) != product(product(maps, padded), ROW(0))) BAD("step %d: mirror pad output size", k);
+  } else if (s->kind == CONV) { /* input words, output rows, filter, multiplier, bias; sizes checked at Prepare */
+    if (n != 5 || !SLOT(0) || c->slot[a[0]].where != WHOLE || !DEST(1) || !SLOT(2) || !SLOT(3) || !SLOT(4) ||
+        c->slot[a[2]].where != WHOLE || c->slot[a[3]].where != WHOLE || c->slot[a[4]].where != WHOLE || k != 0)
+      BAD("step %d: bad conv (the first step, of whole inputs into rows a pixel)", k);
   } else {
     BAD("step %d: unknown kind %d", k, s->kind);
   }
@@ -145,6 +153,19 @@ int lbe_tfl_prepare_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op, 
     const int64_t most = (c->pixels + 2 * c->threads - 1) / (2 * c->threads);
     c->unit = c->unit < most ? c->unit : most;
   }
+  if (c->step[0].kind == CONV) {
+    const int32_t *a = c->step[0].a;
+    lbe_bconv2d_params p;
+    if (lbe_tfl_bconv_create(ctx, op, level, tensor(ctx, node->inputs, c->slot[a[0]].position), tensor(ctx, node->inputs, c->slot[a[2]].position),
+                             tensor(ctx, node->inputs, c->slot[a[3]].position), tensor(ctx, node->inputs, c->slot[a[4]].position), NULL, NULL,
+                             &c->conv, &p) != kOk)
+      return kError;
+    if (product(product(p.batch, p.out_h), p.out_w) != c->pixels || c->slot[a[1]].bytes != product(4, p.channels_out))
+      BAD("step 0: a conv of %d x %d x %d x %d floats for %lld pixels of %lld bytes", p.batch, p.out_h, p.out_w, p.channels_out,
+          (long long)c->pixels, (long long)c->slot[a[1]].bytes);
+    if (lbe_bconv2d_reserve_threads(c->conv, c->threads) != 0) BAD("could not allocate the conv's workspaces");
+    c->unit = c->unit > p.out_w ? c->unit / p.out_w * p.out_w : p.out_w; /* whole rows of the conv's output */
+  }
   /* A thread's scratch: each scratch slot's rows for one unit, one block after another. */
   for (int i = 0; i < c->slots; i++)
     if (c->slot[i].where == SCRATCH) c->slot[i].offset = scratch_row, scratch_row += (c->slot[i].bytes * c->unit + 63) / 64 * 64;
@@ -192,7 +213,10 @@ static void run_unit(const lbe_pixel_chain *c, int64_t first, int64_t count, int
   for (int k = 0; k < c->steps; k++) {
     const step_t *s = &c->step[k];
     const int32_t *a = s->a;
-    if (s->kind == SIGN) {
+    if (s->kind == CONV) {
+      const int32_t width = c->conv->p.out_w; /* units are whole rows of it (Prepare) */
+      lbe_bconv2d_run_rows(c->conv, (const int32_t *)at[a[0]], (float *)at[a[1]], first / width, count / width, thread);
+    } else if (s->kind == SIGN) {
       const int64_t vectors = count * (c->slot[a[0]].bytes / (4 * a[2]));
       lbe_multi_slice_sign((const float *)at[a[0]], (const float *)at[a[1]], vectors, a[2], a[3], a[4],
                            a[5] >= 0 ? (float *)at[a[5]] : NULL, a[6] >= 0 ? (int32_t *)at[a[6]] : NULL, c->level, NULL);

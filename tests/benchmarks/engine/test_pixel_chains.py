@@ -60,19 +60,31 @@ def test_boolnet_blocks_become_chains_and_no_chained_op_is_left() -> None:
     chains = [op for op in after if op.op_type == pixel_chains.PIXEL_CHAIN]
     assert len(chains) >= 8 and len(after) < len(before) / 2 + 10
     # every chain's first input is its program: the magic word, then the pixels of the maps it reads
+    # by rows (a conv's input, read whole, may be on another grid)
     model = load_model(fusion.fuse(flatbuffer)[0])
     for op in chains:
-        program = np.frombuffer(
-            bytes(model.buffers[model.subgraphs[0].tensors[op.inputs[0]].buffer].data), "<i4"
-        )
-        grids = {int(np.prod(s[:3])) for s in op.input_shapes[1:] if len(s) >= 4}
-        assert program[0] == pixel_chains.MAGIC and grids == {program[1]}
+        header, slots, _ = parse(program_words(model, op))
+        rows = [
+            op.input_shapes[position] for where, position, _ in slots if where == pixel_chains.WHERE["input"]
+        ]
+        assert header[0] == pixel_chains.MAGIC and {int(np.prod(s[:3])) for s in rows} <= {header[1]}
+
+    # every grouped binary conv became the first step of the chain that reads its output
+    def grouped(ops) -> list:
+        return [
+            op
+            for op in ops
+            if op.op_type == "LceBconv2d" and op.input_shapes[1][-1] != op.input_shapes[0][-1]
+        ]
+
+    assert len(grouped(before)) >= 8 and not grouped(after)
 
 
 def every_step_model() -> tf.keras.Model:
     """16x16 maps of 64 channels (a 2-thread run splits them): multi-slice sign (through TILE → SUB
     → LceQuantize → LceDequantize), MUL and ADD with same-shape, per-channel and scalar operands,
-    RESHAPE, STRIDED_SLICE of channel halves, PACK of them, LceQuantize, MIRROR_PAD."""
+    RESHAPE, STRIDED_SLICE of channel halves, PACK of them, LceQuantize, MIRROR_PAD; and a grouped
+    binary conv (zero padding) whose float output a multi-slice sign reads, a chain's first step."""
     binary = {"input_quantizer": "ste_sign", "kernel_quantizer": "ste_sign"}
     inputs = tf.keras.Input((16, 16, 64))
     sign = lab_bnn.layers.BatchNormSign(2)  # multi-slice sign, as in every BoolNet block
@@ -94,11 +106,16 @@ def every_step_model() -> tf.keras.Model:
         signs
     )
     padded = [lq.layers.QuantConv2D(16, 3, **binary)(t) for t in (reflect, symmetric)]
+    grouped = lq.layers.QuantConv2D(32, 3, padding="same", groups=4, **binary)(flat)
+    head_sign = lab_bnn.layers.BatchNormSign(2)
     outputs = [conv(flat), signs, pooled, tf.keras.layers.Reshape((256, 128))(mixed), *padded]
+    # the grouped conv's output is a model output too, so the chain writes it (not scratch)
+    outputs += [head_sign(grouped), grouped]
     model = tf.keras.Model(inputs, outputs)
-    gamma, beta, mean, variance = sign.batch_norm.weights  # thresholds away from their initial zeros
-    for weight, value in ((beta, 0.3), (mean, -0.2), (variance, 2.0)):
-        weight.assign(np.random.default_rng(2).uniform(0.5, 1.5, weight.shape) * value)
+    for layer in (sign, head_sign):  # thresholds away from their initial zeros
+        gamma, beta, mean, variance = layer.batch_norm.weights
+        for weight, value in ((beta, 0.3), (mean, -0.2), (variance, 2.0)):
+            weight.assign(np.random.default_rng(2).uniform(0.5, 1.5, weight.shape) * value)
     return model
 
 
@@ -169,6 +186,11 @@ DAMAGE = {
     "bad add/multiply ": lambda slots, steps: first_step(steps, "binary")[1].__setitem__(
         1, next(i for i, s in enumerate(slots) if s[0] == pixel_chains.WHERE["whole output"])
     ),
+    # a conv reading its input as rows of pixels (it reads whole rows around each pixel), or not first
+    "bad conv": lambda slots, steps: first_step(steps, "conv")[1].__setitem__(
+        0, first_step(steps, "conv")[1][1]
+    ),
+    "bad conv ": lambda slots, steps: steps.insert(1, steps.pop(steps.index(first_step(steps, "conv")))),
 }
 
 
@@ -176,10 +198,14 @@ DAMAGE = {
 def test_a_damaged_program_is_refused_with_the_engines_error(every_step, damage) -> None:
     fused = fusion.fuse(every_step)[0]
     model = load_model(fused)
-    (chain, *_) = [op for op in read_operators(fused) if op.op_type == pixel_chains.PIXEL_CHAIN]
-    buffer = model.buffers[model.subgraphs[0].tensors[chain.inputs[0]].buffer]
-    header, slots, steps = parse(np.frombuffer(bytes(buffer.data), "<i4"))
-    DAMAGE[damage](slots, steps)
+    for chain in [op for op in read_operators(fused) if op.op_type == pixel_chains.PIXEL_CHAIN]:
+        buffer = model.buffers[model.subgraphs[0].tensors[chain.inputs[0]].buffer]
+        header, slots, steps = parse(np.frombuffer(bytes(buffer.data), "<i4"))
+        try:
+            DAMAGE[damage](slots, steps)
+        except StopIteration:  # no step of the kind it damages in this chain
+            continue
+        break
     buffer.data = encode(header, slots, steps)
     with pytest.raises((RuntimeError, ValueError), match=f"LabBnnPixelChain .*{damage.strip()}"):
         EngineInterpreter(pack_model(model), threads=1, fuse=False)
