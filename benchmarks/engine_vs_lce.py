@@ -134,7 +134,8 @@ def engine_levels() -> List[str]:
 
 
 def bconv_throughput(engine, flatbuffer: bytes, run, runs: int) -> List[dict]:
-    """Each LceBconv2d's mean time over `runs` calls (engine timers) and binary MACs."""
+    """Each LceBconv2d's mean time over `runs` calls (engine timers) and binary MACs; a conv fused with
+    its ADD, or starting a pixel chain, with that op's time (`+add`, `+chain`)."""
     ops = {op.index: op for op in read_operators(flatbuffer)}
     start_turn(run, WARM_S, SPEED_UP_S)  # as blocked_times starts each runner's turn
     engine.reset_op_times()
@@ -142,10 +143,11 @@ def bconv_throughput(engine, flatbuffer: bytes, run, runs: int) -> List[dict]:
         run()
     layers = []
     for index, kind, ns in engine.op_times():
-        if kind in ("LceBconv2d", "LabBnnBconv2dAdd"):  # the fused op's time includes its ADD
+        chain = kind == "LabBnnPixelChain" and ops[index].op_type == "LceBconv2d"  # a chain's first step
+        if kind in ("LceBconv2d", "LabBnnBconv2dAdd") or chain:  # a fused op's time includes its ADD
             op, seconds = ops[index], ns / runs / 1e9
             (_, h, w, _), (cout, kh, kw, _) = op.output_shapes[0], op.input_shapes[1]
-            fused = "+add" if kind != "LceBconv2d" else ""
+            fused = "+chain" if chain else "+add" if kind != "LceBconv2d" else ""
             describe = f"op {index}{fused}: {h}x{w} {op.options['channels_in']}->{cout} {kh}x{kw}"
             groups = op.input_shapes[0][-1] // op.input_shapes[1][-1]
             describe += f" s{op.options['stride_height']}" + (f" g{groups}" if groups > 1 else "")
@@ -319,8 +321,9 @@ def _print(args, levels: List[str], rows: List[dict]) -> None:
                     f"  {r['model']:10s} {r['threads']}t {r['kernel_path']:24s} "
                     f"{r['speedup_vs_1_thread']:.2f}×"
                 )
-    print("\nLceBconv2d binary-MAC throughput on the engine (its op timers, mean of --runs calls);"
-          " peak = this host's one-thread microbenchmark × threads")  # fmt: skip
+    print("\nLceBconv2d binary-MAC throughput on the engine (its op timers, mean of --runs calls; +add,"
+          " +chain: with the ADD fused into it, the pixel chain it starts); peak = this host's one-thread"
+          " microbenchmark × threads")  # fmt: skip
     for r in rows:
         if r.get("bconv_binary_macs_per_s"):
             peak = r["peak_binary_macs_per_s"]

@@ -8,10 +8,14 @@ import io
 from lab_bnn.errors import UserError
 
 import pytest
+import tensorflow as tf
 
 from benchmarks import engine_vs_lce
-from benchmarks.kernel_paths import engine_path
+from benchmarks.engine.interpreter import EngineInterpreter
+from benchmarks.kernel_paths import engine_path, invoker, random_inputs
 from benchmarks.timing_by_link import placement
+from converter import convert, multiply_accumulates, read_operators
+from zoo.models import available, get_model
 
 ARGS = ["--models", "QuickNet", "--size", "32", "--runs", "2", "--warmup", "0", "--threads", "1,2"]
 
@@ -87,3 +91,24 @@ def test_rejects_unknown_models_and_bad_threads():
         engine_vs_lce.parse_args(["--models", "NoNet"])
     with pytest.raises(UserError, match="--threads takes comma-separated integers"):
         engine_vs_lce.parse_args(["--threads", "one"])
+
+
+def test_every_binary_conv_of_every_zoo_model_has_a_throughput_row() -> None:
+    """A conv fused with its ADD or starting a pixel chain (BoolNet's grouped ones) keeps its row,
+    labelled with what its time includes; every row's MACs are its conv's."""
+    for name in available():
+        tf.keras.utils.set_random_seed(0)
+        flatbuffer = convert(get_model(name).build(input_shape=get_model(name).small_input))
+        tf.keras.backend.clear_session()
+        engine = EngineInterpreter(flatbuffer, threads=1)
+        run = invoker(engine, random_inputs(engine, seed=0))
+        layers = engine_vs_lce.bconv_throughput(engine, flatbuffer, run, runs=1)
+        convs = {op.index: op for op in read_operators(flatbuffer) if op.op_type == "LceBconv2d"}
+        assert sorted(int(row["layer"].split()[1].split("+")[0].rstrip(":")) for row in layers) == sorted(
+            convs
+        )
+        for row in layers:
+            index = int(row["layer"].split()[1].split("+")[0].rstrip(":"))
+            assert row["macs"] == multiply_accumulates(convs[index]) and row["seconds"] > 0, row
+        if name == "BoolNet":
+            assert any("+chain" in row["layer"] for row in layers)
