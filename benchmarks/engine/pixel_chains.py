@@ -270,7 +270,7 @@ def _encode(model, chain: _Chain, outside: set) -> Tuple[List[int], List[int], L
     for kind, args in chain.steps:  # a reshape only the run reads becomes an alias of its input
         if kind == "copy" and args[1][1] not in outside:
             chain.aliases[args[1][1]] = chain.aliases.get(args[0][1], args[0][1])
-    slots: Dict[int, int] = {}
+    slots: Dict[Tuple[int, bool], int] = {}
     table: List[int] = []
     inputs: List[int] = []
     outputs: List[int] = []
@@ -280,7 +280,8 @@ def _encode(model, chain: _Chain, outside: set) -> Tuple[List[int], List[int], L
         nonlocal scratch
         kind, index = argument
         index = chain.aliases.get(index, index)
-        if index not in slots:
+        key = (index, kind == "w")  # a conv reads its input whole; another step may read it by rows
+        if key not in slots:
             row = _pixel_row(tensors, index, chain.pixel_dims)
             if kind == "o":  # a whole output: a mirror pad's, on a larger grid
                 t = tensors[index]
@@ -304,9 +305,9 @@ def _encode(model, chain: _Chain, outside: set) -> Tuple[List[int], List[int], L
             else:
                 where, position, size = WHERE["scratch"], scratch, row[1]
                 scratch += 1
-            slots[index] = len(table) // 3
+            slots[key] = len(table) // 3
             table.extend([where, position, size])
-        return slots[index]
+        return slots[key]
 
     body: List[int] = []
     steps = 0

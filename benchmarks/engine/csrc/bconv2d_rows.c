@@ -164,7 +164,8 @@ int lbe_bconv2d_accumulators(const lbe_bconv2d *conv, const int32_t *input, int3
 int lbe_bconv2d_reserve_threads(lbe_bconv2d *conv, int threads) {
   int kept;
   if (!conv || threads < 1 || conv->kept_busy) return -1;
-  take_workspaces(conv, threads, &kept); /* and never given back: lbe_bconv2d_run allocates its own from now */
+  workspace *ws = take_workspaces(conv, threads, &kept); /* never given back: lbe_bconv2d_run allocates its own */
+  if (!kept) free_workspaces(ws, threads);
   return kept ? 0 : -1;
 }
 

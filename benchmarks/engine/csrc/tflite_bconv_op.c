@@ -26,7 +26,7 @@ int lbe_tfl_bconv_create(TfLiteContext *ctx, const op_t *op, int level, const Tf
   const float *m = mul && mul->type == kFloat32 ? mul->data : NULL, *bi = bias && bias->type == kFloat32 ? bias->data : NULL;
   const int32_t *th = thr && thr->type == kInt32 ? thr->data : NULL;
   if (p.output == LBE_OUT_BITPACKED ? !th : (!m || !bi)) FAIL("lab-bnn engine: LceBconv2d lacks constant %s", p.output == LBE_OUT_BITPACKED ? "thresholds" : "multiplier/bias");
-  if (m && (mul->bytes != sizeof(float) * (size_t)p.channels_out || bias->bytes != sizeof(float) * (size_t)p.channels_out))
+  if (p.output != LBE_OUT_BITPACKED && (mul->bytes != sizeof(float) * (size_t)p.channels_out || bias->bytes != sizeof(float) * (size_t)p.channels_out))
     FAIL("lab-bnn engine: LceBconv2d needs %d multipliers and biases", p.channels_out);
   char err[256] = "";
   lbe_bconv2d_destroy(*conv);

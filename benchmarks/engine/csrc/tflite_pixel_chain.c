@@ -262,7 +262,7 @@ int lbe_tfl_invoke_pixel_chain(TfLiteContext *ctx, TfLiteNode *node, op_t *op) {
     c->base[i] = t ? t->data : NULL;
   }
   const int64_t units = (c->pixels + c->unit - 1) / c->unit;
-  if (lbe_pool_worth_splitting(op->pool, c->pixels * c->pixel_bytes, SPLIT_BYTES))
+  if (c->conv || lbe_pool_worth_splitting(op->pool, c->pixels * c->pixel_bytes, SPLIT_BYTES)) /* a conv always splits */
     lbe_pool_run(op->pool, run_units, c, units);
   else
     run_units(c, 0, units, 0);

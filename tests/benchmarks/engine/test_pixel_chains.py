@@ -191,6 +191,10 @@ DAMAGE = {
         0, first_step(steps, "conv")[1][1]
     ),
     "bad conv ": lambda slots, steps: steps.insert(1, steps.pop(steps.index(first_step(steps, "conv")))),
+    # a conv whose filter is its output slot (rows a pixel, not a whole input)
+    "bad conv  ": lambda slots, steps: first_step(steps, "conv")[1].__setitem__(
+        2, first_step(steps, "conv")[1][1]
+    ),
 }
 
 
@@ -208,4 +212,69 @@ def test_a_damaged_program_is_refused_with_the_engines_error(every_step, damage)
         break
     buffer.data = encode(header, slots, steps)
     with pytest.raises((RuntimeError, ValueError), match=f"LabBnnPixelChain .*{damage.strip()}"):
+        EngineInterpreter(pack_model(model), threads=1, fuse=False)
+
+
+def conv_head_model() -> tf.keras.Model:
+    """Grouped binary convs as chains' first steps beyond every_step's: stride 2 with one padding,
+    dilation 2 on maps 64 pixels wide (a unit of 64 KiB would be under a row: it becomes one row),
+    outputs that only the chain reads (scratch); and an ungrouped conv, which stays apart."""
+    binary = {"input_quantizer": "ste_sign", "kernel_quantizer": "ste_sign"}
+    inputs = tf.keras.Input((16, 64, 64))
+    convs = [
+        lq.layers.QuantConv2D(64, 3, strides=2, padding="same", pad_values=1.0, groups=2, **binary),
+        lq.layers.QuantConv2D(128, 3, padding="same", dilation_rate=2, groups=2, **binary),
+        lq.layers.QuantConv2D(64, 3, padding="same", **binary),
+    ]
+    signs = [lab_bnn.layers.BatchNormSign(2) for _ in convs]
+    model = tf.keras.Model(inputs, [sign(conv(inputs)) for conv, sign in zip(convs, signs)])
+    for layer in signs:  # thresholds away from their initial zeros
+        gamma, beta, mean, variance = layer.batch_norm.weights
+        for weight, value in ((beta, 0.3), (mean, -0.2), (variance, 2.0)):
+            weight.assign(np.random.default_rng(3).uniform(0.5, 1.5, weight.shape) * value)
+    return model
+
+
+@pytest.fixture(scope="module")
+def conv_heads() -> bytes:
+    tf.keras.utils.set_random_seed(0)
+    flatbuffer = convert(conv_head_model())
+    tf.keras.backend.clear_session()
+    return flatbuffer
+
+
+def conv_chains(flatbuffer: bytes) -> list:
+    """(chain op, its program's slots, its steps) of every chain whose first step is a conv."""
+    fused = fusion.fuse(flatbuffer)[0]
+    model, found = load_model(fused), []
+    for op in chains_in(flatbuffer):
+        _, slots, steps = parse(program_words(model, op))
+        if steps[0][0] == pixel_chains.STEP["conv"]:
+            found.append((op, slots, steps))
+    return found
+
+
+def test_grouped_convs_start_chains_and_give_the_same_bits(conv_heads) -> None:
+    found = conv_chains(conv_heads)
+    grouped = [op for op in read_operators(conv_heads) if op.op_type == "LceBconv2d"]
+    assert len(grouped) == 3 and len(found) == 2  # the ungrouped conv stays an LceBconv2d
+    after = [op for op in read_operators(fusion.fuse(conv_heads)[0]) if op.op_type == "LceBconv2d"]
+    assert len(after) == 1 and after[0].input_shapes[1][-1] == after[0].input_shapes[0][-1]
+    scratch = pixel_chains.WHERE["scratch"]
+    assert all(slots[steps[0][1][1]][0] == scratch for _, slots, steps in found)
+    x = np.random.default_rng(5).standard_normal((2, 16, 64, 64)).astype(np.float32)
+    assert_fused_equals_unfused(conv_heads, x)
+
+
+def test_a_conv_step_reading_another_tensor_is_refused_as_the_conv_op_would_be(conv_heads) -> None:
+    fused = fusion.fuse(conv_heads)[0]
+    model = load_model(fused)
+    op, slots, steps = conv_chains(conv_heads)[0]
+    steps[0][1][0] = steps[0][1][2]  # its filter (a whole 4-D int32 input too) as its input
+    buffer = model.buffers[model.subgraphs[0].tensors[op.inputs[0]].buffer]
+    header = list(np.frombuffer(bytes(buffer.data), "<i4")[:4])
+    buffer.data = encode(header, slots, steps)
+    with pytest.raises(
+        (RuntimeError, ValueError), match="LceBconv2d channels_in 64 does not fit input words 1"
+    ):
         EngineInterpreter(pack_model(model), threads=1, fuse=False)
