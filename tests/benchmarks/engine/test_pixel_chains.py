@@ -111,20 +111,28 @@ def every_step_model() -> tf.keras.Model:
     outputs = [conv(flat), signs, pooled, tf.keras.layers.Reshape((256, 128))(mixed), *padded]
     # the grouped conv's output is a model output too, so the chain writes it (not scratch)
     outputs += [head_sign(grouped), grouped]
-    model = tf.keras.Model(inputs, outputs)
-    for layer in (sign, head_sign):  # thresholds away from their initial zeros
+    thresholds_away_from_zero((sign, head_sign), seed=2)
+    return tf.keras.Model(inputs, outputs)
+
+
+def thresholds_away_from_zero(signs, seed: int) -> None:
+    """Multi-slice signs' batch-norm weights moved off their initial values (zero thresholds)."""
+    for layer in signs:
         gamma, beta, mean, variance = layer.batch_norm.weights
         for weight, value in ((beta, 0.3), (mean, -0.2), (variance, 2.0)):
-            weight.assign(np.random.default_rng(2).uniform(0.5, 1.5, weight.shape) * value)
-    return model
+            weight.assign(np.random.default_rng(seed).uniform(0.5, 1.5, weight.shape) * value)
+
+
+def converted(build) -> bytes:
+    tf.keras.utils.set_random_seed(0)
+    flatbuffer = convert(build())
+    tf.keras.backend.clear_session()
+    return flatbuffer
 
 
 @pytest.fixture(scope="module")
 def every_step() -> bytes:
-    tf.keras.utils.set_random_seed(0)
-    flatbuffer = convert(every_step_model())
-    tf.keras.backend.clear_session()
-    return flatbuffer
+    return converted(every_step_model)
 
 
 def test_every_step_kind_equals_tflite_runtime_exactly(every_step) -> None:
@@ -228,19 +236,13 @@ def conv_head_model() -> tf.keras.Model:
     ]
     signs = [lab_bnn.layers.BatchNormSign(2) for _ in convs]
     model = tf.keras.Model(inputs, [sign(conv(inputs)) for conv, sign in zip(convs, signs)])
-    for layer in signs:  # thresholds away from their initial zeros
-        gamma, beta, mean, variance = layer.batch_norm.weights
-        for weight, value in ((beta, 0.3), (mean, -0.2), (variance, 2.0)):
-            weight.assign(np.random.default_rng(3).uniform(0.5, 1.5, weight.shape) * value)
+    thresholds_away_from_zero(signs, seed=3)
     return model
 
 
 @pytest.fixture(scope="module")
 def conv_heads() -> bytes:
-    tf.keras.utils.set_random_seed(0)
-    flatbuffer = convert(conv_head_model())
-    tf.keras.backend.clear_session()
-    return flatbuffer
+    return converted(conv_head_model)
 
 
 def conv_chains(flatbuffer: bytes) -> list:
