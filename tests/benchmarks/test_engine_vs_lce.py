@@ -104,11 +104,9 @@ def test_every_binary_conv_of_every_zoo_model_has_a_throughput_row() -> None:
         run = invoker(engine, random_inputs(engine, seed=0))
         layers = engine_vs_lce.bconv_throughput(engine, flatbuffer, run, runs=1)
         convs = {op.index: op for op in read_operators(flatbuffer) if op.op_type == "LceBconv2d"}
-        assert sorted(int(row["layer"].split()[1].split("+")[0].rstrip(":")) for row in layers) == sorted(
-            convs
-        )
-        for row in layers:
-            index = int(row["layer"].split()[1].split("+")[0].rstrip(":"))
+        indices = [int(row["layer"].split()[1].split("+")[0].rstrip(":")) for row in layers]  # "op 15+chain:"
+        assert sorted(indices) == sorted(convs)
+        for index, row in zip(indices, layers):
             assert row["macs"] == multiply_accumulates(convs[index]) and row["seconds"] > 0, row
         if name == "BoolNet":
             assert any("+chain" in row["layer"] for row in layers)
